@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "DFCSpice",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "dfcspice", targets: ["dfcspice"]),
+        .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
+        .library(name: "NumPyFormat", targets: ["NumPyFormat"]),
+        .library(name: "DFC", targets: ["DFC"]),
+        .library(name: "Training", targets: ["Training"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
+    targets: [
+        // OpenBLAS (cblas) and LAPACKE, found with pkg-config.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .target(
+            name: "LinearAlgebra",
+            dependencies: ["CBLAS"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(name: "NumPyFormat", dependencies: ["LinearAlgebra", "ZIPFoundation"]),
+        .target(
+            name: "DFC",
+            dependencies: ["LinearAlgebra", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Training",
+            dependencies: [
+                "DFC", "LinearAlgebra", "NumPyFormat", "Yams",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "dfcspice",
+            dependencies: [
+                "DFC", "Training", "LinearAlgebra", "NumPyFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
+        .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat", "LinearAlgebra"]),
+        .testTarget(name: "DFCTests", dependencies: ["DFC", "LinearAlgebra"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "DFC", "LinearAlgebra"]),
+        .testTarget(name: "CLITests", dependencies: ["NumPyFormat", "LinearAlgebra"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
