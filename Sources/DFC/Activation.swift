@@ -1,0 +1,65 @@
+import LinearAlgebra
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A neuron nonlinearity φ, applied element-wise: r = φ(v).
+public enum Activation: String, Sendable, CaseIterable, Codable {
+    case tanh, linear, relu, sigmoid
+
+    /// φ(x).
+    @inlinable
+    public func callAsFunction(_ x: Double) -> Double {
+        switch self {
+        case .tanh: Glibc.tanh(x)
+        case .linear: x
+        case .relu: x > 0 ? x : 0
+        case .sigmoid: 1 / (1 + exp(-x))
+        }
+    }
+
+    /// φ'(x). For ReLU the derivative at 0 is taken as 0.
+    @inlinable
+    public func derivative(_ x: Double) -> Double {
+        switch self {
+        case .tanh:
+            let t = Glibc.tanh(x)
+            return 1 - t * t
+        case .linear: return 1
+        case .relu: return x > 0 ? 1 : 0
+        case .sigmoid:
+            let s = 1 / (1 + exp(-x))
+            return s * (1 - s)
+        }
+    }
+
+    /// φ applied to every element, written into `out` (same shape as `v`).
+    @inlinable
+    public func apply(_ v: Matrix, into out: inout Matrix) {
+        precondition(v.count == out.count)
+        if self == .linear {
+            out.storage = v.storage
+            return
+        }
+        v.storage.withUnsafeBufferPointer { src in
+            out.storage.withUnsafeMutableBufferPointer { dst in
+                switch self {
+                case .tanh: for k in src.indices { dst[k] = Glibc.tanh(src[k]) }
+                case .relu: for k in src.indices { dst[k] = src[k] > 0 ? src[k] : 0 }
+                case .sigmoid: for k in src.indices { dst[k] = 1 / (1 + exp(-src[k])) }
+                case .linear: break
+                }
+            }
+        }
+    }
+
+    /// φ(V) as a new matrix.
+    public func apply(_ v: Matrix) -> Matrix {
+        var out = v
+        apply(v, into: &out)
+        return out
+    }
+
+    /// φ'(V) as a new matrix.
+    public func derivative(_ v: Matrix) -> Matrix { v.map { derivative($0) } }
+}

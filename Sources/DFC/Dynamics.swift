@@ -1,0 +1,324 @@
+import LinearAlgebra
+
+/// What one simulated run of the coupled network–controller dynamics records.
+public struct DynamicsOptions: Sendable {
+    /// How the forward plasticity of Eq. 5 is gathered.
+    public enum ForwardPlasticity: Sendable, Equatable {
+        case none
+        /// Averaged over the trajectory (`dfc`), with the convention's weights.
+        case trajectory(Conventions.TrajectoryAverage)
+        /// The final state only (`dfc-ss`, Eq. 9 with φ).
+        case finalState
+    }
+
+    /// Where the noise σ enters (Eq. 12).
+    public enum NoiseEntry: Sendable, Equatable {
+        /// Into the soma: τ_v dv = (…) dt + σ dW.
+        case soma
+        /// Into the apical compartment v^A (the feedback phase, Eq. 13's v^fb).
+        case apical
+    }
+
+    public var forwardPlasticity: ForwardPlasticity = .none
+    /// Gather −v^A uᵀ over the trajectory (Eq. 13).
+    public var feedbackPlasticity = false
+    public var traceStride = 0
+    public var noiseEntry: NoiseEntry = .soma
+    /// τ_A of the apical compartment: 0 means v^A = Q u instantly.
+    public var apicalTau: Double = 0
+
+    public init() {}
+}
+
+/// Parameters of the ODE being integrated (one phase: forward or feedback).
+public struct DynamicsParameters: Sendable {
+    public var controller: PIController
+    public var tauV: Double
+    public var dt: Double
+    public var steps: Int
+    public var sigma: Double
+    public var transmission: Conventions.Transmission
+    public var divergenceBound: Double
+
+    public init(controller: PIController, tauV: Double, dt: Double, steps: Int, sigma: Double,
+                transmission: Conventions.Transmission, divergenceBound: Double = 1e6) {
+        self.controller = controller
+        self.tauV = tauV
+        self.dt = dt
+        self.steps = steps
+        self.sigma = sigma
+        self.transmission = transmission
+        self.divergenceBound = divergenceBound
+    }
+}
+
+/// Traces kept every `stride` states (and the last one): time and, per recorded
+/// state, one batch × n matrix per signal.
+public struct Traces: Sendable {
+    public var time: [Double] = []
+    /// v_i per layer: `soma[i][k]` is layer i+1 at recorded state k.
+    public var soma: [[Matrix]] = []
+    public var basal: [[Matrix]] = []
+    public var apical: [[Matrix]] = []
+    public var u: [Matrix] = []
+    public var error: [Matrix] = []
+}
+
+/// The end of a run.
+public struct DynamicsResult: Sendable {
+    /// v_i at the end (batch × n_i, index 0 is layer 1).
+    public var soma: [Matrix]
+    public var basal: [Matrix]
+    public var apical: [Matrix]
+    public var u: Matrix
+    public var error: Matrix
+    /// Σ_samples of the forward update ΔW_i and Δb_i (empty when not gathered).
+    public var dW: [Matrix]
+    public var db: [[Double]]
+    /// Σ_samples of the time-averaged −v^A uᵀ (empty when not gathered); decay not included.
+    public var dQ: [Matrix]
+    public var traces: Traces?
+    /// Samples whose state left the divergence bound or turned non-finite. Their rows
+    /// are frozen at the feedforward state from then on and stop contributing.
+    public var diverged: [Bool]
+}
+
+/// Euler–Maruyama integration of the coupled dynamics, batched over samples
+/// (rows), for one fixed set of weights:
+///
+///     τ_v dv_i = (−v_i + v_i^B + v_i^A) dt + σ dW_i,  v_i^B = W_i r_{i−1} + b_i,  v_i^A = Q_i u
+///     u = u_int + k_p e,  e = r_L* − r_L,  τ_u du_int = (e − α·leaked) dt
+///
+/// from the feedforward state (v = v⁻, u_int = 0). The plasticity integrals are
+/// accumulated while the run goes, so the trajectory is never stored whole, and the
+/// first layer's basal input W_1 x + b_1, constant during a sample, is computed once.
+public struct Dynamics {
+    public let network: Network
+    public let parameters: DynamicsParameters
+    public let options: DynamicsOptions
+
+    public init(network: Network, parameters: DynamicsParameters, options: DynamicsOptions) {
+        self.network = network
+        self.parameters = parameters
+        self.options = options
+    }
+
+    /// Weight of state k (0…N) in the trajectory average.
+    func trajectoryWeight(_ k: Int, _ n: Int, _ average: Conventions.TrajectoryAverage) -> Double {
+        switch average {
+        case .mean: return 1 / Double(n + 1)
+        case .integral:
+            if n == 0 { return 1 }
+            return (k == 0 || k == n) ? 0.5 / Double(n) : 1 / Double(n)
+        }
+    }
+
+    /// Runs the dynamics for the batch `input` (batch × n_0) towards `target`
+    /// (batch × n_L), starting from `feedforward` (the state of `network.forward(input)`).
+    public func run(input: Matrix, target: Matrix, feedforward: FeedforwardState,
+                    generator: inout SeededGenerator) -> DynamicsResult {
+        let net = network
+        let L = net.depth
+        let B = input.rows
+        let p = parameters
+        let n = p.steps
+        let controller = p.controller
+
+        var v = feedforward.potentials
+        var r = feedforward.rates
+        // At the feedforward equilibrium the basal input equals v itself.
+        var vB = feedforward.potentials
+        var vA = (0..<L).map { Matrix(rows: B, columns: net.weights[$0].rows) }
+        var uInt = Matrix(rows: B, columns: net.outputSize)
+        var u = uInt
+        var e = uInt
+        var phiBasal = (0..<L).map { Matrix(rows: B, columns: net.weights[$0].rows) }
+        var d = phiBasal
+        var scratch = vA
+        var noise = [Double]()
+        var diverged = [Bool](repeating: false, count: B)
+        var target = target
+
+        let gatherForward = options.forwardPlasticity != .none
+        var dW = gatherForward ? net.weights.map { Matrix(rows: $0.rows, columns: $0.columns) } : []
+        var db = gatherForward ? net.weights.map { [Double](repeating: 0, count: $0.rows) } : []
+        // Σ_k w_k d_1(k): the first layer's presynaptic rate is the constant input,
+        // so its outer product is taken once at the end.
+        var firstLayerSum = Matrix(rows: B, columns: net.weights[0].rows)
+        var dQ = options.feedbackPlasticity ? net.feedback.map { Matrix(rows: $0.rows, columns: $0.columns) } : []
+        var traces: Traces? = options.traceStride > 0 ? Traces() : nil
+        if traces != nil {
+            traces?.soma = Array(repeating: [], count: L)
+            traces?.basal = Array(repeating: [], count: L)
+            traces?.apical = Array(repeating: [], count: L)
+        }
+        let somaNoise = options.noiseEntry == .soma ? p.sigma * p.dt.squareRoot() / p.tauV : 0
+        let apicalLeaky = options.apicalTau > 0
+        let apicalNoise: Double = {
+            guard options.noiseEntry == .apical else { return 0 }
+            // White noise of intensity σ: per step σ·ξ/√dt when instantaneous,
+            // σ√dt/τ_A·ξ as the Euler–Maruyama increment of a leaky compartment.
+            return apicalLeaky ? p.sigma * p.dt.squareRoot() / options.apicalTau : p.sigma / p.dt.squareRoot()
+        }()
+
+        for k in 0...n {
+            // Controller output at state k.
+            e.storage = target.storage
+            e.addScaled(r[L], -1)
+            controller.output(integral: uInt, error: e, into: &u)
+
+            // Divergence: freeze a runaway sample at its feedforward state.
+            for s in 0..<B where !diverged[s] {
+                if !rowWithin(v, s, bound: p.divergenceBound) || !rowWithin([u], s, bound: p.divergenceBound) {
+                    diverged[s] = true
+                    freeze(sample: s, v: &v, r: &r, vB: &vB, vA: &vA, uInt: &uInt, u: &u, e: &e,
+                           target: &target, feedforward: feedforward)
+                }
+            }
+
+            // Apical compartment at state k (instantaneous case: Q u, plus white noise).
+            if !apicalLeaky {
+                for i in 0..<L {
+                    Matrix.gemm(u, .none, net.feedback[i], .transposed, into: &vA[i])
+                    if apicalNoise > 0 {
+                        addNoise(&vA[i], scale: apicalNoise, buffer: &noise, generator: &generator)
+                    }
+                }
+            }
+
+            // Plasticity at state k.
+            let weight: Double
+            switch options.forwardPlasticity {
+            case .none: weight = 0
+            case .finalState: weight = k == n ? 1 : 0
+            case .trajectory(let average): weight = trajectoryWeight(k, n, average)
+            }
+            if weight > 0 {
+                for i in 0..<L {
+                    net.activations[i].apply(vB[i], into: &phiBasal[i])
+                    d[i].storage = r[i + 1].storage
+                    d[i].addScaled(phiBasal[i], -1)
+                    if i == 0 {
+                        firstLayerSum.addScaled(d[0], weight)
+                    } else {
+                        Matrix.gemm(d[i], .transposed, r[i], .none, alpha: weight, beta: 1, into: &dW[i])
+                        addColumnSums(d[i], weight, into: &db[i])
+                    }
+                }
+            }
+            if options.feedbackPlasticity {
+                let w = trajectoryWeight(k, n, .integral)
+                for i in 0..<L {
+                    Matrix.gemm(vA[i], .transposed, u, .none, alpha: -w, beta: 1, into: &dQ[i])
+                }
+            }
+            if traces != nil, k % options.traceStride == 0 || k == n {
+                traces?.time.append(Double(k) * p.dt)
+                for i in 0..<L {
+                    traces?.soma[i].append(v[i])
+                    traces?.basal[i].append(vB[i])
+                    traces?.apical[i].append(vA[i])
+                }
+                traces?.u.append(u)
+                traces?.error.append(e)
+            }
+            if k == n { break }
+
+            // Euler–Maruyama step k → k+1.
+            let gain = p.dt / p.tauV
+            switch p.transmission {
+            case .delayed:
+                for i in 0..<L {
+                    eulerSoma(&v[i], basal: vB[i], apical: vA[i], gain: gain)
+                    if somaNoise > 0 { addNoise(&v[i], scale: somaNoise, buffer: &noise, generator: &generator) }
+                }
+                for i in 0..<L {
+                    net.activations[i].apply(v[i], into: &r[i + 1])
+                }
+                for i in 1..<L { net.basal(layer: i, r[i], into: &vB[i]) }
+            case .instantaneous:
+                for i in 0..<L {
+                    if i > 0 { net.basal(layer: i, r[i], into: &vB[i]) }
+                    eulerSoma(&v[i], basal: vB[i], apical: vA[i], gain: gain)
+                    if somaNoise > 0 { addNoise(&v[i], scale: somaNoise, buffer: &noise, generator: &generator) }
+                    net.activations[i].apply(v[i], into: &r[i + 1])
+                }
+            }
+            if apicalLeaky {
+                let aGain = p.dt / options.apicalTau
+                for i in 0..<L {
+                    Matrix.gemm(u, .none, net.feedback[i], .transposed, into: &scratch[i])
+                    eulerSoma(&vA[i], basal: scratch[i], apical: nil, gain: aGain)
+                    if apicalNoise > 0 { addNoise(&vA[i], scale: apicalNoise, buffer: &noise, generator: &generator) }
+                }
+            }
+            controller.step(integral: &uInt, error: e, output: u, dt: p.dt)
+        }
+
+        if gatherForward {
+            dW[0] = Matrix.product(firstLayerSum, .transposed, input, .none)
+            db[0] = firstLayerSum.columnSums()
+        }
+        return DynamicsResult(soma: v, basal: vB, apical: vA, u: u, error: e, dW: dW, db: db, dQ: dQ,
+                              traces: traces, diverged: diverged)
+    }
+
+    /// x += gain·(−x + a + b): the leaky-integrator Euler step.
+    @inline(__always)
+    private func eulerSoma(_ x: inout Matrix, basal a: Matrix, apical b: Matrix?, gain: Double) {
+        x.storage.withUnsafeMutableBufferPointer { px in
+            a.storage.withUnsafeBufferPointer { pa in
+                if let b {
+                    b.storage.withUnsafeBufferPointer { pb in
+                        for k in px.indices { px[k] += gain * (pa[k] + pb[k] - px[k]) }
+                    }
+                } else {
+                    for k in px.indices { px[k] += gain * (pa[k] - px[k]) }
+                }
+            }
+        }
+    }
+
+    private func addNoise(_ x: inout Matrix, scale: Double, buffer: inout [Double], generator: inout SeededGenerator) {
+        if buffer.count != x.count { buffer = [Double](repeating: 0, count: x.count) }
+        generator.fillNormal(&buffer, scale: scale)
+        x.storage.withUnsafeMutableBufferPointer { px in
+            for k in px.indices { px[k] += buffer[k] }
+        }
+    }
+
+    private func rowWithin(_ ms: [Matrix], _ s: Int, bound: Double) -> Bool {
+        for m in ms {
+            let base = s * m.columns
+            for j in 0..<m.columns where !(abs(m.storage[base + j]) <= bound) { return false }
+        }
+        return true
+    }
+
+    private func addColumnSums(_ m: Matrix, _ w: Double, into sums: inout [Double]) {
+        for i in 0..<m.rows {
+            let base = i * m.columns
+            for j in 0..<m.columns { sums[j] += w * m.storage[base + j] }
+        }
+    }
+
+    private func freeze(sample s: Int, v: inout [Matrix], r: inout [Matrix], vB: inout [Matrix], vA: inout [Matrix],
+                        uInt: inout Matrix, u: inout Matrix, e: inout Matrix, target: inout Matrix,
+                        feedforward: FeedforwardState) {
+        func copyRow(_ src: Matrix, into dst: inout Matrix) {
+            for j in 0..<dst.columns { dst[s, j] = src[s, j] }
+        }
+        for i in 0..<v.count {
+            copyRow(feedforward.potentials[i], into: &v[i])
+            copyRow(feedforward.potentials[i], into: &vB[i])
+            copyRow(feedforward.rates[i + 1], into: &r[i + 1])
+            for j in 0..<vA[i].columns { vA[i][s, j] = 0 }
+        }
+        copyRow(feedforward.output, into: &target)
+        for j in 0..<u.columns {
+            uInt[s, j] = 0
+            u[s, j] = 0
+            e[s, j] = 0
+        }
+    }
+}

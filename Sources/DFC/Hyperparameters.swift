@@ -1,0 +1,107 @@
+/// Choices where the DFC paper's text and its published code differ (DESIGN.md §1).
+/// Every default is the paper's; `Conventions.publishedCode` selects the code's.
+public struct Conventions: Sendable, Equatable, Codable {
+    /// Which quantity the controller's integrator leaks.
+    public enum Leak: String, Sendable, Codable, CaseIterable {
+        /// Eq. 4: τ_u du_int/dt = e − α u_int, so α̃ = α / (1 + α k_p).
+        case integral
+        /// Published code: τ_u du_int/dt = e − α u (leaks the total u), so α̃ = α.
+        case total
+    }
+
+    /// How Lemma 1's u_ss becomes the potentials used by `dfc-ssa`.
+    public enum SSAPropagation: String, Sendable, Codable, CaseIterable {
+        /// Eq. 6 read literally, as the published code does: v_i = W_i φ(v_{i−1}) + b_i + Q_i u_ss,
+        /// propagated through the nonlinear network layer by layer.
+        case nonlinear
+        /// First order only: v_i = v_i⁻ + Q_i u_ss around the feedforward state.
+        case linear
+    }
+
+    /// How the trajectory of Eq. 5 becomes one update in `dfc`.
+    public enum TrajectoryAverage: String, Sendable, Codable, CaseIterable {
+        /// (1/T) ∫_0^T … dt by the trapezoid rule over the states t_0 … t_N
+        /// (τ_W = T, so the size compares directly with the steady-state form, Eq. 9).
+        case integral
+        /// Published code: the arithmetic mean over all stored states t_0 … t_N,
+        /// t = 0 included (its `tmax` stored states are N = tmax − 1 Euler steps).
+        case mean
+    }
+
+    /// Which presynaptic rate layer i sees within one Euler step.
+    public enum Transmission: String, Sendable, Codable, CaseIterable {
+        /// Forward Euler of Eq. 1: every layer reads r_{i−1} of the previous step.
+        case delayed
+        /// Published code (`inst_transmission`): layer i reads r_{i−1} already
+        /// updated in this step (layers stay leaky integrators).
+        case instantaneous
+    }
+
+    public var leak: Leak = .integral
+    public var lossReduction: LossReduction = .sum
+    public var ssaPropagation: SSAPropagation = .nonlinear
+    public var trajectoryAverage: TrajectoryAverage = .integral
+    public var transmission: Transmission = .delayed
+
+    public init() {}
+
+    /// The published code's choices in every place they differ.
+    public static var publishedCode: Conventions {
+        var c = Conventions()
+        c.leak = .total
+        c.lossReduction = .mean
+        c.ssaPropagation = .nonlinear
+        c.trajectoryAverage = .mean
+        c.transmission = .instantaneous
+        return c
+    }
+}
+
+/// Parameters of the controlled (forward-learning) phase. Times are in the same
+/// units as `tauU` (the papers use τ_u = 1).
+public struct ControlParameters: Sendable, Equatable, Codable {
+    /// Proportional gain k_p ≥ 0.
+    public var kp: Double = 1.5
+    /// Integrator leak α ≥ 0.
+    public var alpha: Double = 0.0015
+    /// Target step size λ > 0 (Eq. 3).
+    public var lambda: Double = 0.05
+    /// Somatic time constant τ_v.
+    public var tauV: Double = 0.2
+    /// Controller time constant τ_u.
+    public var tauU: Double = 1.0
+    /// Euler step.
+    public var dt: Double = 0.005
+    /// Number of Euler steps N (the run spans T = N·dt).
+    public var steps: Int = 1000
+    /// Noise σ in the somatic dynamics (Eq. 12), 0 for deterministic runs.
+    public var sigma: Double = 0
+    /// Keep every `traceStride`-th state in traces (0 = no traces).
+    public var traceStride: Int = 10
+    /// A sample has converged when ‖e − α̃ u‖ ≤ tolerance · ‖δ_L‖ at the end of the run.
+    public var convergenceTolerance: Double = 0.05
+    /// A sample has diverged when any |v| exceeds this or turns non-finite.
+    public var divergenceBound: Double = 1e6
+
+    public init() {}
+}
+
+/// Parameters of the noise-driven feedback-learning phase (Eq. 12–13), with its own
+/// controller gains and time constants as in the published code.
+public struct FeedbackParameters: Sendable, Equatable, Codable {
+    public var kp: Double = 0
+    public var alpha: Double = 0.5
+    public var tauV: Double = 0.005
+    public var tauU: Double = 1.0
+    /// Time constant of the apical compartment, which low-passes the injected noise
+    /// so that it correlates with the controller's response; 0 makes it instantaneous.
+    public var apicalTau: Double = 0.1
+    public var dt: Double = 0.001
+    public var steps: Int = 100
+    /// Noise σ_fb injected into the apical compartment.
+    public var sigma: Double = 0.1
+    /// Weight decay β of Eq. 13.
+    public var decay: Double = 0
+
+    public init() {}
+}

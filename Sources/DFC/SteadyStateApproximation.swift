@@ -1,0 +1,77 @@
+import LinearAlgebra
+
+/// Lemma 1's linearized steady state, the basis of `dfc-ssa`:
+///
+///     u_ss = (J Q + α̃ I)⁻¹ δ_L
+///
+/// per sample, with J the output Jacobian at the feedforward state.
+public struct SteadyStateApproximation: Sendable {
+    /// u_ss for each sample (batch × n_L).
+    public var u: Matrix
+    /// The controlled potentials v_i built from u_ss (batch × n_i).
+    public var soma: [Matrix]
+    /// Basal inputs W_i r_{i−1} + b_i at those potentials.
+    public var basal: [Matrix]
+
+    /// Solves Lemma 1 for every sample and builds the controlled state by `propagation`.
+    public init(network: Network, feedforward ff: FeedforwardState, delta: Matrix,
+                effectiveLeak alphaTilde: Double, propagation: Conventions.SSAPropagation) throws {
+        let B = delta.rows
+        let nL = network.outputSize
+        var u = Matrix(rows: B, columns: nL)
+        let q = network.feedback
+        for s in 0..<B {
+            let js = network.layerJacobians(at: ff.potentials, sample: s)
+            var jq = Matrix(rows: nL, columns: nL)
+            for i in 0..<network.depth {
+                Matrix.gemm(js[i], .none, q[i], .none, beta: 1, into: &jq)
+            }
+            for k in 0..<nL { jq[k, k] += alphaTilde }
+            let us: [Double]
+            do { us = try jq.solve(delta.row(s)) } catch {
+                throw ModelError("dfc-ssa: J·Q + α̃I is singular for sample \(s) (α̃ = \(alphaTilde)); raise dfc.alpha or check Q")
+            }
+            for k in 0..<nL { u[s, k] = us[k] }
+        }
+        self.u = u
+        var soma: [Matrix] = []
+        var basal: [Matrix] = []
+        var rPrev = ff.rates[0]
+        for i in 0..<network.depth {
+            var apical = Matrix(rows: B, columns: network.weights[i].rows)
+            Matrix.gemm(u, .none, q[i], .transposed, into: &apical)
+            var b = Matrix(rows: B, columns: network.weights[i].rows)
+            network.basal(layer: i, rPrev, into: &b)
+            let v: Matrix
+            switch propagation {
+            case .nonlinear: v = b + apical
+            case .linear: v = ff.potentials[i] + apical
+            }
+            soma.append(v)
+            basal.append(b)
+            rPrev = network.activations[i].apply(v)
+        }
+        self.soma = soma
+        self.basal = basal
+    }
+}
+
+extension Network {
+    /// The steady-state form of Eq. 5 summed over the batch:
+    /// ΔW_i = Σ_s (φ(v_i) − φ(W_i r_{i−1} + b_i)) r_{i−1}ᵀ with the controlled rates.
+    public func steadyStateUpdate(input: Matrix, soma: [Matrix]) -> (dW: [Matrix], db: [[Double]]) {
+        var dW: [Matrix] = []
+        var db: [[Double]] = []
+        var rPrev = input
+        for i in 0..<depth {
+            var b = Matrix(rows: input.rows, columns: weights[i].rows)
+            basal(layer: i, rPrev, into: &b)
+            let r = activations[i].apply(soma[i])
+            let d = r - activations[i].apply(b)
+            dW.append(Matrix.product(d, .transposed, rPrev, .none))
+            db.append(d.columnSums())
+            rPrev = r
+        }
+        return (dW, db)
+    }
+}
