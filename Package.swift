@@ -1,6 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The element-wise kernels (VectorMath) are written for 256-bit lanes with FMA;
+// every x86-64 server since 2013 has them (Haswell: AVX2 + FMA).
+#if arch(x86_64)
+let vectorFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let vectorFlags: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "DFCSpice",
     platforms: [.macOS(.v13)],
@@ -27,12 +35,13 @@ let package = Package(
         .target(
             name: "LinearAlgebra",
             dependencies: ["CBLAS"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            swiftSettings: vectorFlags
         ),
         .target(name: "NumPyFormat", dependencies: ["LinearAlgebra", "ZIPFoundation"]),
         .target(
             name: "DFC",
-            dependencies: ["LinearAlgebra", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["LinearAlgebra", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: vectorFlags
         ),
         .target(
             name: "Training",

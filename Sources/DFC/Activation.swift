@@ -44,7 +44,7 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
         v.storage.withUnsafeBufferPointer { src in
             out.storage.withUnsafeMutableBufferPointer { dst in
                 switch self {
-                case .tanh: for k in src.indices { dst[k] = Glibc.tanh(src[k]) }
+                case .tanh: VectorMath.tanh(src, dst)
                 case .relu: for k in src.indices { dst[k] = src[k] > 0 ? src[k] : 0 }
                 case .sigmoid: for k in src.indices { dst[k] = 1 / (1 + exp(-src[k])) }
                 case .linear: break

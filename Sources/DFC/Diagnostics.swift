@@ -6,7 +6,8 @@ import LinearAlgebra
 public struct Diagnostics: Sendable, Codable, Equatable {
     /// Angle to the backpropagation update −∇L.
     public var angleToBP: Double
-    /// Angle to the Gauss–Newton update J_θ⁺ δ_L over the batch (Eq. 7; θ = all W_i, b_i).
+    /// Angle to the Gauss–Newton update (Eq. 7 with a minibatch of one, as Theorem 2
+    /// states it, summed over the batch; θ = all W_i, b_i).
     public var angleToGN: Double
     /// Angle to the weighted minimum-norm update of Theorem 3, written with Eq. 9's
     /// presynaptic factor: Σ_samples z_i r̃_{i−1}ᵀ with z = J⁺δ_L, r̃ = [r; 1].
@@ -50,61 +51,39 @@ extension Network {
         (augmented.columns(0..<(augmented.columns - 1)), augmented.column(augmented.columns - 1))
     }
 
-    /// The Gauss–Newton update J_θ⁺ δ over the batch, computed through the kernel
-    /// K = J_θ J_θᵀ (batch·n_L square) so θ's size never matters:
-    /// K[(a,k),(b,l)] = Σ_i (J_i^a J_i^bᵀ)_{kl} (r̃_{i−1}^a · r̃_{i−1}^b), then
-    /// Δθ = J_θᵀ K⁺ δ, since J⁺ = Jᵀ(JJᵀ)⁺.
+    /// Gauss–Newton with a minibatch of one (Theorem 2), summed over the batch:
+    /// per sample Δθ = J_θ⁺ δ_L with θ = all (W_i, b_i). Since J_θ's rows are
+    /// ∂r_{L,k}/∂W_i = (J_i)_k r̃_{i−1}ᵀ, J_θ J_θᵀ = Σ_i ‖r̃_{i−1}‖² J_i J_iᵀ (n_L × n_L) and
+    /// ΔW̃_i = J_iᵀ c r̃_{i−1}ᵀ with c = (J_θ J_θᵀ)⁺ δ_L — θ's size never matters.
     public func gaussNewtonUpdate(feedforward ff: FeedforwardState, delta: Matrix) throws -> (dW: [Matrix], db: [[Double]]) {
-        let B = delta.rows, nL = outputSize, L = depth
-        let jac = (0..<B).map { layerJacobians(at: ff.potentials, sample: $0) }
-        var kernel = Matrix(rows: B * nL, columns: B * nL)
-        var stacked: [Matrix] = []
-        var rTilde: [Matrix] = []
-        for i in 0..<L {
-            let g = Matrix.vstack(jac.map { $0[i] })            // (B·n_L) × n_i
-            let rt = Network.augmented(ff.rates[i])             // B × (n_{i−1}+1)
-            let gg = Matrix.product(g, .none, g, .transposed)
-            let rr = Matrix.product(rt, .none, rt, .transposed)
-            for a in 0..<(B * nL) {
-                for b in 0..<(B * nL) { kernel[a, b] += gg[a, b] * rr[a / nL, b / nL] }
-            }
-            stacked.append(g)
-            rTilde.append(rt)
-        }
-        let c = Matrix.product(try kernel.pseudoInverse(rcond: 1e-12), .none, Matrix(column: delta.storage), .none)
-        var dW: [Matrix] = [], db: [[Double]] = []
-        for i in 0..<L {
-            // Row a of C_i is c_aᵀ J_i^a.
-            var ci = Matrix(rows: B, columns: stacked[i].columns)
-            for a in 0..<B {
-                for j in 0..<ci.columns {
-                    var s = 0.0
-                    for k in 0..<nL { s += c.storage[a * nL + k] * stacked[i][a * nL + k, j] }
-                    ci[a, j] = s
-                }
-            }
-            let (w, b) = Network.split(Matrix.product(ci, .transposed, rTilde[i], .none))
-            dW.append(w)
-            db.append(b)
-        }
-        return (dW, db)
+        try perSampleMinimumNorm(feedforward: ff, delta: delta, weightByPresynapticNorm: true)
     }
 
     /// The weighted minimum-norm update of Theorem 3 in Eq. 9's form:
     /// per sample z = J⁺ δ_L (the smallest Δv reaching the target to first order),
-    /// ΔW̃_i = Σ_samples z_i r̃_{i−1}ᵀ.
+    /// ΔW̃_i = Σ_samples z_i r̃_{i−1}ᵀ. It equals the GN update when all ‖r̃_{i−1}‖
+    /// are equal (Condition 1).
     public func minimumNormUpdate(feedforward ff: FeedforwardState, delta: Matrix) throws -> (dW: [Matrix], db: [[Double]]) {
-        let B = delta.rows, L = depth
+        try perSampleMinimumNorm(feedforward: ff, delta: delta, weightByPresynapticNorm: false)
+    }
+
+    /// Σ_samples J_iᵀ c r̃_{i−1}ᵀ with c = (Σ_i w_i J_i J_iᵀ)⁺ δ_L, w_i = ‖r̃_{i−1}‖² or 1.
+    func perSampleMinimumNorm(feedforward ff: FeedforwardState, delta: Matrix,
+                              weightByPresynapticNorm: Bool) throws -> (dW: [Matrix], db: [[Double]]) {
+        let B = delta.rows, L = depth, nL = outputSize
         var augmentedUpdates = (0..<L).map { Matrix(rows: weights[$0].rows, columns: weights[$0].columns + 1) }
         for a in 0..<B {
             let js = layerJacobians(at: ff.potentials, sample: a)
-            let j = Matrix.hstack(js)
-            let y = Matrix.product(try Matrix.product(j, .none, j, .transposed).pseudoInverse(rcond: 1e-12), .none,
-                                   Matrix(column: delta.row(a)), .none)
+            let presynaptic = (0..<L).map { Matrix(row: ff.rates[$0].row(a) + [1]) }
+            var kernel = Matrix(rows: nL, columns: nL)
             for i in 0..<L {
-                let z = Matrix.product(js[i], .transposed, y, .none)                       // n_i × 1
-                let rt = Matrix(row: ff.rates[i].row(a) + [1])
-                Matrix.gemm(z, .none, rt, .none, beta: 1, into: &augmentedUpdates[i])
+                let w = weightByPresynapticNorm ? presynaptic[i].storage.reduce(0) { $0 + $1 * $1 } : 1
+                Matrix.gemm(js[i], .none, js[i], .transposed, alpha: w, beta: 1, into: &kernel)
+            }
+            let c = Matrix.product(try kernel.pseudoInverse(rcond: 1e-12), .none, Matrix(column: delta.row(a)), .none)
+            for i in 0..<L {
+                let z = Matrix.product(js[i], .transposed, c, .none)                       // n_i × 1
+                Matrix.gemm(z, .none, presynaptic[i], .none, beta: 1, into: &augmentedUpdates[i])
             }
         }
         let parts = augmentedUpdates.map(Network.split)

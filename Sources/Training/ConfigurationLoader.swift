@@ -1,0 +1,193 @@
+import DFC
+import Foundation
+import Yams
+
+/// Reads a `Configuration` from YAML or JSON text (JSON is read as YAML).
+///
+/// Unknown keys are errors, not silently ignored: a typo such as `kP:` would
+/// otherwise leave the default in place and the run would quietly differ from the
+/// one the user asked for. See docs/config.md for every key.
+public enum ConfigurationLoader {
+    public static func load(path: String) throws -> Configuration {
+        guard FileManager.default.fileExists(atPath: path) else { throw InputError(file: path, "file not found") }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw InputError(file: path, "cannot read the file as UTF-8 text")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String = "<config>") throws -> Configuration {
+        let root: Any?
+        do { root = try Yams.load(yaml: text) } catch {
+            let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+            throw InputError(file: file, "malformed YAML/JSON: \(message)")
+        }
+        guard let top = root as? [String: Any] else {
+            throw InputError(file: file, "the top level must be a mapping of keys (name, seed, network, dfc, …)")
+        }
+        var reader = Reader(file: file)
+        var c = Configuration()
+        try reader.keys(top, allowed: ["name", "seed", "variant", "network", "dfc", "feedback", "conventions", "diagnostics"], at: nil)
+        if let v = top["name"] { c.name = try reader.string(v, "name") }
+        if let v = top["seed"] { c.seed = try reader.seed(v, "seed") }
+        if let v = top["variant"] { c.variant = try reader.choice(v, "variant", Variant.self) }
+
+        if let n = top["network"] {
+            let m = try reader.mapping(n, "network")
+            try reader.keys(m, allowed: ["sizes", "activations", "hiddenActivation", "outputActivation", "loss", "init", "feedbackInit"], at: "network")
+            guard let sizes = m["sizes"] else { throw InputError(file: file, field: "network.sizes", "missing (list of layer sizes n_0 … n_L)") }
+            c.sizes = try reader.intList(sizes, "network.sizes")
+            let layers = c.sizes.count - 1
+            if let a = m["activations"] {
+                c.activations = try reader.list(a, "network.activations").enumerated().map {
+                    try reader.choice($0.element, "network.activations[\($0.offset)]", Activation.self)
+                }
+            } else {
+                let hidden = try m["hiddenActivation"].map { try reader.choice($0, "network.hiddenActivation", Activation.self) } ?? .tanh
+                let output = try m["outputActivation"].map { try reader.choice($0, "network.outputActivation", Activation.self) } ?? .linear
+                c.activations = Array(repeating: hidden, count: max(0, layers - 1)) + [output]
+            }
+            if let v = m["loss"] { c.loss = try reader.choice(v, "network.loss", Loss.self) }
+            if let v = m["init"] { c.forwardInit = try reader.choice(v, "network.init", Configuration.Initialization.self) }
+            if let v = m["feedbackInit"] { c.feedbackInit = try reader.choice(v, "network.feedbackInit", Configuration.Initialization.self) }
+        }
+        if c.forwardInit == .weightProduct {
+            throw InputError(file: file, field: "network.init", "weight-product applies to feedbackInit only")
+        }
+        if let d = top["dfc"] {
+            let m = try reader.mapping(d, "dfc")
+            try reader.keys(m, allowed: ["kp", "alpha", "lambda", "tauV", "tauU", "dt", "steps", "sigma", "traceStride",
+                                         "convergenceTolerance", "divergenceBound"], at: "dfc")
+            try reader.number(m, "kp", "dfc", &c.control.kp)
+            try reader.number(m, "alpha", "dfc", &c.control.alpha)
+            try reader.number(m, "lambda", "dfc", &c.control.lambda)
+            try reader.number(m, "tauV", "dfc", &c.control.tauV)
+            try reader.number(m, "tauU", "dfc", &c.control.tauU)
+            try reader.number(m, "dt", "dfc", &c.control.dt)
+            try reader.integer(m, "steps", "dfc", &c.control.steps)
+            try reader.number(m, "sigma", "dfc", &c.control.sigma)
+            try reader.integer(m, "traceStride", "dfc", &c.control.traceStride)
+            try reader.number(m, "convergenceTolerance", "dfc", &c.control.convergenceTolerance)
+            try reader.number(m, "divergenceBound", "dfc", &c.control.divergenceBound)
+        }
+        if let f = top["feedback"] {
+            let m = try reader.mapping(f, "feedback")
+            try reader.keys(m, allowed: ["kp", "alpha", "tauV", "tauU", "apicalTau", "dt", "steps", "sigma", "decay"], at: "feedback")
+            try reader.number(m, "kp", "feedback", &c.feedback.kp)
+            try reader.number(m, "alpha", "feedback", &c.feedback.alpha)
+            try reader.number(m, "tauV", "feedback", &c.feedback.tauV)
+            try reader.number(m, "tauU", "feedback", &c.feedback.tauU)
+            try reader.number(m, "apicalTau", "feedback", &c.feedback.apicalTau)
+            try reader.number(m, "dt", "feedback", &c.feedback.dt)
+            try reader.integer(m, "steps", "feedback", &c.feedback.steps)
+            try reader.number(m, "sigma", "feedback", &c.feedback.sigma)
+            try reader.number(m, "decay", "feedback", &c.feedback.decay)
+        }
+        if let v = top["conventions"] {
+            let m = try reader.mapping(v, "conventions")
+            try reader.keys(m, allowed: ["preset", "leak", "lossReduction", "ssaPropagation", "trajectoryAverage", "transmission"], at: "conventions")
+            if let p = m["preset"] {
+                switch try reader.string(p, "conventions.preset") {
+                case "paper": c.conventions = Conventions()
+                case "code": c.conventions = .publishedCode
+                case let other: throw InputError(file: file, field: "conventions.preset", "unknown preset '\(other)' (expected paper or code)")
+                }
+            }
+            if let x = m["leak"] { c.conventions.leak = try reader.choice(x, "conventions.leak", Conventions.Leak.self) }
+            if let x = m["lossReduction"] { c.conventions.lossReduction = try reader.choice(x, "conventions.lossReduction", LossReduction.self) }
+            if let x = m["ssaPropagation"] { c.conventions.ssaPropagation = try reader.choice(x, "conventions.ssaPropagation", Conventions.SSAPropagation.self) }
+            if let x = m["trajectoryAverage"] { c.conventions.trajectoryAverage = try reader.choice(x, "conventions.trajectoryAverage", Conventions.TrajectoryAverage.self) }
+            if let x = m["transmission"] { c.conventions.transmission = try reader.choice(x, "conventions.transmission", Conventions.Transmission.self) }
+        }
+        if let v = top["diagnostics"] {
+            let m = try reader.mapping(v, "diagnostics")
+            try reader.keys(m, allowed: ["samples"], at: "diagnostics")
+            try reader.integer(m, "samples", "diagnostics", &c.diagnosticSamples)
+        }
+        do { try c.validate() } catch let e as ModelError {
+            // validate() messages start with the field path.
+            let parts = e.message.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { throw InputError(file: file, field: String(parts[0]), String(parts[1]).trimmingCharacters(in: .whitespaces)) }
+            throw InputError(file: file, e.message)
+        }
+        return c
+    }
+
+    /// Typed access to the untyped YAML tree, with the file and key path in every error.
+    struct Reader {
+        let file: String
+
+        func fail(_ field: String, _ reason: String) -> InputError { InputError(file: file, field: field, reason) }
+
+        func keys(_ m: [String: Any], allowed: Set<String>, at path: String?) throws {
+            for k in m.keys.sorted() where !allowed.contains(k) {
+                let field = path.map { "\($0).\(k)" } ?? k
+                throw fail(field, "unknown key (allowed here: \(allowed.sorted().joined(separator: ", ")))")
+            }
+        }
+
+        func mapping(_ v: Any, _ field: String) throws -> [String: Any] {
+            guard let m = v as? [String: Any] else { throw fail(field, "expected a mapping of keys") }
+            return m
+        }
+
+        func list(_ v: Any, _ field: String) throws -> [Any] {
+            guard let l = v as? [Any] else { throw fail(field, "expected a list") }
+            return l
+        }
+
+        func string(_ v: Any, _ field: String) throws -> String {
+            if let s = v as? String { return s }
+            throw fail(field, "expected text, found \(describe(v))")
+        }
+
+        func double(_ v: Any, _ field: String) throws -> Double {
+            let x: Double
+            // YAML 1.1 reads 1e-3 (no dot) as text, so numeric text is accepted too.
+            if let d = v as? Double { x = d } else if let i = v as? Int { x = Double(i) } else if let s = v as? String, let d = Double(s) { x = d } else {
+                throw fail(field, "expected a number, found \(describe(v))")
+            }
+            guard x.isFinite else { throw fail(field, "must be finite, found \(x)") }
+            return x
+        }
+
+        func int(_ v: Any, _ field: String) throws -> Int {
+            if let i = v as? Int { return i }
+            if let d = v as? Double, d.isFinite, d == d.rounded(), abs(d) < 1e15 { return Int(d) }
+            throw fail(field, "expected a whole number, found \(describe(v))")
+        }
+
+        func seed(_ v: Any, _ field: String) throws -> UInt64 {
+            let i = try int(v, field)
+            guard i >= 0 else { throw fail(field, "must be ≥ 0, found \(i)") }
+            return UInt64(i)
+        }
+
+        func intList(_ v: Any, _ field: String) throws -> [Int] {
+            try list(v, field).enumerated().map { try int($0.element, "\(field)[\($0.offset)]") }
+        }
+
+        func choice<T: RawRepresentable & CaseIterable>(_ v: Any, _ field: String, _ type: T.Type) throws -> T where T.RawValue == String {
+            let s = try string(v, field)
+            guard let c = T(rawValue: s) else {
+                throw fail(field, "unknown value '\(s)' (expected one of: \(T.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return c
+        }
+
+        func number(_ m: [String: Any], _ key: String, _ path: String, _ target: inout Double) throws {
+            if let v = m[key] { target = try double(v, "\(path).\(key)") }
+        }
+
+        func integer(_ m: [String: Any], _ key: String, _ path: String, _ target: inout Int) throws {
+            if let v = m[key] { target = try int(v, "\(path).\(key)") }
+        }
+
+        func describe(_ v: Any) -> String {
+            if let s = v as? String { return "'\(s.prefix(40))'" }
+            if v is [Any] { return "a list" }
+            if v is [String: Any] { return "a mapping" }
+            return "\(v)"
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+import DFC
+import Foundation
+import LinearAlgebra
+import Logging
+import NumPyFormat
+import Training
+
+@main
+struct DFCSpiceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dfcspice",
+        abstract: "Deep Feedback Control: ideal solver, circuits and hardware-in-the-loop learning.",
+        discussion: """
+        Start with `dfcspice init` to make a model from a config, then `dfcspice solve`
+        to run a variant (dfc, dfc-ss, dfc-ssa, the -fixed forms, bp, dfa, fa) on a batch.
+        Configs are YAML or JSON (see docs/config.md); models are .npz files NumPy can read.
+        """,
+        version: "0.1.0",
+        subcommands: [InitCommand.self, SolveCommand.self, BenchCommand.self]
+    )
+
+    /// Runs the command; every failure a user can cause ends as one `error:` line and exit 1.
+    static func main() {
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = ProcessInfo.processInfo.environment["DFCSPICE_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return h
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let e as InputError {
+            fail(e.description)
+        } catch let e as ModelError {
+            fail(e.message)
+        } catch let e as NumPyFormatError {
+            fail(e.message)
+        } catch let e as LinearAlgebraError {
+            fail(e.description)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        Foundation.exit(1)
+    }
+}
+
+/// Options every command that reads a config shares.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Experiment config (YAML or JSON).", valueName: "file"))
+    var config: String
+
+    func load() throws -> Configuration { try ConfigurationLoader.load(path: config) }
+}
+
+/// Refuses output paths whose directory is missing before any work starts.
+func checkOutputPath(_ path: String) throws {
+    let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+        throw InputError(file: path, "output directory \(dir) does not exist")
+    }
+}

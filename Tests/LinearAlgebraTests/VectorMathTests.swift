@@ -1,0 +1,35 @@
+import Foundation
+import LinearAlgebra
+import Testing
+
+@Suite("VectorMath")
+struct VectorMathTests {
+    @Test("vectorized tanh stays within a few ulp of glibc over the whole range")
+    func tanhMatchesGlibc() {
+        var g = SeededGenerator(seed: 3)
+        var xs: [Double] = [0, -0.0, 1e-300, -1e-300, 1e-8, 0.17, 0.175, 0.1749999, 0.35, 1, -1, 5, 19, 20, 40, 400, -400, 710, 1e300]
+        for _ in 0..<20_000 { xs.append(g.nextNormal() * 3) }
+        for _ in 0..<5_000 { xs.append(g.nextNormal() * 1e-3) }
+        for _ in 0..<5_000 { xs.append((g.nextOpenUnit() - 0.5) * 0.8) }
+        var out = [Double](repeating: 0, count: xs.count)
+        xs.withUnsafeBufferPointer { s in out.withUnsafeMutableBufferPointer { d in VectorMath.tanh(s, d) } }
+        var worst = 0.0
+        for (x, y) in zip(xs, out) {
+            let ref = Foundation.tanh(x)
+            let ulp = max(abs(ref).ulp, Double.leastNormalMagnitude)
+            worst = max(worst, abs(y - ref) / ulp)
+            #expect(y.sign == ref.sign || ref == 0, "sign of tanh(\(x))")
+        }
+        #expect(worst <= 4, "worst error \(worst) ulp")
+    }
+
+    @Test("NaN and infinities")
+    func specialValues() {
+        let xs: [Double] = [.nan, .infinity, -.infinity]
+        var out = [Double](repeating: 0, count: 3)
+        xs.withUnsafeBufferPointer { s in out.withUnsafeMutableBufferPointer { d in VectorMath.tanh(s, d) } }
+        #expect(out[0].isNaN)
+        #expect(out[1] == 1)
+        #expect(out[2] == -1)
+    }
+}
