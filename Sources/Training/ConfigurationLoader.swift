@@ -32,7 +32,10 @@ public enum ConfigurationLoader {
         if let v = top["seed"] { c.seed = try reader.seed(v, "seed") }
         if let v = top["variant"] { c.variant = try reader.choice(v, "variant", Variant.self) }
 
-        if let n = top["network"] {
+        guard let n = top["network"] else {
+            throw InputError(file: file, field: "network.sizes", "missing: a config needs a network section with sizes [n_0, …, n_L]")
+        }
+        do {
             let m = try reader.mapping(n, "network")
             try reader.keys(m, allowed: ["sizes", "activations", "hiddenActivation", "outputActivation", "loss", "init", "feedbackInit"], at: "network")
             guard let sizes = m["sizes"] else { throw InputError(file: file, field: "network.sizes", "missing (list of layer sizes n_0 … n_L)") }

@@ -1,0 +1,151 @@
+import DFC
+import Foundation
+import LinearAlgebra
+import NumPyFormat
+import Testing
+@testable import Training
+
+@Suite("Config files")
+struct ConfigurationLoaderTests {
+    let minimal = """
+    network:
+      sizes: [3, 4, 2]
+    """
+
+    @Test("defaults are the paper's, and every section is read")
+    func readsEverything() throws {
+        let c = try ConfigurationLoader.parse("""
+        name: t
+        seed: 7
+        variant: dfc-ssa
+        network: {sizes: [3, 4, 4, 2], activations: [relu, sigmoid, linear], loss: cross-entropy, feedbackInit: weight-product}
+        dfc: {kp: 2, alpha: 1e-3, lambda: 0.1, tauV: 0.1, tauU: 2, dt: 0.01, steps: 50, sigma: 0.01, traceStride: 5}
+        feedback: {kp: 0.1, alpha: 0.2, tauV: 0.01, apicalTau: 0.2, dt: 0.001, steps: 10, sigma: 0.3, decay: 0.1}
+        conventions: {preset: code, leak: integral}
+        diagnostics: {samples: 4}
+        """)
+        #expect(c.seed == 7 && c.variant == .dfcSSA && c.sizes == [3, 4, 4, 2])
+        #expect(c.activations == [.relu, .sigmoid, .linear] && c.loss == .crossEntropy && c.feedbackInit == .weightProduct)
+        #expect(c.control.alpha == 1e-3 && c.control.steps == 50 && c.feedback.decay == 0.1)
+        #expect(c.conventions.leak == .integral && c.conventions.lossReduction == .mean && c.conventions.transmission == .instantaneous)
+        #expect(c.diagnosticSamples == 4)
+        let paper = try ConfigurationLoader.parse(minimal)
+        #expect(paper.conventions == Conventions())
+        #expect(paper.activations == [.tanh, .linear])
+    }
+
+    @Test("JSON configs are read too")
+    func json() throws {
+        let c = try ConfigurationLoader.parse(#"{"network": {"sizes": [2, 2]}, "dfc": {"kp": 0.5}}"#)
+        #expect(c.control.kp == 0.5)
+    }
+
+    @Test("bad configs name the field and the reason", arguments: [
+        ("network: {sizes: [3, 4, 2], activations: [tanh, swish]}", "network.activations[1]"),
+        ("network: {sizes: [3, 4, 2]}\ndfc: {kP: 1}", "dfc.kP"),
+        ("network: {sizes: [3, 4, 2]}\ndfc: {alpha: abc}", "dfc.alpha"),
+        ("network: {sizes: [3, 4, 2]}\ndfc: {tauV: -1}", "dfc.tauV"),
+        ("network: {sizes: [3, 4, 2]}\ndfc: {steps: 1.5}", "dfc.steps"),
+        ("network: {sizes: [3, 0, 2]}", "network.sizes[1]"),
+        ("network: {sizes: [3, 4, 2]}\nvariant: dfx", "variant"),
+        ("network: {sizes: [3, 4, 2]}\ndfc: {alpha: .nan}", "dfc.alpha"),
+        ("network: {sizes: [3, 4, 2]}\ndfc: {dt: 0.5, tauV: 0.2}", "dfc.dt"),
+        ("network: {sizes: [3, 4, 2], activations: [tanh]}", "network.activations"),
+        ("dfc: {kp: 1}", "network.sizes"),
+        ("surprise: 1\nnetwork: {sizes: [2, 2]}", "surprise"),
+    ])
+    func badFields(text: String, field: String) {
+        do {
+            _ = try ConfigurationLoader.parse(text, file: "c.yaml")
+            Issue.record("accepted a bad config: \(text)")
+        } catch let e as InputError {
+            #expect(e.file == "c.yaml")
+            #expect(e.field == field, "\(e)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test("malformed YAML, a non-mapping and a missing file are one-line errors")
+    func malformed() {
+        #expect(throws: InputError.self) { try ConfigurationLoader.parse("network: [unclosed") }
+        #expect(throws: InputError.self) { try ConfigurationLoader.parse("- just\n- a list") }
+        #expect(throws: InputError.self) { try ConfigurationLoader.load(path: "/nonexistent/c.yaml") }
+        do { _ = try ConfigurationLoader.parse("network: [unclosed", file: "x.yaml") } catch {
+            #expect(!"\(error)".contains("\n"))
+        }
+    }
+}
+
+@Suite("Model files")
+struct ModelFileTests {
+    func temporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("model-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test("a model survives a round trip and its seed is stored")
+    func roundTrip() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = Configuration()
+        c.sizes = [3, 4, 2]
+        c.activations = [.tanh, .linear]
+        let net = try Network.initialized(c, seed: 5)
+        let path = dir.appendingPathComponent("m.npz").path
+        try ModelFile.write(net, seed: 5, to: path)
+        #expect(try ModelFile.read(path: path, activations: c.activations) == net)
+        #expect(try NPZ(contentsOf: URL(fileURLWithPath: path))["seed"]?.data == [5])
+    }
+
+    @Test("missing arrays, wrong shapes, NaN and extra layers are refused with the array's name",
+          arguments: ["missing", "shape", "nan", "extra", "rank"])
+    func badModels(problem: String) throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = Configuration()
+        c.sizes = [3, 4, 2]
+        c.activations = [.tanh, .linear]
+        var arrays = ModelFile.arrays(of: try Network.initialized(c, seed: 5))
+        let field: String
+        switch problem {
+        case "missing": arrays["Q2"] = nil; field = "Q2"
+        case "shape": arrays["W2"] = NDArray(Matrix(rows: 2, columns: 5)); field = "W2"
+        case "nan": arrays["b1"] = NDArray(vector: [0, .nan, 0, 0]); field = "b1"
+        case "extra": arrays["W3"] = NDArray(Matrix(rows: 2, columns: 2)); field = "W3"
+        default: arrays["b2"] = NDArray(Matrix(rows: 2, columns: 1)); field = "b2"
+        }
+        let path = dir.appendingPathComponent("m.npz").path
+        try NPZ(arrays).write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try ModelFile.read(path: path, activations: c.activations)
+            Issue.record("accepted a bad model (\(problem))")
+        } catch let e as InputError {
+            #expect(e.description.contains(field), "\(e)")
+        }
+    }
+
+    @Test("labels as class indices become one-hot; out-of-range indices are refused")
+    func labels() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("y.npy").path
+        try NDArray(vector: [2, 0, 1]).writeNPY(to: URL(fileURLWithPath: path))
+        let y = try BatchFile.labels(path: path, outputs: 3, batch: 3)
+        #expect(y == Matrix([[0, 0, 1], [1, 0, 0], [0, 1, 0]])!)
+        #expect(throws: InputError.self) { try BatchFile.labels(path: path, outputs: 2, batch: 3) }
+        #expect(throws: InputError.self) { try BatchFile.labels(path: path, outputs: 3, batch: 4) }
+    }
+
+    @Test("the student–teacher task is reproducible from its seeds")
+    func studentTeacher() throws {
+        var c = Configuration()
+        c.sizes = [4, 3, 2]
+        c.activations = [.tanh, .linear]
+        let a = try StudentTeacher(configuration: c, seed: 3).samples(10, seed: 4)
+        let b = try StudentTeacher(configuration: c, seed: 3).samples(10, seed: 4)
+        #expect(a.input == b.input && a.labels == b.labels)
+        #expect(try StudentTeacher(configuration: c, seed: 3).teacher != (try Network.initialized(c, seed: 3)))
+    }
+}
