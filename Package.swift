@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat", "LinearAlgebra"]),
         .testTarget(name: "DFCTests", dependencies: ["DFC", "LinearAlgebra"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DFC", "LinearAlgebra"]),
-        .testTarget(name: "CLITests", dependencies: ["NumPyFormat", "LinearAlgebra"]),
+        .testTarget(name: "CLITests", dependencies: ["dfcspice", "NumPyFormat", "LinearAlgebra"]),
     ],
     swiftLanguageModes: [.v6]
 )

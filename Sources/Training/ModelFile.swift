@@ -7,6 +7,18 @@ import NumPyFormat
 /// `Q1…QL` (n_i × n_L) and, optionally, FA's `B2…BL` (n_{i−1} × n_i) and a scalar `seed`.
 /// NumPy reads and writes the same files (`np.savez` / `np.load`).
 public enum ModelFile {
+    /// Reads a model and checks it against the config's layer sizes, naming the first
+    /// array whose shape disagrees.
+    public static func read(path: String, configuration: Configuration) throws -> Network {
+        let net = try read(path: path, activations: configuration.activations)
+        let sizes = configuration.sizes
+        for i in 0..<net.depth where net.weights[i].rows != sizes[i + 1] || net.weights[i].columns != sizes[i] {
+            throw InputError(file: path, field: "W\(i + 1)",
+                             "shape \(net.weights[i].rows)×\(net.weights[i].columns), but the config's network.sizes \(sizes) need \(sizes[i + 1])×\(sizes[i])")
+        }
+        return net
+    }
+
     public static func read(path: String, activations: [Activation]) throws -> Network {
         let npz: NPZ
         do { npz = try NPZ(contentsOf: URL(fileURLWithPath: path)) } catch let e as NumPyFormatError {

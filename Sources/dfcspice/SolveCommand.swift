@@ -49,7 +49,7 @@ struct SolveCommand: ParsableCommand {
         configuration.variant = variant
         if let traceStride, traceStride < 0 { throw ValidationError("--trace-stride must be ≥ 0") }
         try checkOutputPath(out)
-        let network = try ModelFile.read(path: model, activations: configuration.activations)
+        let network = try ModelFile.read(path: model, configuration: configuration)
         let x = try BatchFile.inputs(path: input, features: network.sizes[0])
         let y = try BatchFile.labels(path: labels, outputs: network.outputSize, batch: x.rows)
         let solver: Solver
