@@ -172,6 +172,7 @@ public struct Dynamics: Sendable {
         var noise = [Double]()
         var diverged = [Bool](repeating: false, count: B)
         var target = target
+        var firstBasalRatesReady = false
 
         let gatherForward = options.forwardPlasticity != .none
         var dW = gatherForward ? net.weights.map { Matrix(rows: $0.rows, columns: $0.columns) } : []
@@ -201,8 +202,10 @@ public struct Dynamics: Sendable {
             e.addScaled(r[L], -1)
             controller.output(integral: uInt, error: e, into: &u)
 
-            // Divergence: freeze a runaway sample at its feedforward state.
-            for s in 0..<B where !diverged[s] {
+            // Divergence: freeze a runaway sample at its feedforward state. One
+            // branch-free pass finds whether any value is out of bounds at all.
+            let outOfBounds = v.reduce(countOutside(u, p.divergenceBound)) { $0 + countOutside($1, p.divergenceBound) }
+            for s in 0..<B where outOfBounds > 0 && !diverged[s] {
                 if !rowWithin(v, s, bound: p.divergenceBound) || !rowWithin([u], s, bound: p.divergenceBound) {
                     diverged[s] = true
                     freeze(sample: s, v: &v, r: &r, vB: &vB, vA: &vA, uInt: &uInt, u: &u, e: &e,
@@ -229,9 +232,12 @@ public struct Dynamics: Sendable {
             }
             if weight > 0 {
                 for i in 0..<L {
-                    net.activations[i].apply(vB[i], into: &phiBasal[i])
-                    d[i].storage = r[i + 1].storage
-                    d[i].addScaled(phiBasal[i], -1)
+                    // Layer 1's basal input is the constant W_1 x + b_1: φ of it once per run.
+                    if i > 0 || !firstBasalRatesReady {
+                        net.activations[i].apply(vB[i], into: &phiBasal[i])
+                        firstBasalRatesReady = true
+                    }
+                    subtract(r[i + 1], phiBasal[i], into: &d[i])
                     if i == 0 {
                         firstLayerSum.addScaled(d[0], weight)
                     } else {
@@ -319,6 +325,27 @@ public struct Dynamics: Sendable {
         x.storage.withUnsafeMutableBufferPointer { px in
             for k in px.indices { px[k] += buffer[k] }
         }
+    }
+
+    /// d = a − b in one pass.
+    @inline(__always)
+    private func subtract(_ a: Matrix, _ b: Matrix, into d: inout Matrix) {
+        d.storage.withUnsafeMutableBufferPointer { pd in
+            a.storage.withUnsafeBufferPointer { pa in
+                b.storage.withUnsafeBufferPointer { pb in
+                    for k in pd.indices { pd[k] = pa[k] - pb[k] }
+                }
+            }
+        }
+    }
+
+    /// How many elements are not within ±bound (NaN counts as outside).
+    private func countOutside(_ m: Matrix, _ bound: Double) -> Int {
+        var n = 0
+        m.storage.withUnsafeBufferPointer { p in
+            for x in p { n &+= abs(x) <= bound ? 0 : 1 }
+        }
+        return n
     }
 
     private func rowWithin(_ ms: [Matrix], _ s: Int, bound: Double) -> Bool {

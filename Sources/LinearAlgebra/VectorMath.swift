@@ -7,33 +7,13 @@
 public enum VectorMath {
     public typealias Lanes = SIMD8<Double>
 
-    /// expm1(−y) for y ≥ 0, to full double precision.
+    /// expm1(−y) for y ≥ 0.35, where exp(−y) − 1 loses no precision.
     ///
-    /// Small y (≤ 0.35): the Taylor series of expm1 to degree 14 (truncation below
-    /// 1e-19), which keeps the relative accuracy that exp(−y) − 1 would lose.
-    /// Larger y: exp(−y) = 2^k·exp(r), k = round(−y/ln 2), |r| ≤ ln2/2, exp(r) by
-    /// Taylor to degree 13 (truncation 4e-18), then − 1 (no cancellation there).
+    /// exp(−y) = 2^k·exp(r), k = round(−y/ln 2), |r| ≤ ln2/2, exp(r) by Taylor to
+    /// degree 13 (truncation 4e-18).
     @inline(__always)
     static func expm1Negative(_ y: Lanes) -> Lanes {
         let x = -y
-        // Small branch: Horner on x of Σ_{n=1}^{14} xⁿ/n!.
-        var small = Lanes(repeating: 1.1470745597729725e-11)                              // 1/14!
-        small = Lanes(repeating: 1.6059043836821613e-10).addingProduct(small, x)
-        small = Lanes(repeating: 2.08767569878681e-09).addingProduct(small, x)
-        small = Lanes(repeating: 2.505210838544172e-08).addingProduct(small, x)
-        small = Lanes(repeating: 2.755731922398589e-07).addingProduct(small, x)
-        small = Lanes(repeating: 2.7557319223985893e-06).addingProduct(small, x)
-        small = Lanes(repeating: 2.48015873015873e-05).addingProduct(small, x)
-        small = Lanes(repeating: 0.0001984126984126984).addingProduct(small, x)
-        small = Lanes(repeating: 0.001388888888888889).addingProduct(small, x)
-        small = Lanes(repeating: 0.008333333333333333).addingProduct(small, x)
-        small = Lanes(repeating: 0.041666666666666664).addingProduct(small, x)
-        small = Lanes(repeating: 0.16666666666666666).addingProduct(small, x)
-        small = Lanes(repeating: 0.5).addingProduct(small, x)
-        small = Lanes(repeating: 1.0).addingProduct(small, x)
-        small = small * x
-
-        // Large branch with range reduction.
         let ln2Hi = 6.931_471_803_691_238_164_90e-01
         let ln2Lo = 1.908_214_929_270_587_700_02e-10
         // Past y = 50, exp(−y) < 2e-22 no longer changes tanh; the clamp also keeps
@@ -60,7 +40,23 @@ public enum VectorMath {
         p = Lanes(repeating: 1.0).addingProduct(p, r)
         p = Lanes(repeating: 1.0).addingProduct(p, r)
         let large = p * powerOfTwo(shifted) - 1
-        return large.replacing(with: small, where: y .<= 0.35)
+        return large
+    }
+
+    /// tanh(x) for |x| ≤ 0.175 by its Taylor series to degree 17 (relative
+    /// truncation below 6e-18): x·(1 + x²·P(x²)).
+    @inline(__always)
+    static func tanhSmall(_ x: Lanes) -> Lanes {
+        let x2 = x * x
+        var p = Lanes(repeating: 0.000590027440945586)
+        p = Lanes(repeating: -0.0014558343870513183).addingProduct(p, x2)
+        p = Lanes(repeating: 0.003592128036572481).addingProduct(p, x2)
+        p = Lanes(repeating: -0.008863235529902197).addingProduct(p, x2)
+        p = Lanes(repeating: 0.021869488536155203).addingProduct(p, x2)
+        p = Lanes(repeating: -0.05396825396825397).addingProduct(p, x2)
+        p = Lanes(repeating: 0.13333333333333333).addingProduct(p, x2)
+        p = Lanes(repeating: -0.3333333333333333).addingProduct(p, x2)
+        return x.addingProduct(x * x2, p)
     }
 
     /// 2^k from `shifted` = k + 1.5·2⁵² (k integral, −80 ≤ k ≤ 0): the low bits of its
@@ -72,15 +68,19 @@ public enum VectorMath {
         return unsafeBitCast((k &+ SIMD8<UInt64>(repeating: 1023)) &<< 52, to: Lanes.self)
     }
 
-    /// tanh on eight lanes: tanh(x) = sign(x)·(−m)/(2 + m) with m = expm1(−2|x|).
+    /// tanh on eight lanes: sign(x)·(−m)/(2 + m) with m = expm1(−2|x|) for |x| > 0.175,
+    /// the Taylor series below (computed only when some lane needs it).
     @inline(__always)
     public static func tanh(_ x: Lanes) -> Lanes {
         let isNaN = x .!= x
-        let y = 2 * x.replacing(with: -x, where: x .< 0).replacing(with: 0, where: isNaN)
-        let m = expm1Negative(y)
-        let t = -m / (2 + m)
-        // Keep the sign of x (tanh is odd, tanh(−0) = −0) and pass NaN through.
-        return t.replacing(with: -t, where: x .< 0).replacing(with: x, where: (x .== 0) .| isNaN)
+        let magnitude = x.replacing(with: -x, where: x .< 0).replacing(with: 0, where: isNaN)
+        let m = expm1Negative(2 * magnitude)
+        var t = -m / (2 + m)
+        t = t.replacing(with: -t, where: x .< 0)
+        let small = magnitude .<= 0.175
+        if any(small) { t = t.replacing(with: tanhSmall(x), where: small) }
+        // NaN passes through.
+        return t.replacing(with: x, where: isNaN)
     }
 
     /// dst[k] = tanh(src[k]) for every k.

@@ -1,0 +1,45 @@
+# DFCSpice — the two commands of the README, plus a few helpers.
+#   make demo   install what is missing, build, run the student–teacher example, write a report
+#   make test   install what is missing, build, run the whole test suite
+#   make bench  the performance figures of docs/results.md (not part of the tests)
+
+SHELL := /bin/bash
+APT_PACKAGES := ngspice libngspice0-dev libopenblas-dev liblapacke-dev pkg-config zlib1g-dev dataset-fashion-mnist
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SWIFT ?= swift
+DEMO_OUT ?= out/demo
+
+.PHONY: deps build release demo test bench clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@command -v python3 >/dev/null || { $(SUDO) apt-get install -y -qq python3 >/dev/null; }
+	@python3 -c "import numpy" 2>/dev/null || { echo "installing numpy (test-only helper)"; \
+	  python3 -m pip install -q numpy || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-numpy >/dev/null; }
+	@command -v $(SWIFT) >/dev/null || { echo "error: swift not found (Swift 6 toolchain needed)"; exit 1; }
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+demo: release
+	.build/release/dfcspice demo --config Examples/student-teacher.yaml --out $(DEMO_OUT)
+	@echo; cat $(DEMO_OUT)/report.md
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+bench: release
+	.build/release/dfcspice bench
+
+clean:
+	rm -rf .build out
