@@ -35,12 +35,14 @@ let package = Package(
         .target(
             name: "LinearAlgebra",
             dependencies: ["CBLAS"],
+            exclude: ["README.md"],
             swiftSettings: vectorFlags
         ),
-        .target(name: "NumPyFormat", dependencies: ["LinearAlgebra", "ZIPFoundation"]),
+        .target(name: "NumPyFormat", dependencies: ["LinearAlgebra", "ZIPFoundation"], exclude: ["README.md"]),
         .target(
             name: "DFC",
             dependencies: ["LinearAlgebra", .product(name: "Logging", package: "swift-log")],
+            exclude: ["README.md"],
             swiftSettings: vectorFlags
         ),
         .target(
@@ -48,7 +50,8 @@ let package = Package(
             dependencies: [
                 "DFC", "LinearAlgebra", "NumPyFormat", "Yams",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .executableTarget(
             name: "dfcspice",
@@ -56,7 +59,8 @@ let package = Package(
                 "DFC", "Training", "LinearAlgebra", "NumPyFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat", "LinearAlgebra"]),
