@@ -72,8 +72,9 @@ struct DemoCommand: ParsableCommand {
             let norm = flattenUpdate(s.dW, s.db).reduce(0) { $0 + $1 * $1 }.squareRoot()
             rows.append(Row(variant: variant.rawValue, converged: s.count(.converged), notConverged: s.count(.notConverged),
                             diverged: s.count(.diverged), seconds: seconds, updateNorm: norm, diagnostics: d))
-            print("  " + variant.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: " converged %3d/%d  ∠BP %6.2f°  ∠GN %6.2f°  ∠MN %6.2f°  ∠SSA %@  max Re λ %+.3f  (%.2f s)",
-                         s.count(.converged), samples, d.angleToBP, d.angleToGN, d.angleToMN,
+            let verdict = variant.isDFC ? String(format: "converged %3d/%d", s.count(.converged), samples) : "(no dynamics)     "
+            print("  " + variant.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + " " + verdict + String(format: "  ∠BP %6.2f°  ∠GN %6.2f°  ∠MN %6.2f°  ∠SSA %@  max Re λ %+.3f  (%.2f s)",
+                         d.angleToBP, d.angleToGN, d.angleToMN,
                          d.angleToSSA.map { String(format: "%6.2f°", $0) } ?? "   —   ", d.maxRealEigenvalue, seconds))
         }
         let report = Report(config: options.config, seed: seed, sizes: configuration.sizes, samples: samples, loss: loss,
