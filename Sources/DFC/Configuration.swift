@@ -48,33 +48,30 @@ public struct Configuration: Sendable, Equatable {
         func nonNegative(_ x: Double, _ field: String) throws {
             guard x.isFinite, x >= 0 else { throw ModelError("\(field): must be a finite number ≥ 0, got \(x)") }
         }
-        try nonNegative(control.kp, "dfc.kp")
-        try nonNegative(control.alpha, "dfc.alpha")
-        try positive(control.lambda, "dfc.lambda")
-        try positive(control.tauV, "dfc.tauV")
-        try positive(control.tauU, "dfc.tauU")
-        try positive(control.dt, "dfc.dt")
-        try nonNegative(control.sigma, "dfc.sigma")
-        try positive(control.convergenceTolerance, "dfc.convergenceTolerance")
-        try positive(control.divergenceBound, "dfc.divergenceBound")
-        guard control.steps >= 1 else { throw ModelError("dfc.steps: must be ≥ 1, got \(control.steps)") }
-        guard control.traceStride >= 0 else { throw ModelError("dfc.traceStride: must be ≥ 0") }
-        try nonNegative(feedback.kp, "feedback.kp")
-        try nonNegative(feedback.alpha, "feedback.alpha")
-        try positive(feedback.tauV, "feedback.tauV")
-        try positive(feedback.tauU, "feedback.tauU")
-        try nonNegative(feedback.apicalTau, "feedback.apicalTau")
-        try positive(feedback.dt, "feedback.dt")
-        try nonNegative(feedback.sigma, "feedback.sigma")
-        try nonNegative(feedback.decay, "feedback.decay")
-        guard feedback.steps >= 1 else { throw ModelError("feedback.steps: must be ≥ 1, got \(feedback.steps)") }
+        // The fields both phases share, checked alike.
+        func phase(_ name: String, kp: Double, alpha: Double, tauV: Double, tauU: Double, dt: Double,
+                   steps: Int, sigma: Double) throws {
+            try nonNegative(kp, "\(name).kp")
+            try nonNegative(alpha, "\(name).alpha")
+            try positive(tauV, "\(name).tauV")
+            try positive(tauU, "\(name).tauU")
+            try positive(dt, "\(name).dt")
+            try nonNegative(sigma, "\(name).sigma")
+            guard steps >= 1 else { throw ModelError("\(name).steps: must be ≥ 1, got \(steps)") }
+            // Forward Euler on a leaky integrator is unstable past dt = 2τ.
+            if dt >= 2 * tauV {
+                throw ModelError("\(name).dt: Euler step \(dt) ≥ 2·tauV = \(2 * tauV) is unstable; reduce dt")
+            }
+        }
+        let c = control, f = feedback
+        try phase("dfc", kp: c.kp, alpha: c.alpha, tauV: c.tauV, tauU: c.tauU, dt: c.dt, steps: c.steps, sigma: c.sigma)
+        try phase("feedback", kp: f.kp, alpha: f.alpha, tauV: f.tauV, tauU: f.tauU, dt: f.dt, steps: f.steps, sigma: f.sigma)
+        try positive(c.lambda, "dfc.lambda")
+        try positive(c.convergenceTolerance, "dfc.convergenceTolerance")
+        try positive(c.divergenceBound, "dfc.divergenceBound")
+        guard c.traceStride >= 0 else { throw ModelError("dfc.traceStride: must be ≥ 0") }
+        try nonNegative(f.apicalTau, "feedback.apicalTau")
+        try nonNegative(f.decay, "feedback.decay")
         guard diagnosticSamples >= 1 else { throw ModelError("diagnostics.samples: must be ≥ 1") }
-        // Forward Euler on a leaky integrator is unstable past dt = 2τ.
-        if control.dt >= 2 * control.tauV {
-            throw ModelError("dfc.dt: Euler step \(control.dt) ≥ 2·tauV = \(2 * control.tauV) is unstable; reduce dt")
-        }
-        if feedback.dt >= 2 * feedback.tauV {
-            throw ModelError("feedback.dt: Euler step \(feedback.dt) ≥ 2·tauV = \(2 * feedback.tauV) is unstable; reduce dt")
-        }
     }
 }

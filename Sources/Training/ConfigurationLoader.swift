@@ -61,30 +61,23 @@ public enum ConfigurationLoader {
             let m = try reader.mapping(d, "dfc")
             try reader.keys(m, allowed: ["kp", "alpha", "lambda", "tauV", "tauU", "dt", "steps", "sigma", "traceStride",
                                          "convergenceTolerance", "divergenceBound"], at: "dfc")
-            try reader.number(m, "kp", "dfc", &c.control.kp)
-            try reader.number(m, "alpha", "dfc", &c.control.alpha)
-            try reader.number(m, "lambda", "dfc", &c.control.lambda)
-            try reader.number(m, "tauV", "dfc", &c.control.tauV)
-            try reader.number(m, "tauU", "dfc", &c.control.tauU)
-            try reader.number(m, "dt", "dfc", &c.control.dt)
+            let numbers: [(String, WritableKeyPath<ControlParameters, Double>)] = [
+                ("kp", \.kp), ("alpha", \.alpha), ("lambda", \.lambda), ("tauV", \.tauV), ("tauU", \.tauU), ("dt", \.dt),
+                ("sigma", \.sigma), ("convergenceTolerance", \.convergenceTolerance), ("divergenceBound", \.divergenceBound),
+            ]
+            for (key, path) in numbers { try reader.number(m, key, "dfc", &c.control[keyPath: path]) }
             try reader.integer(m, "steps", "dfc", &c.control.steps)
-            try reader.number(m, "sigma", "dfc", &c.control.sigma)
             try reader.integer(m, "traceStride", "dfc", &c.control.traceStride)
-            try reader.number(m, "convergenceTolerance", "dfc", &c.control.convergenceTolerance)
-            try reader.number(m, "divergenceBound", "dfc", &c.control.divergenceBound)
         }
         if let f = top["feedback"] {
             let m = try reader.mapping(f, "feedback")
             try reader.keys(m, allowed: ["kp", "alpha", "tauV", "tauU", "apicalTau", "dt", "steps", "sigma", "decay"], at: "feedback")
-            try reader.number(m, "kp", "feedback", &c.feedback.kp)
-            try reader.number(m, "alpha", "feedback", &c.feedback.alpha)
-            try reader.number(m, "tauV", "feedback", &c.feedback.tauV)
-            try reader.number(m, "tauU", "feedback", &c.feedback.tauU)
-            try reader.number(m, "apicalTau", "feedback", &c.feedback.apicalTau)
-            try reader.number(m, "dt", "feedback", &c.feedback.dt)
+            let numbers: [(String, WritableKeyPath<FeedbackParameters, Double>)] = [
+                ("kp", \.kp), ("alpha", \.alpha), ("tauV", \.tauV), ("tauU", \.tauU), ("apicalTau", \.apicalTau),
+                ("dt", \.dt), ("sigma", \.sigma), ("decay", \.decay),
+            ]
+            for (key, path) in numbers { try reader.number(m, key, "feedback", &c.feedback[keyPath: path]) }
             try reader.integer(m, "steps", "feedback", &c.feedback.steps)
-            try reader.number(m, "sigma", "feedback", &c.feedback.sigma)
-            try reader.number(m, "decay", "feedback", &c.feedback.decay)
         }
         if let v = top["conventions"] {
             let m = try reader.mapping(v, "conventions")
