@@ -114,41 +114,6 @@ public struct Dynamics: Sendable {
         }
     }
 
-    /// Samples per independently simulated chunk. Rows of a batch never interact,
-    /// so chunks run on separate cores with single-threaded BLAS, which beats one
-    /// multi-threaded BLAS call per small product. The chunk size is fixed (not the
-    /// core count) so that noise streams, and so results, do not depend on the machine.
-    public static let chunkSize = 64
-
-    /// Runs the dynamics for the batch `input` (batch × n_0) towards `target`
-    /// (batch × n_L), starting from `feedforward` (the state of `network.forward(input)`).
-    /// Chunk c of the batch draws its noise from `generator.derived(c)`; `generator`
-    /// itself advances by one draw per call.
-    public func run(input: Matrix, target: Matrix, feedforward: FeedforwardState,
-                    generator: inout SeededGenerator) -> DynamicsResult {
-        let B = input.rows
-        let chunks = (B + Self.chunkSize - 1) / Self.chunkSize
-        let base = generator
-        _ = generator.next()
-        if chunks <= 1 {
-            var g = base.derived(0)
-            return runChunk(input: input, target: target, feedforward: feedforward, generator: &g)
-        }
-        let ranges = (0..<chunks).map { c in (c * Self.chunkSize)..<min(B, (c + 1) * Self.chunkSize) }
-        let results = ChunkResults(count: chunks)
-        let threads = BLASThreads.count
-        BLASThreads.set(1)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let r = ranges[c]
-            let ff = FeedforwardState(rates: feedforward.rates.map { $0.rows(r) },
-                                      potentials: feedforward.potentials.map { $0.rows(r) })
-            var g = base.derived(UInt64(c))
-            results.store(c, runChunk(input: input.rows(r), target: target.rows(r), feedforward: ff, generator: &g))
-        }
-        BLASThreads.set(threads)
-        return DynamicsResult.merging(results.values)
-    }
-
     func runChunk(input: Matrix, target: Matrix, feedforward: FeedforwardState,
                   generator: inout SeededGenerator) -> DynamicsResult {
         let net = network
@@ -305,7 +270,7 @@ public struct Dynamics: Sendable {
 
     /// x += gain·(−x + a + b): the leaky-integrator Euler step.
     @inline(__always)
-    private func eulerSoma(_ x: inout Matrix, basal a: Matrix, apical b: Matrix?, gain: Double) {
+    func eulerSoma(_ x: inout Matrix, basal a: Matrix, apical b: Matrix?, gain: Double) {
         x.storage.withUnsafeMutableBufferPointer { px in
             a.storage.withUnsafeBufferPointer { pa in
                 if let b {
@@ -319,7 +284,7 @@ public struct Dynamics: Sendable {
         }
     }
 
-    private func addNoise(_ x: inout Matrix, scale: Double, buffer: inout [Double], generator: inout SeededGenerator) {
+    func addNoise(_ x: inout Matrix, scale: Double, buffer: inout [Double], generator: inout SeededGenerator) {
         if buffer.count != x.count { buffer = [Double](repeating: 0, count: x.count) }
         generator.fillNormal(&buffer, scale: scale)
         x.storage.withUnsafeMutableBufferPointer { px in
@@ -329,7 +294,7 @@ public struct Dynamics: Sendable {
 
     /// d = a − b in one pass.
     @inline(__always)
-    private func subtract(_ a: Matrix, _ b: Matrix, into d: inout Matrix) {
+    func subtract(_ a: Matrix, _ b: Matrix, into d: inout Matrix) {
         d.storage.withUnsafeMutableBufferPointer { pd in
             a.storage.withUnsafeBufferPointer { pa in
                 b.storage.withUnsafeBufferPointer { pb in
@@ -340,7 +305,7 @@ public struct Dynamics: Sendable {
     }
 
     /// How many elements are not within ±bound (NaN counts as outside).
-    private func countOutside(_ m: Matrix, _ bound: Double) -> Int {
+    func countOutside(_ m: Matrix, _ bound: Double) -> Int {
         var n = 0
         m.storage.withUnsafeBufferPointer { p in
             for x in p { n &+= abs(x) <= bound ? 0 : 1 }
@@ -348,7 +313,7 @@ public struct Dynamics: Sendable {
         return n
     }
 
-    private func rowWithin(_ ms: [Matrix], _ s: Int, bound: Double) -> Bool {
+    func rowWithin(_ ms: [Matrix], _ s: Int, bound: Double) -> Bool {
         for m in ms {
             let base = s * m.columns
             for j in 0..<m.columns where !(abs(m.storage[base + j]) <= bound) { return false }
@@ -356,14 +321,14 @@ public struct Dynamics: Sendable {
         return true
     }
 
-    private func addColumnSums(_ m: Matrix, _ w: Double, into sums: inout [Double]) {
+    func addColumnSums(_ m: Matrix, _ w: Double, into sums: inout [Double]) {
         for i in 0..<m.rows {
             let base = i * m.columns
             for j in 0..<m.columns { sums[j] += w * m.storage[base + j] }
         }
     }
 
-    private func freeze(sample s: Int, v: inout [Matrix], r: inout [Matrix], vB: inout [Matrix], vA: inout [Matrix],
+    func freeze(sample s: Int, v: inout [Matrix], r: inout [Matrix], vB: inout [Matrix], vA: inout [Matrix],
                         uInt: inout Matrix, u: inout Matrix, e: inout Matrix, target: inout Matrix,
                         feedforward: FeedforwardState) {
         func copyRow(_ src: Matrix, into dst: inout Matrix) {
@@ -381,62 +346,5 @@ public struct Dynamics: Sendable {
             u[s, j] = 0
             e[s, j] = 0
         }
-    }
-}
-
-/// Per-chunk results written from concurrent workers, each to its own slot.
-final class ChunkResults: @unchecked Sendable {
-    private var slots: [DynamicsResult?]
-    private let lock = NSLockLike()
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func store(_ index: Int, _ result: DynamicsResult) {
-        lock.withLock { slots[index] = result }
-    }
-
-    var values: [DynamicsResult] { slots.compactMap { $0 } }
-}
-
-/// A minimal mutex on top of a serial dispatch queue (Foundation-free).
-final class NSLockLike: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "dfcspice.chunk-results")
-    func withLock<T>(_ body: () -> T) -> T { queue.sync(execute: body) }
-}
-
-extension DynamicsResult {
-    /// Joins chunk results in order: states stacked by rows, updates summed.
-    static func merging(_ parts: [DynamicsResult]) -> DynamicsResult {
-        var out = parts[0]
-        guard parts.count > 1 else { return out }
-        func stack(_ pick: (DynamicsResult) -> Matrix) -> Matrix { Matrix.vstack(parts.map(pick)) }
-        let layers = out.soma.count
-        out.soma = (0..<layers).map { i in stack { $0.soma[i] } }
-        out.basal = (0..<layers).map { i in stack { $0.basal[i] } }
-        out.apical = (0..<layers).map { i in stack { $0.apical[i] } }
-        out.u = stack(\.u)
-        out.error = stack(\.error)
-        for p in parts.dropFirst() {
-            for i in 0..<out.dW.count {
-                out.dW[i] += p.dW[i]
-                for j in 0..<out.db[i].count { out.db[i][j] += p.db[i][j] }
-            }
-            for i in 0..<out.dQ.count { out.dQ[i] += p.dQ[i] }
-            out.diverged += p.diverged
-        }
-        if let first = out.traces {
-            var t = first
-            for k in 0..<t.time.count {
-                for i in 0..<layers {
-                    t.soma[i][k] = Matrix.vstack(parts.map { $0.traces!.soma[i][k] })
-                    t.basal[i][k] = Matrix.vstack(parts.map { $0.traces!.basal[i][k] })
-                    t.apical[i][k] = Matrix.vstack(parts.map { $0.traces!.apical[i][k] })
-                }
-                t.u[k] = Matrix.vstack(parts.map { $0.traces!.u[k] })
-                t.error[k] = Matrix.vstack(parts.map { $0.traces!.error[k] })
-            }
-            out.traces = t
-        }
-        return out
     }
 }
