@@ -38,24 +38,19 @@ extension Dynamics {
     }
 }
 
-/// Per-chunk results written from concurrent workers, each to its own slot.
+/// Per-chunk results written from concurrent workers, each to its own slot; a serial
+/// queue orders the writes.
 final class ChunkResults: @unchecked Sendable {
     private var slots: [DynamicsResult?]
-    private let lock = NSLockLike()
+    private let queue = DispatchQueue(label: "dfcspice.chunk-results")
 
     init(count: Int) { slots = Array(repeating: nil, count: count) }
 
     func store(_ index: Int, _ result: DynamicsResult) {
-        lock.withLock { slots[index] = result }
+        queue.sync { slots[index] = result }
     }
 
-    var values: [DynamicsResult] { slots.compactMap { $0 } }
-}
-
-/// A minimal mutex on top of a serial dispatch queue (Foundation-free).
-final class NSLockLike: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "dfcspice.chunk-results")
-    func withLock<T>(_ body: () -> T) -> T { queue.sync(execute: body) }
+    var values: [DynamicsResult] { queue.sync { slots.compactMap { $0 } } }
 }
 
 extension DynamicsResult {

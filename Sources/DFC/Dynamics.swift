@@ -1,4 +1,3 @@
-import Dispatch
 import LinearAlgebra
 
 /// What one simulated run of the coupled network–controller dynamics records.
