@@ -20,6 +20,7 @@ struct SolveCommand: ParsableCommand {
           dQ1…dQL           feedback update (Eq. 13), with --feedback, for dfc, dfc-ss, dfc-ssa
           target, delta     r_L* and δ_L = r_L* − r_L⁻
           status            per sample: 1 converged, 0 not converged, −1 diverged
+                            (always 1 for bp, fa, dfa, which have no dynamics)
           t, trace_*        for dfc/dfc-ss: time axis and traces of v, vB, vA per layer,
                             u and e (recorded states × batch × n) every dfc.traceStride steps
           seed, loss
