@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "LinearAlgebra", targets: ["LinearAlgebra"]),
         .library(name: "NumPyFormat", targets: ["NumPyFormat"]),
         .library(name: "DFC", targets: ["DFC"]),
+        .library(name: "Circuit", targets: ["Circuit"]),
         .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
@@ -45,10 +46,12 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: vectorFlags
         ),
+        .target(name: "Circuit", dependencies: ["DFC", "LinearAlgebra"], exclude: ["README.md"]),
+        .target(name: "Spice", exclude: ["README.md"]),
         .target(
             name: "Training",
             dependencies: [
-                "DFC", "LinearAlgebra", "NumPyFormat", "Yams",
+                "DFC", "Circuit", "LinearAlgebra", "NumPyFormat", "Yams",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["README.md"]
@@ -56,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "dfcspice",
             dependencies: [
-                "DFC", "Training", "LinearAlgebra", "NumPyFormat",
+                "DFC", "Circuit", "Training", "LinearAlgebra", "NumPyFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -65,6 +68,7 @@ let package = Package(
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat", "LinearAlgebra"]),
         .testTarget(name: "DFCTests", dependencies: ["DFC", "LinearAlgebra"]),
+        .testTarget(name: "CircuitTests", dependencies: ["Circuit", "Spice", "DFC", "LinearAlgebra", "Training", "NumPyFormat"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DFC", "LinearAlgebra"]),
         .testTarget(name: "CLITests", dependencies: ["dfcspice", "NumPyFormat", "LinearAlgebra"]),
     ],

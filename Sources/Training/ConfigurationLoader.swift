@@ -1,6 +1,13 @@
+import Circuit
 import DFC
 import Foundation
 import Yams
+
+/// A whole experiment file: the model's configuration and, optionally, its circuit.
+public struct Experiment: Sendable {
+    public var model: Configuration
+    public var circuit: CircuitParameters
+}
 
 /// Reads a `Configuration` from YAML or JSON text (JSON is read as YAML).
 ///
@@ -8,15 +15,21 @@ import Yams
 /// otherwise leave the default in place and the run would quietly differ from the
 /// one the user asked for. See docs/config.md for every key.
 public enum ConfigurationLoader {
-    public static func load(path: String) throws -> Configuration {
+    public static func load(path: String) throws -> Configuration { try loadExperiment(path: path).model }
+
+    public static func parse(_ text: String, file: String = "<config>") throws -> Configuration {
+        try parseExperiment(text, file: file).model
+    }
+
+    public static func loadExperiment(path: String) throws -> Experiment {
         guard FileManager.default.fileExists(atPath: path) else { throw InputError(file: path, "file not found") }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw InputError(file: path, "cannot read the file as UTF-8 text")
         }
-        return try parse(text, file: path)
+        return try parseExperiment(text, file: path)
     }
 
-    public static func parse(_ text: String, file: String = "<config>") throws -> Configuration {
+    public static func parseExperiment(_ text: String, file: String = "<config>") throws -> Experiment {
         let root: Any?
         do { root = try Yams.load(yaml: text) } catch {
             let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
@@ -27,7 +40,7 @@ public enum ConfigurationLoader {
         }
         var reader = Reader(file: file)
         var c = Configuration()
-        try reader.keys(top, allowed: ["name", "seed", "variant", "network", "dfc", "feedback", "conventions", "diagnostics"], at: nil)
+        try reader.keys(top, allowed: ["name", "seed", "variant", "network", "dfc", "feedback", "conventions", "diagnostics", "circuit"], at: nil)
         if let v = top["name"] { c.name = try reader.string(v, "name") }
         if let v = top["seed"] { c.seed = try reader.seed(v, "seed") }
         if let v = top["variant"] { c.variant = try reader.choice(v, "variant", Variant.self) }
@@ -106,7 +119,63 @@ public enum ConfigurationLoader {
             if parts.count == 2 { throw InputError(file: file, field: String(parts[0]), String(parts[1]).trimmingCharacters(in: .whitespaces)) }
             throw InputError(file: file, e.message)
         }
-        return c
+        let circuit = try top["circuit"].map { try parseCircuit($0, reader: reader) } ?? CircuitParameters()
+        return Experiment(model: c, circuit: circuit)
+    }
+
+    static func parseCircuit(_ value: Any, reader: Reader) throws -> CircuitParameters {
+        var p = CircuitParameters()
+        let m = try reader.mapping(value, "circuit")
+        let numbers: [(String, WritableKeyPath<CircuitParameters, Double>)] = [
+            ("signalScale", \.signalScale), ("timeScale", \.timeScale), ("somaResistance", \.somaResistance),
+            ("integratorResistance", \.integratorResistance), ("stageResistance", \.stageResistance), ("enableRise", \.enableRise),
+        ]
+        try reader.keys(m, allowed: Set(numbers.map(\.0) + ["opamp", "device", "deviceSeed", "tranStep", "tranStop", "include", "allowUnsafeInclude"]), at: "circuit")
+        for (key, path) in numbers { try reader.number(m, key, "circuit", &p[keyPath: path]) }
+        if let v = m["deviceSeed"] { p.deviceSeed = try reader.seed(v, "circuit.deviceSeed") }
+        if let v = m["tranStep"] { p.tranStep = try reader.double(v, "circuit.tranStep") }
+        if let v = m["tranStop"] { p.tranStop = try reader.double(v, "circuit.tranStop") }
+        if let v = m["include"] {
+            p.include = try reader.list(v, "circuit.include").enumerated().map { try reader.string($0.element, "circuit.include[\($0.offset)]") }
+        }
+        if let v = m["allowUnsafeInclude"] {
+            guard let b = v as? Bool else { throw reader.fail("circuit.allowUnsafeInclude", "expected true or false") }
+            p.allowUnsafeInclude = b
+        }
+        if let v = m["opamp"] {
+            let o = try reader.mapping(v, "circuit.opamp")
+            try reader.keys(o, allowed: ["model", "gain", "gbw", "rail"], at: "circuit.opamp")
+            let gain = try o["gain"].map { try reader.double($0, "circuit.opamp.gain") } ?? 1e5
+            let model = try o["model"].map { try reader.string($0, "circuit.opamp.model") } ?? "ideal"
+            switch model {
+            case "ideal": p.opAmp = .ideal(gain: gain)
+            case "single-pole":
+                let gbw = try o["gbw"].map { try reader.double($0, "circuit.opamp.gbw") } ?? 1e7
+                let rail = try o["rail"].map { try reader.double($0, "circuit.opamp.rail") } ?? 0
+                p.opAmp = .singlePole(gain: gain, gbw: gbw, rail: rail)
+            default: throw reader.fail("circuit.opamp.model", "unknown model '\(model)' (expected ideal or single-pole)")
+            }
+        }
+        if let v = m["device"] {
+            let d = try reader.mapping(v, "circuit.device")
+            try reader.keys(d, allowed: ["gMin", "gMax", "levels", "bits", "programmingNoise", "stuckOnFraction", "stuckOffFraction", "wMax"], at: "circuit.device")
+            let dn: [(String, WritableKeyPath<DeviceModel, Double>)] = [
+                ("gMin", \.gMin), ("gMax", \.gMax), ("programmingNoise", \.programmingNoise),
+                ("stuckOnFraction", \.stuckOnFraction), ("stuckOffFraction", \.stuckOffFraction),
+            ]
+            for (key, path) in dn { try reader.number(d, key, "circuit.device", &p.device[keyPath: path]) }
+            try reader.integer(d, "levels", "circuit.device", &p.device.levels)
+            if let b = d["bits"] {
+                let bits = try reader.int(b, "circuit.device.bits")
+                guard (1...24).contains(bits) else { throw reader.fail("circuit.device.bits", "must be 1…24, got \(bits)") }
+                p.device.levels = 1 << bits
+            }
+            if let w = d["wMax"] { p.device.wMax = try reader.double(w, "circuit.device.wMax") }
+        }
+        do { try p.validate() } catch let e as InvalidElementError {
+            throw reader.fail(e.element, e.reason)
+        }
+        return p
     }
 
     /// Typed access to the untyped YAML tree, with the file and key path in every error.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Circuit
 import DFC
 import Foundation
 import LinearAlgebra
@@ -17,7 +18,7 @@ struct DFCSpiceCommand: ParsableCommand {
         Configs are YAML or JSON (see docs/config.md); models are .npz files NumPy can read.
         """,
         version: "0.1.0",
-        subcommands: [InitCommand.self, DataCommand.self, SolveCommand.self, DemoCommand.self, BenchCommand.self]
+        subcommands: [InitCommand.self, DataCommand.self, SolveCommand.self, NetlistCommand.self, DemoCommand.self, BenchCommand.self]
     )
 
     /// Runs the command; every failure a user can cause ends as one `error:` line and exit 1.
@@ -37,6 +38,10 @@ struct DFCSpiceCommand: ParsableCommand {
         } catch let e as NumPyFormatError {
             fail(e.message)
         } catch let e as LinearAlgebraError {
+            fail(e.description)
+        } catch let e as InvalidElementError {
+            fail(e.description)
+        } catch let e as UnsafeFragmentError {
             fail(e.description)
         } catch {
             exit(withError: error)

@@ -1,0 +1,47 @@
+/// The `circuit` section of a config: how model quantities become volts, seconds and
+/// component values (docs/circuit-mapping.md).
+public struct CircuitParameters: Sendable, Equatable {
+    /// Volts per unit of activation (s): a rate r is the voltage s·r.
+    public var signalScale = 0.5
+    /// Seconds per model time unit: τ_v(s) = tauV·timeScale, τ_u(s) = tauU·timeScale.
+    public var timeScale = 5e-5
+    /// R of the soma integrator's inputs and feedback (Ω); C = τ_v/R.
+    public var somaResistance = 1e5
+    /// R_e of the controller's integrator (Ω); C_u = τ_u/R_e, R_α = R_e/α.
+    public var integratorResistance = 1e5
+    /// R of the difference, summing and inverting stages (Ω).
+    public var stageResistance = 1e4
+    public var opAmp: OpAmpModel = .ideal(gain: 1e5)
+    public var device = DeviceModel()
+    /// Seed of the device draws (programming noise, stuck cells); nil: the config's seed.
+    public var deviceSeed: UInt64?
+    /// `.tran` step and stop (s); nil: dt·timeScale and steps·dt·timeScale.
+    public var tranStep: Double?
+    public var tranStop: Double?
+    /// Trim each TIA's and soma integrator's feedback resistor for the op-amp's finite
+    /// DC gain A, so the closed-loop DC gain is exactly the ideal one (docs/circuit-mapping.md).
+    /// Off: the circuit shows the finite-gain error ≈ (noise gain)/A per stage.
+    public var trimFiniteGain = true
+    /// Rise time of the controller's enable, as a fraction of τ_v.
+    public var enableRise = 1e-3
+    /// Extra netlist lines (models, options), checked by `checkFragment`.
+    public var include: [String] = []
+    public var allowUnsafeInclude = false
+
+    public init() {}
+
+    public func validate() throws {
+        func positive(_ x: Double, _ field: String) throws {
+            guard x.isFinite, x > 0 else { throw InvalidElementError(element: "circuit.\(field)", reason: "must be positive and finite, got \(x)") }
+        }
+        try positive(signalScale, "signalScale")
+        try positive(timeScale, "timeScale")
+        try positive(somaResistance, "somaResistance")
+        try positive(integratorResistance, "integratorResistance")
+        try positive(stageResistance, "stageResistance")
+        try positive(enableRise, "enableRise")
+        if let s = tranStep { try positive(s, "tranStep") }
+        if let s = tranStop { try positive(s, "tranStop") }
+        try device.validate()
+    }
+}

@@ -1,0 +1,94 @@
+import LinearAlgebra
+
+/// What a programmable conductance can do: its range, its levels, how precisely it is
+/// programmed, and which devices are broken.
+public struct DeviceModel: Sendable, Equatable {
+    /// Lowest and highest conductance, siemens.
+    public var gMin: Double = 1e-7
+    public var gMax: Double = 1e-4
+    /// Programmable levels between gMin and gMax inclusive; 0 = continuous.
+    public var levels: Int = 0
+    /// Relative standard deviation of a programmed conductance (multiplicative Gaussian).
+    public var programmingNoise: Double = 0
+    /// Fractions of devices stuck at gMax (on) and at gMin (off).
+    public var stuckOnFraction: Double = 0
+    public var stuckOffFraction: Double = 0
+    /// Largest |w| the array maps to gMax − gMin; nil: the largest |w| of each crossbar.
+    public var wMax: Double?
+
+    public init() {}
+
+    /// The conductance step between levels (0 when continuous).
+    public var levelStep: Double { levels >= 2 ? (gMax - gMin) / Double(levels - 1) : 0 }
+
+    public func validate() throws {
+        func fail(_ field: String, _ reason: String) -> InvalidElementError {
+            InvalidElementError(element: "circuit.device.\(field)", reason: reason)
+        }
+        guard gMin.isFinite, gMin >= 0 else { throw fail("gMin", "must be finite and ≥ 0, got \(gMin)") }
+        guard gMax.isFinite, gMax > gMin else { throw fail("gMax", "must be finite and > gMin, got \(gMax)") }
+        guard levels == 0 || levels >= 2 else { throw fail("levels", "must be 0 (continuous) or ≥ 2, got \(levels)") }
+        guard programmingNoise.isFinite, programmingNoise >= 0 else { throw fail("programmingNoise", "must be ≥ 0") }
+        guard stuckOnFraction >= 0, stuckOffFraction >= 0, stuckOnFraction + stuckOffFraction <= 1 else {
+            throw fail("stuckOnFraction", "fractions must be ≥ 0 and sum to at most 1")
+        }
+        if let w = wMax, !(w.isFinite && w > 0) { throw fail("wMax", "must be positive and finite, got \(w)") }
+    }
+}
+
+/// The result of programming a weight matrix onto a crossbar.
+public struct ProgrammedArray: Sendable {
+    public var gPlus: Matrix
+    public var gMinus: Matrix
+    /// G_unit = (gMax − gMin)/w_max, siemens per unit weight.
+    public var gUnit: Double
+    /// The weights the devices actually realise: (G⁺ − G⁻)/G_unit.
+    public var realised: Matrix
+    /// How many requested |w| exceeded w_max and were clipped.
+    public var clipped: Int
+    public var stuckDevices: Int
+}
+
+extension DeviceModel {
+    /// Maps weights to conductance pairs: the sign's device gets gMin + |w|·G_unit
+    /// (quantized to the nearest level, then perturbed by programming noise), the other
+    /// stays at gMin; stuck devices ignore what was asked. Every draw comes from `generator`.
+    public func program(_ weights: Matrix, using generator: inout SeededGenerator) -> ProgrammedArray {
+        let largest = weights.maxAbs
+        let wmax = wMax ?? (largest > 0 ? largest : 1)
+        let gUnit = (gMax - gMin) / wmax
+        var gp = Matrix(rows: weights.rows, columns: weights.columns, repeating: gMin)
+        var gn = gp
+        var clipped = 0, stuck = 0
+        let step = levelStep
+        func programmed(_ target: Double, _ g: inout SeededGenerator) -> Double {
+            var x = target
+            if step > 0 { x = gMin + ((x - gMin) / step).rounded() * step }
+            if programmingNoise > 0 { x *= 1 + programmingNoise * g.nextNormal() }
+            return min(gMax, max(gMin, x))
+        }
+        for k in 0..<weights.count {
+            var w = weights.storage[k]
+            if abs(w) > wmax { clipped += 1; w = w > 0 ? wmax : -wmax }
+            let active = gMin + abs(w) * gUnit
+            if w >= 0 {
+                gp.storage[k] = programmed(active, &generator)
+                gn.storage[k] = programmed(gMin, &generator)
+            } else {
+                gn.storage[k] = programmed(active, &generator)
+                gp.storage[k] = programmed(gMin, &generator)
+            }
+        }
+        if stuckOnFraction > 0 || stuckOffFraction > 0 {
+            for k in 0..<(2 * weights.count) {
+                let u = generator.nextOpenUnit()
+                let value: Double? = u < stuckOnFraction ? gMax : (u < stuckOnFraction + stuckOffFraction ? gMin : nil)
+                guard let value else { continue }
+                stuck += 1
+                if k < weights.count { gp.storage[k] = value } else { gn.storage[k - weights.count] = value }
+            }
+        }
+        let realised = (gp - gn) / gUnit
+        return ProgrammedArray(gPlus: gp, gMinus: gn, gUnit: gUnit, realised: realised, clipped: clipped, stuckDevices: stuck)
+    }
+}

@@ -1,0 +1,106 @@
+/// A time-dependent value of an independent source.
+public enum Waveform: Sendable, Equatable {
+    /// Constant value (V or A).
+    case dc(Double)
+    /// Piecewise linear: (time s, value) points; `parameterScaled` multiplies every
+    /// value after the first by a netlist parameter, so `alterparam` can change it.
+    case pwl([(time: Double, value: Double)], parameterScaled: SpiceName?)
+    /// ngspice transient noise: DC offset plus white noise of rms `amplitude` (V or A)
+    /// redrawn every `step` seconds.
+    case transientNoise(dc: Double, amplitude: Double, step: Double)
+
+    public static func == (a: Waveform, b: Waveform) -> Bool {
+        switch (a, b) {
+        case (.dc(let x), .dc(let y)): x == y
+        case (.pwl(let p, let s), .pwl(let q, let t)): s == t && p.count == q.count && zip(p, q).allSatisfy { $0.time == $1.time && $0.value == $1.value }
+        case (.transientNoise(let a1, let b1, let c1), .transientNoise(let a2, let b2, let c2)): a1 == a2 && b1 == b2 && c1 == c2
+        default: false
+        }
+    }
+}
+
+/// The op-amp model every amplifier of a mapped circuit uses.
+public enum OpAmpModel: Sendable, Equatable {
+    /// A voltage-controlled voltage source of gain A: out = A·(v₊ − v₋).
+    case ideal(gain: Double)
+    /// One pole: DC gain A, gain–bandwidth product GBW (Hz); output clamped to
+    /// ±rail volts when rail > 0.
+    case singlePole(gain: Double, gbw: Double, rail: Double)
+}
+
+/// One circuit element. Values are in SI units (Ω, F, V, A, s).
+public enum Element: Sendable, Equatable {
+    case resistor(SpiceName, SpiceName, SpiceName, ohms: Double)
+    case capacitor(SpiceName, SpiceName, SpiceName, farads: Double)
+    /// out+ out− ctrl+ ctrl− gain: V(out+, out−) = gain·V(ctrl+, ctrl−).
+    case vcvs(SpiceName, SpiceName, SpiceName, SpiceName, SpiceName, gain: Double)
+    /// A behavioral voltage source V(n+, n−) = expression. The expression is built by
+    /// the mapper from safe names and numbers only.
+    case behavioralVoltage(SpiceName, SpiceName, SpiceName, expression: String)
+    case voltageSource(SpiceName, SpiceName, SpiceName, Waveform)
+    case currentSource(SpiceName, SpiceName, SpiceName, Waveform)
+    /// An op-amp: non-inverting input, inverting input, output (model from the circuit).
+    case opAmp(SpiceName, plus: SpiceName, minus: SpiceName, output: SpiceName)
+
+    public var name: SpiceName {
+        switch self {
+        case .resistor(let n, _, _, _), .capacitor(let n, _, _, _), .vcvs(let n, _, _, _, _, _),
+             .behavioralVoltage(let n, _, _, _), .voltageSource(let n, _, _, _), .currentSource(let n, _, _, _),
+             .opAmp(let n, _, _, _):
+            n
+        }
+    }
+}
+
+/// A component value that cannot be built: the element and the reason.
+public struct InvalidElementError: Error, CustomStringConvertible, Equatable {
+    public var element: String
+    public var reason: String
+    public var description: String { "element \(element): \(reason)" }
+}
+
+extension Element {
+    /// The kind of card, which SPICE puts in front of the name (op-amps are one kind
+    /// whatever letter the dialect gives them).
+    public var kind: String {
+        switch self {
+        case .resistor: "R"
+        case .capacitor: "C"
+        case .vcvs: "E"
+        case .behavioralVoltage: "B"
+        case .voltageSource: "V"
+        case .currentSource: "I"
+        case .opAmp: "OPAMP"
+        }
+    }
+
+    /// Refuses values no real part has: negative, zero, NaN or infinite R and C,
+    /// non-finite gains and source values.
+    public func validate() throws {
+        func positive(_ x: Double, _ what: String) throws {
+            guard x.isFinite, x > 0 else {
+                throw InvalidElementError(element: name.text, reason: "\(what) must be positive and finite, got \(x)")
+            }
+        }
+        func finite(_ x: Double, _ what: String) throws {
+            guard x.isFinite else { throw InvalidElementError(element: name.text, reason: "\(what) must be finite, got \(x)") }
+        }
+        switch self {
+        case .resistor(_, _, _, let r): try positive(r, "resistance")
+        case .capacitor(_, _, _, let c): try positive(c, "capacitance")
+        case .vcvs(_, _, _, _, _, let g): try finite(g, "gain")
+        case .behavioralVoltage: break
+        case .voltageSource(_, _, _, let w), .currentSource(_, _, _, let w):
+            switch w {
+            case .dc(let v): try finite(v, "value")
+            case .pwl(let points, _):
+                for p in points { try finite(p.time, "PWL time"); try finite(p.value, "PWL value") }
+            case .transientNoise(let dc, let a, let step):
+                try finite(dc, "noise offset")
+                try finite(a, "noise amplitude")
+                try positive(step, "noise step")
+            }
+        case .opAmp: break
+        }
+    }
+}

@@ -1,0 +1,89 @@
+/// The ngspice dialect. Element names get their type letter here (R, C, E, B, V, I,
+/// and E or X for op-amps), so the mapper's names stay dialect-free.
+public struct NgspiceDialect: NetlistDialect {
+    public init() {}
+
+    /// Shortest round-trip decimal form of a double (`1e-05`, `100000.0`), which
+    /// ngspice reads exactly; deterministic, so golden files are stable.
+    static func number(_ x: Double) -> String { "\(x)" }
+
+    public func lines(for element: Element, opAmp: OpAmpModel) -> [String] {
+        let n = Self.number
+        switch element {
+        case .resistor(let name, let a, let b, let ohms): return ["R\(name) \(a) \(b) \(n(ohms))"]
+        case .capacitor(let name, let a, let b, let farads): return ["C\(name) \(a) \(b) \(n(farads))"]
+        case .vcvs(let name, let op, let on, let cp, let cn, let gain): return ["E\(name) \(op) \(on) \(cp) \(cn) \(n(gain))"]
+        case .behavioralVoltage(let name, let a, let b, let expression): return ["B\(name) \(a) \(b) V=\(expression)"]
+        case .voltageSource(let name, let a, let b, let w): return ["V\(name) \(a) \(b) \(waveform(w))"]
+        case .currentSource(let name, let a, let b, let w): return ["I\(name) \(a) \(b) \(waveform(w))"]
+        case .opAmp(let name, let plus, let minus, let output):
+            switch opAmp {
+            case .ideal(let gain): return ["E\(name) \(output) 0 \(plus) \(minus) \(n(gain))"]
+            case .singlePole: return ["X\(name) \(plus) \(minus) \(output) opamp_sp"]
+            }
+        }
+    }
+
+    func waveform(_ w: Waveform) -> String {
+        let n = Self.number
+        switch w {
+        case .dc(let v): return "DC \(n(v))"
+        case .pwl(let points, let parameter):
+            let body = points.enumerated().map { k, p in
+                if k > 0, let parameter { return "\(n(p.time)) {\(n(p.value))*\(parameter)}" }
+                return "\(n(p.time)) \(n(p.value))"
+            }.joined(separator: " ")
+            return "DC \(n(points.first?.value ?? 0)) PWL(\(body))"
+        case .transientNoise(let dc, let amplitude, let step):
+            return "DC \(n(dc)) TRNOISE(\(n(amplitude)) \(n(step)) 0 0)"
+        }
+    }
+
+    public func definitions(for opAmp: OpAmpModel) -> [String] {
+        guard case .singlePole(let gain, let gbw, let rail) = opAmp else { return [] }
+        // Transconductance into R_p ∥ C_p: DC gain A, pole at GBW/A, unity-gain buffer out.
+        let rp = 1e3
+        let pole = gbw / gain
+        let cp = 1 / (2 * Double.pi * pole * rp)
+        let n = Self.number
+        let output = rail > 0 ? "Bout out 0 V=max(min(V(x), \(n(rail))), \(n(-rail)))" : "Eout out 0 x 0 1"
+        return [
+            comment("single-pole op-amp: DC gain \(n(gain)), GBW \(n(gbw)) Hz" + (rail > 0 ? ", rails ±\(n(rail)) V" : "")),
+            ".subckt opamp_sp inp inn out",
+            "Gin 0 x inp inn \(n(gain / rp))",
+            "Rp x 0 \(n(rp))",
+            "Cp x 0 \(n(cp))",
+            output,
+            ".ends opamp_sp",
+        ]
+    }
+
+    public func line(for directive: Directive) -> [String] {
+        let n = Self.number
+        switch directive {
+        case .operatingPoint: return [".op"]
+        case .transient(let step, let stop, let maxStep):
+            return [".tran \(n(step)) \(n(stop))" + (maxStep.map { " 0 \(n($0))" } ?? "")]
+        case .save(let nodes):
+            // Continuation lines keep each card readable.
+            var out: [String] = []
+            var current = ".save"
+            for node in nodes {
+                let item = " v(\(node))"
+                if current.count + item.count > 100 {
+                    out.append(current)
+                    current = "+"
+                }
+                current += item
+            }
+            out.append(current)
+            return out
+        case .options(let pairs):
+            return [".options " + pairs.map { "\($0.0)=\($0.1)" }.joined(separator: " ")]
+        }
+    }
+
+    public func parameter(_ name: SpiceName, _ value: Double) -> String { ".param \(name)=\(Self.number(value))" }
+    public func comment(_ text: String) -> String { "* " + sanitizedComment(text) }
+    public var end: String { ".end" }
+}
