@@ -67,8 +67,11 @@ public struct UnsafeFragmentError: Error, CustomStringConvertible, Equatable {
 /// shell escapes, includes of other files and analysis cards are refused unless the
 /// user explicitly allowed them: they could run commands or change what is simulated.
 public func checkFragment(_ lines: [String], allowUnsafe: Bool) throws -> [String] {
-    let forbidden = [".control", ".endc", "shell", ".include", ".inc ", ".lib", "system", ".exec", "source ",
-                     ".tran", ".op", ".ac", ".dc", ".end", "write", "wrdata", "cd ", "load "]
+    // Cards that run commands, pull in other files or add analyses.
+    let forbiddenCards: Set<String> = [".control", ".endc", ".include", ".inc", ".lib", ".exec", ".end",
+                                       ".tran", ".op", ".ac", ".dc", ".noise", ".pz", ".sens", ".tf", ".disto"]
+    // Interactive commands, should a line reach the command interpreter.
+    let forbiddenCommands: Set<String> = ["shell", "system", "source", "write", "wrdata", "cd", "load", "exec"]
     var out: [String] = []
     for raw in lines {
         for piece in raw.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
@@ -77,8 +80,15 @@ public func checkFragment(_ lines: [String], allowUnsafe: Bool) throws -> [Strin
                 throw UnsafeFragmentError(line: line, reason: "non-printable or non-ASCII characters")
             }
             let lowered = line.lowercased().trimmingCharacters(in: .whitespaces)
-            if !allowUnsafe, let word = forbidden.first(where: { lowered.hasPrefix($0) || lowered.contains(" \($0)") }) {
-                throw UnsafeFragmentError(line: line, reason: "'\(word.trimmingCharacters(in: .whitespaces))' is not allowed (set circuit.allowUnsafeInclude: true to permit)")
+            let first = lowered.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) ?? ""
+            if !allowUnsafe {
+                // ngspice executes comment lines starting *# (and *ng_script) as commands.
+                if lowered.hasPrefix("*#") || lowered.hasPrefix("*ng_script") {
+                    throw UnsafeFragmentError(line: line, reason: "'*#' lines are commands in ngspice (set circuit.allowUnsafeInclude: true to permit)")
+                }
+                if forbiddenCards.contains(first) || forbiddenCommands.contains(first) {
+                    throw UnsafeFragmentError(line: line, reason: "'\(first)' is not allowed (set circuit.allowUnsafeInclude: true to permit)")
+                }
             }
             out.append(line)
         }

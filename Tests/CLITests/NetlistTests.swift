@@ -1,0 +1,103 @@
+import Foundation
+import NumPyFormat
+import Testing
+
+@Suite("Example netlists", .serialized)
+struct NetlistTests {
+    static let examples = ["single-neuron", "two-two-one", "student-teacher"]
+
+    @Test("netlists/ is exactly what netlists/generate.sh produces (golden)")
+    func golden() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("golden-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let script = CLI.repository.appendingPathComponent("netlists/generate.sh")
+        let r = try CLI.run(URL(fileURLWithPath: "/bin/bash"), [script.path, dir.path, CLI.binary.path])
+        #expect(r.status == 0, "generate.sh failed: \(r.stderr)")
+        for name in Self.examples {
+            let fresh = try String(contentsOf: dir.appendingPathComponent("\(name).cir"), encoding: .utf8)
+            let committed = try String(contentsOf: CLI.repository.appendingPathComponent("netlists/\(name).cir"), encoding: .utf8)
+            if fresh != committed {
+                let a = fresh.split(separator: "\n"), b = committed.split(separator: "\n")
+                let first = (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
+                Issue.record("netlists/\(name).cir differs from a fresh generation at line \(first + 1); run netlists/generate.sh")
+            }
+        }
+    }
+
+    @Test("every committed netlist runs in stock ngspice -b without errors", arguments: examples)
+    func runsInNgspice(name: String) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ng-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let netlist = CLI.repository.appendingPathComponent("netlists/\(name).cir")
+        let raw = dir.appendingPathComponent("out.raw")
+        let r = try CLI.run(URL(fileURLWithPath: "/usr/bin/ngspice"), ["-b", "-r", raw.path, netlist.path])
+        let log = r.stdout + r.stderr
+        #expect(r.status == 0)
+        let problems = log.split(separator: "\n").filter {
+            let l = $0.lowercased()
+            return l.contains("error") || l.contains("warning") || l.contains("timestep too small") || l.contains("singular")
+        }
+        #expect(problems.isEmpty, "\(problems)")
+        let size = (try FileManager.default.attributesOfItem(atPath: raw.path)[.size] as? Int) ?? 0
+        #expect(size > 1000, "raw file of \(size) bytes")
+    }
+
+    @Test("alterparam ctl_level switches one netlist between the controlled and the feedforward phase")
+    func phaseSwitch() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("alt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var text = try String(contentsOf: CLI.repository.appendingPathComponent("netlists/two-two-one.cir"), encoding: .utf8)
+        // A control block of the test's own (users' fragments with .control are refused).
+        text = text.replacingOccurrences(of: "\n.end\n", with: """
+
+        .control
+        run
+        let on = abs(v(u0_p)[length(v(u0_p))-1])
+        set uon = $&on
+        alterparam ctl_level=0
+        reset
+        run
+        let off = abs(v(u0_p)[length(v(u0_p))-1])
+        echo RESULT $uon $&off
+        .endc
+        .end
+
+        """)
+        let file = dir.appendingPathComponent("alt.cir")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let r = try CLI.run(URL(fileURLWithPath: "/usr/bin/ngspice"), ["-b", file.path])
+        let line = try #require((r.stdout + r.stderr).split(separator: "\n").first { $0.hasPrefix("RESULT") })
+        let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        try #require(values.count == 2, "\(line)")
+        #expect(values[0] > 1e-3, "controlled phase: |u| = \(values[0])")
+        #expect(values[1] < 1e-12, "feedforward phase: |u| = \(values[1])")
+    }
+
+    @Test("dfcspice netlist refuses unsafe includes and bad values with one error line and no file")
+    func refusals() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        for (extra, expected) in [
+            ("circuit: {include: [\".control\", \"shell rm -rf /\"]}", "refused netlist fragment"),
+            ("circuit: {somaResistance: -5}", "circuit.somaResistance"),
+            ("circuit: {device: {gMin: 1e-3, gMax: 1e-4}}", "circuit.device.gMax"),
+            ("circuit: {opamp: {model: magic}}", "circuit.opamp.model"),
+        ] {
+            let base = try String(contentsOf: w.url("c.yaml"), encoding: .utf8)
+            try (base + "\n" + extra + "\n").write(to: w.url("bad.yaml"), atomically: true, encoding: .utf8)
+            let r = try CLI.run(["netlist", "--config", w.path("bad.yaml"), "--model", w.path("m.npz"), "--input", w.path("x.npy"),
+                                 "--out", w.path("n.cir")])
+            #expect(r.status != 0)
+            #expect(r.stderr.hasPrefix("error:") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+            #expect(r.stderr.contains(expected), "\(r.stderr)")
+            #expect(!w.exists("n.cir"))
+        }
+        let ok = try CLI.run(["netlist", "--config", w.path("c.yaml"), "--model", w.path("m.npz"), "--input", w.path("x.npy"),
+                              "--sample", "2", "--phase", "feedforward", "--out", w.path("n.cir"), "--realised", w.path("rw.npz")])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(try NPZ(contentsOf: w.url("rw.npz"))["W1"] != nil)
+    }
+}

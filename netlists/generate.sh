@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Regenerates the example netlists: netlists/generate.sh [OUTDIR] [DFCSPICE]
+# For each config in Examples/ named below: a model from the config's seed
+# (dfcspice init), one student–teacher sample (dfcspice teacher, input seed 1),
+# and the controlled-phase netlist of that sample (dfcspice netlist).
+# The golden test runs this into a scratch directory and compares byte for byte.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-netlists}"
+bin="${2:-.build/release/dfcspice}"
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+for name in single-neuron two-two-one student-teacher; do
+  config="Examples/$name.yaml"
+  "$bin" init --config "$config" --out "$scratch/$name.npz" >/dev/null
+  "$bin" teacher --config "$config" --samples 1 --seed 1 --input "$scratch/$name-x.npy" --labels "$scratch/$name-y.npy" >/dev/null
+  "$bin" netlist --config "$config" --model "$scratch/$name.npz" --input "$scratch/$name-x.npy" \
+    --labels "$scratch/$name-y.npy" --out "$out/$name.cir" >/dev/null
+done
