@@ -130,7 +130,7 @@ public enum ConfigurationLoader {
             ("signalScale", \.signalScale), ("timeScale", \.timeScale), ("somaResistance", \.somaResistance),
             ("integratorResistance", \.integratorResistance), ("stageResistance", \.stageResistance), ("enableRise", \.enableRise),
         ]
-        try reader.keys(m, allowed: Set(numbers.map(\.0) + ["opamp", "device", "deviceSeed", "tranStep", "tranStop", "include", "allowUnsafeInclude"]), at: "circuit")
+        try reader.keys(m, allowed: Set(numbers.map(\.0) + ["opamp", "device", "deviceSeed", "tranStep", "tranStop", "include", "allowUnsafeInclude", "trimFiniteGain"]), at: "circuit")
         for (key, path) in numbers { try reader.number(m, key, "circuit", &p[keyPath: path]) }
         if let v = m["deviceSeed"] { p.deviceSeed = try reader.seed(v, "circuit.deviceSeed") }
         if let v = m["tranStep"] { p.tranStep = try reader.double(v, "circuit.tranStep") }
@@ -138,9 +138,10 @@ public enum ConfigurationLoader {
         if let v = m["include"] {
             p.include = try reader.list(v, "circuit.include").enumerated().map { try reader.string($0.element, "circuit.include[\($0.offset)]") }
         }
-        if let v = m["allowUnsafeInclude"] {
-            guard let b = v as? Bool else { throw reader.fail("circuit.allowUnsafeInclude", "expected true or false") }
-            p.allowUnsafeInclude = b
+        for (key, path) in [("allowUnsafeInclude", \CircuitParameters.allowUnsafeInclude), ("trimFiniteGain", \.trimFiniteGain)] {
+            guard let v = m[key] else { continue }
+            guard let b = v as? Bool else { throw reader.fail("circuit.\(key)", "expected true or false") }
+            p[keyPath: path] = b
         }
         if let v = m["opamp"] {
             let o = try reader.mapping(v, "circuit.opamp")

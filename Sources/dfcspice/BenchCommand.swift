@@ -1,4 +1,5 @@
 import ArgumentParser
+import Circuit
 import DFC
 import Foundation
 import LinearAlgebra
@@ -22,12 +23,17 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Euler steps per controlled batch (the published dfc uses 300).") var steps = 300
     @Option(help: "Timed rounds (medians are reported).") var repeats = 5
     @Option(help: "Seed for weights and inputs.") var seed: UInt64 = 1
+    @Flag(help: "Only time writing the netlist of the network (elements, seconds, peak memory).") var netlistOnly = false
 
     func run() throws {
         let sizes = self.sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard sizes.count >= 2, sizes.allSatisfy({ $0 > 0 }) else { throw ValidationError("--sizes needs at least two positive integers") }
         guard batch > 0, steps > 0, repeats > 0 else { throw ValidationError("--batch, --steps and --repeats must be positive") }
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS threads \(BLASThreads.count)")
+        if netlistOnly {
+            try benchNetlist(sizes: sizes)
+            return
+        }
 
         var configuration = Configuration()
         configuration.sizes = sizes
@@ -80,6 +86,36 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "bp:      %.4f s per batch", bpTime))
         print(String(format: "per epoch of 55 000 samples: dfc %.0f s, dfc-ssa %.1f s, bp %.2f s (forward weights only)",
                      dfcTime * 55_000 / Double(batch), ssaTime * 55_000 / Double(batch), bpTime * 55_000 / Double(batch)))
+    }
+
+    /// Maps the network to a circuit and writes its netlist to a scratch file, timing
+    /// mapping and writing separately; peak RSS comes from getrusage.
+    func benchNetlist(sizes: [Int]) throws {
+        var c = Configuration()
+        c.sizes = sizes
+        c.activations = Array(repeating: .tanh, count: sizes.count - 2) + [.linear]
+        c.seed = seed
+        let network = try Network.initialized(c, seed: seed)
+        let before = peakResidentMegabytes()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let mapped = try DFCCircuitMapper(configuration: c, parameters: CircuitParameters())
+            .map(network: network, input: [Double](repeating: 0.5, count: sizes[0]), target: [Double](repeating: 0, count: sizes.last!), phase: .controlled)
+        let mapping = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dfcspice-bench-\(getpid()).cir").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let writeStart = DispatchTime.now().uptimeNanoseconds
+        try NgspiceDialect().write(mapped.circuit, toFile: path)
+        let writing = Double(DispatchTime.now().uptimeNanoseconds - writeStart) / 1e9
+        let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        print(String(format: "netlist %@: %d elements, %.1f MB, mapping %.2f s + writing %.2f s = %.2f s, peak RSS %.0f MB (%.0f MB before)",
+                     sizes.map(String.init).joined(separator: "-"), mapped.circuit.elementCount, Double(bytes) / 1e6,
+                     mapping, writing, mapping + writing, peakResidentMegabytes(), before))
+    }
+
+    func peakResidentMegabytes() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
     }
 
     /// Matrix-product flops of one state of the `dfc` loop: basal gemms of layers

@@ -149,3 +149,46 @@ struct ModelFileTests {
         #expect(try StudentTeacher(configuration: c, seed: 3).teacher != (try Network.initialized(c, seed: 3)))
     }
 }
+
+@Suite("Circuit section of configs")
+struct CircuitConfigurationTests {
+    @Test("every circuit key is read")
+    func readsCircuit() throws {
+        let e = try ConfigurationLoader.parseExperiment("""
+        network: {sizes: [2, 2, 1]}
+        circuit:
+          signalScale: 0.25
+          timeScale: 1e-6
+          trimFiniteGain: false
+          opamp: {model: single-pole, gain: 2e5, gbw: 1e8, rail: 1.2}
+          device: {gMin: 1e-6, gMax: 1e-4, bits: 6, programmingNoise: 0.02, stuckOnFraction: 0.01, wMax: 2}
+          deviceSeed: 9
+          include: [".options reltol=1e-4"]
+        """)
+        let p = e.circuit
+        #expect(p.signalScale == 0.25 && p.timeScale == 1e-6 && !p.trimFiniteGain)
+        #expect(p.opAmp == .singlePole(gain: 2e5, gbw: 1e8, rail: 1.2))
+        #expect(p.device.levels == 64 && p.device.programmingNoise == 0.02 && p.device.wMax == 2 && p.deviceSeed == 9)
+        #expect(p.include == [".options reltol=1e-4"])
+    }
+
+    @Test("bad circuit fields are named", arguments: [
+        ("circuit: {signalScale: 0}", "circuit.signalScale"),
+        ("circuit: {opamp: {model: tube}}", "circuit.opamp.model"),
+        ("circuit: {device: {bits: 40}}", "circuit.device.bits"),
+        ("circuit: {device: {levels: 1}}", "circuit.device.levels"),
+        ("circuit: {device: {stuckOnFraction: 0.8, stuckOffFraction: 0.5}}", "circuit.device.stuckOnFraction"),
+        ("circuit: {trimFiniteGain: maybe}", "circuit.trimFiniteGain"),
+        ("circuit: {resistance: 5}", "circuit.resistance"),
+    ])
+    func badCircuit(text: String, field: String) {
+        do {
+            _ = try ConfigurationLoader.parseExperiment("network: {sizes: [2, 1]}\n" + text, file: "c.yaml")
+            Issue.record("accepted \(text)")
+        } catch let e as InputError {
+            #expect(e.field == field, "\(e)")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+}
