@@ -28,6 +28,7 @@ public struct Circuit: Sendable {
     /// `.param name=value` cards (alterable with `alterparam`).
     public var parameters: [(SpiceName, Double)] = []
     public var opAmp: OpAmpModel = .ideal(gain: 1e5)
+    public var subcircuits: [Subcircuit] = []
     public var elements: [Element] = []
     public var crossbars: [Crossbar] = []
     public var directives: [Directive] = []
@@ -54,6 +55,27 @@ public struct Circuit: Sendable {
             }
         }
         for c in crossbars { try c.validate() }
+        var definitions: [String: Int] = [:]
+        for sub in subcircuits {
+            guard definitions.updateValue(sub.ports.count, forKey: sub.name.text.lowercased()) == nil else {
+                throw InvalidElementError(element: ".subckt \(sub.name)", reason: "defined twice")
+            }
+            var inner = Set<String>()
+            for e in sub.elements {
+                try e.validate()
+                guard inner.insert(e.kind + ":" + e.name.text.lowercased()).inserted else {
+                    throw InvalidElementError(element: "\(sub.name).\(e.name)", reason: "name used twice")
+                }
+            }
+        }
+        for case .instance(let name, let nodes, let subcircuit) in elements {
+            guard let ports = definitions[subcircuit.text.lowercased()] else {
+                throw InvalidElementError(element: name.text, reason: "no subcircuit named \(subcircuit)")
+            }
+            guard ports == nodes.count else {
+                throw InvalidElementError(element: name.text, reason: "\(subcircuit) has \(ports) ports, \(nodes.count) nodes given")
+            }
+        }
         for (name, value) in parameters where !value.isFinite {
             throw InvalidElementError(element: ".param \(name)", reason: "value must be finite, got \(value)")
         }

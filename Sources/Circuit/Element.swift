@@ -41,12 +41,14 @@ public enum Element: Sendable, Equatable {
     case currentSource(SpiceName, SpiceName, SpiceName, Waveform)
     /// An op-amp: non-inverting input, inverting input, output (model from the circuit).
     case opAmp(SpiceName, plus: SpiceName, minus: SpiceName, output: SpiceName)
+    /// An instance of a subcircuit of the circuit, its ports connected to `nodes` in order.
+    case instance(SpiceName, nodes: [SpiceName], subcircuit: SpiceName)
 
     public var name: SpiceName {
         switch self {
         case .resistor(let n, _, _, _), .capacitor(let n, _, _, _), .vcvs(let n, _, _, _, _, _),
              .behavioralVoltage(let n, _, _, _), .voltageSource(let n, _, _, _), .currentSource(let n, _, _, _),
-             .opAmp(let n, _, _, _):
+             .opAmp(let n, _, _, _), .instance(let n, _, _):
             n
         }
     }
@@ -71,6 +73,7 @@ extension Element {
         case .voltageSource: "V"
         case .currentSource: "I"
         case .opAmp: "OPAMP"
+        case .instance: "X"
         }
     }
 
@@ -100,7 +103,20 @@ extension Element {
                 try finite(a, "noise amplitude")
                 try positive(step, "noise step")
             }
-        case .opAmp: break
+        case .opAmp, .instance: break
         }
+    }
+}
+
+/// A subcircuit definition: named ports and the elements between them.
+public struct Subcircuit: Sendable, Equatable {
+    public var name: SpiceName
+    public var ports: [SpiceName]
+    public var elements: [Element]
+
+    public init(name: SpiceName, ports: [SpiceName], elements: [Element]) {
+        self.name = name
+        self.ports = ports
+        self.elements = elements
     }
 }

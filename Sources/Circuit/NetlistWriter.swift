@@ -75,6 +75,8 @@ public protocol NetlistDialect {
     /// Subcircuit definitions the op-amp model needs, written once before the elements.
     func definitions(for opAmp: OpAmpModel) -> [String]
     func line(for directive: Directive) -> [String]
+    func subcircuitHeader(_ s: Subcircuit) -> String
+    func subcircuitEnd(_ s: Subcircuit) -> String
     func parameter(_ name: SpiceName, _ value: Double) -> String
     func comment(_ text: String) -> String
     var end: String { get }
@@ -88,6 +90,13 @@ extension NetlistDialect {
         for h in circuit.header { try sink.write(comment(h)) }
         for (name, value) in circuit.parameters { try sink.write(parameter(name, value)) }
         for l in definitions(for: circuit.opAmp) { try sink.write(l) }
+        for sub in circuit.subcircuits {
+            try sink.write(subcircuitHeader(sub))
+            for e in sub.elements {
+                for l in lines(for: e, opAmp: circuit.opAmp) { try sink.write(l) }
+            }
+            try sink.write(subcircuitEnd(sub))
+        }
         for e in circuit.elements {
             for l in lines(for: e, opAmp: circuit.opAmp) { try sink.write(l) }
         }

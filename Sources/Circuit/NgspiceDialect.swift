@@ -21,6 +21,8 @@ public struct NgspiceDialect: NetlistDialect {
             case .ideal(let gain): return ["E\(name) \(output) 0 \(plus) \(minus) \(n(gain))"]
             case .singlePole: return ["X\(name) \(plus) \(minus) \(output) opamp_sp"]
             }
+        case .instance(let name, let nodes, let subcircuit):
+            return ["X\(name) " + nodes.map(\.text).joined(separator: " ") + " \(subcircuit)"]
         }
     }
 
@@ -82,6 +84,9 @@ public struct NgspiceDialect: NetlistDialect {
             return [".options " + pairs.map { "\($0.0)=\($0.1)" }.joined(separator: " ")]
         }
     }
+
+    public func subcircuitHeader(_ s: Subcircuit) -> String { ".subckt \(s.name) " + s.ports.map(\.text).joined(separator: " ") }
+    public func subcircuitEnd(_ s: Subcircuit) -> String { ".ends \(s.name)" }
 
     public func parameter(_ name: SpiceName, _ value: Double) -> String { ".param \(name)=\(Self.number(value))" }
     public func comment(_ text: String) -> String { "* " + sanitizedComment(text) }
