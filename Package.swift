@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "NumPyFormat", targets: ["NumPyFormat"]),
         .library(name: "DFC", targets: ["DFC"]),
         .library(name: "Circuit", targets: ["Circuit"]),
+        .library(name: "Spice", targets: ["Spice"]),
         .library(name: "Training", targets: ["Training"]),
     ],
     dependencies: [
@@ -46,8 +47,9 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: vectorFlags
         ),
-        .target(name: "Circuit", dependencies: ["DFC", "LinearAlgebra"], exclude: ["README.md"]),
-        .target(name: "Spice", exclude: ["README.md"]),
+        .systemLibrary(name: "CNgspice", pkgConfig: "ngspice", providers: [.apt(["libngspice0-dev"])]),
+        .target(name: "Spice", dependencies: ["CNgspice"], exclude: ["README.md"]),
+        .target(name: "Circuit", dependencies: ["DFC", "LinearAlgebra", "Spice"], exclude: ["README.md"]),
         .target(
             name: "Training",
             dependencies: [
@@ -69,6 +71,7 @@ let package = Package(
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat", "LinearAlgebra"]),
         .testTarget(name: "DFCTests", dependencies: ["DFC", "LinearAlgebra"]),
         .testTarget(name: "CircuitTests", dependencies: ["Circuit", "Spice", "DFC", "LinearAlgebra", "Training", "NumPyFormat"]),
+        .testTarget(name: "SpiceTests", dependencies: ["Spice"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DFC", "LinearAlgebra"]),
         .testTarget(name: "CLITests", dependencies: ["dfcspice", "NumPyFormat", "LinearAlgebra"]),
     ],

@@ -1,4 +1,5 @@
 import Foundation
+import Spice
 
 /// A node or element name that is safe to write into any SPICE dialect:
 /// ASCII letters, digits and `_` only, starting with a letter, at most 64 characters.
@@ -67,28 +68,15 @@ public struct UnsafeFragmentError: Error, CustomStringConvertible, Equatable {
 /// shell escapes, includes of other files and analysis cards are refused unless the
 /// user explicitly allowed them: they could run commands or change what is simulated.
 public func checkFragment(_ lines: [String], allowUnsafe: Bool) throws -> [String] {
-    // Cards that run commands, pull in other files or add analyses.
-    let forbiddenCards: Set<String> = [".control", ".endc", ".include", ".inc", ".lib", ".exec", ".end",
-                                       ".tran", ".op", ".ac", ".dc", ".noise", ".pz", ".sens", ".tf", ".disto"]
-    // Interactive commands, should a line reach the command interpreter.
-    let forbiddenCommands: Set<String> = ["shell", "system", "source", "write", "wrdata", "cd", "load", "exec"]
+    // Analyses belong to the mapper; everything else unsafe is NetlistSafety's list.
+    let analyses: Set<String> = [".tran", ".op", ".ac", ".dc", ".noise", ".pz", ".sens", ".tf", ".disto", ".end"]
     var out: [String] = []
     for raw in lines {
         for piece in raw.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
             let line = String(piece)
-            guard line.unicodeScalars.allSatisfy({ ($0.value >= 0x20 && $0.value < 0x7f) || $0 == "\t" }) else {
-                throw UnsafeFragmentError(line: line, reason: "non-printable or non-ASCII characters")
-            }
-            let lowered = line.lowercased().trimmingCharacters(in: .whitespaces)
-            let first = lowered.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) ?? ""
-            if !allowUnsafe {
-                // ngspice executes comment lines starting *# (and *ng_script) as commands.
-                if lowered.hasPrefix("*#") || lowered.hasPrefix("*ng_script") {
-                    throw UnsafeFragmentError(line: line, reason: "'*#' lines are commands in ngspice (set circuit.allowUnsafeInclude: true to permit)")
-                }
-                if forbiddenCards.contains(first) || forbiddenCommands.contains(first) {
-                    throw UnsafeFragmentError(line: line, reason: "'\(first)' is not allowed (set circuit.allowUnsafeInclude: true to permit)")
-                }
+            let first = line.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) ?? ""
+            if !allowUnsafe, let reason = NetlistSafety.problem(with: line) ?? (analyses.contains(first) ? "'\(first)' is not allowed" : nil) {
+                throw UnsafeFragmentError(line: line, reason: reason + " (set circuit.allowUnsafeInclude: true to permit)")
             }
             out.append(line)
         }

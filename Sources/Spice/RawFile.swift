@@ -18,11 +18,23 @@ public struct RawPlot: Sendable {
 
     public var points: Int { values.first?.count ?? 0 }
 
+    public init(title: String, name: String, names: [String], values: [[Double]]) {
+        self.title = title
+        self.name = name
+        self.names = names.map(RawPlot.normalized)
+        self.values = values
+    }
+
+    /// Vector names compare lower-cased; raw files write node voltages as `v(node)`,
+    /// the shared library as `node`, and `vector(_:)` accepts either.
+    static func normalized(_ name: String) -> String { name.lowercased() }
+
     /// The vector called `name` (case-insensitive; `v(x)` and `x` both match a node voltage).
     public func vector(_ name: String) -> [Double]? {
         let key = name.lowercased()
         if let k = names.firstIndex(of: key) { return values[k] }
         if let k = names.firstIndex(of: "v(\(key))") { return values[k] }
+        if key.hasPrefix("v("), key.hasSuffix(")"), let k = names.firstIndex(of: String(key.dropFirst(2).dropLast())) { return values[k] }
         return nil
     }
 }

@@ -1,0 +1,35 @@
+import Foundation
+
+/// What may not appear in netlist text that came from a user: anything that makes
+/// ngspice run commands, read or write other files, or reach a shell.
+public enum NetlistSafety {
+    /// Cards that open a command block or pull in other files.
+    static let commandCards: Set<String> = [".control", ".endc", ".include", ".inc", ".lib", ".exec"]
+    /// Interactive commands, should a line reach the command interpreter.
+    static let commands: Set<String> = ["shell", "system", "source", "write", "wrdata", "cd", "load", "exec"]
+
+    /// Why `line` is unsafe, or nil. `*#` and `*ng_script` comment lines are commands in ngspice.
+    public static func problem(with line: String) -> String? {
+        guard line.unicodeScalars.allSatisfy({ ($0.value >= 0x20 && $0.value < 0x7f) || $0 == "\t" }) else {
+            return "non-printable or non-ASCII characters"
+        }
+        let lowered = line.lowercased().trimmingCharacters(in: .whitespaces)
+        if lowered.hasPrefix("*#") || lowered.hasPrefix("*ng_script") { return "'*#' lines are commands in ngspice" }
+        let first = lowered.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) ?? ""
+        if commandCards.contains(first) || commands.contains(first) { return "'\(first)' is not allowed" }
+        return nil
+    }
+
+    /// Checks a whole netlist; the error names the line.
+    public static func check(_ lines: [String]) throws {
+        for (k, raw) in lines.enumerated() {
+            for piece in raw.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+                // The first line of a netlist is its title, never executed.
+                if k == 0 { continue }
+                if let p = problem(with: String(piece)) {
+                    throw SimulationError(kind: .refused, message: "line \(k + 1) '\(String(piece.prefix(60)))': \(p) (pass --allow-control to run it anyway)", log: [])
+                }
+            }
+        }
+    }
+}
