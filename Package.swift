@@ -50,6 +50,8 @@ let package = Package(
         .systemLibrary(name: "CNgspice", pkgConfig: "ngspice", providers: [.apt(["libngspice0-dev"])]),
         .target(name: "Spice", dependencies: ["CNgspice"], exclude: ["README.md"]),
         .target(name: "Circuit", dependencies: ["DFC", "LinearAlgebra", "Spice"], exclude: ["README.md"]),
+        .target(name: "Emulation", dependencies: ["DFC", "Circuit", "Spice", "LinearAlgebra"], exclude: ["README.md"]),
+        .target(name: "Reports", dependencies: ["Emulation", "DFC", "LinearAlgebra"], exclude: ["README.md"]),
         .target(
             name: "Training",
             dependencies: [
@@ -61,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "dfcspice",
             dependencies: [
-                "DFC", "Circuit", "Training", "LinearAlgebra", "NumPyFormat",
+                "DFC", "Circuit", "Spice", "Emulation", "Reports", "Training", "LinearAlgebra", "NumPyFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -72,6 +74,7 @@ let package = Package(
         .testTarget(name: "DFCTests", dependencies: ["DFC", "LinearAlgebra"]),
         .testTarget(name: "CircuitTests", dependencies: ["Circuit", "Spice", "DFC", "LinearAlgebra", "Training", "NumPyFormat"]),
         .testTarget(name: "SpiceTests", dependencies: ["Spice"]),
+        .testTarget(name: "EmulationTests", dependencies: ["Emulation", "Reports", "Circuit", "Spice", "DFC", "LinearAlgebra", "Training"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DFC", "LinearAlgebra"]),
         .testTarget(name: "CLITests", dependencies: ["dfcspice", "NumPyFormat", "LinearAlgebra"]),
     ],

@@ -56,6 +56,12 @@ public struct SimulationError: Error, CustomStringConvertible, Sendable {
     /// The lines of ngspice's output that explain it (errors and warnings first).
     public var log: [String]
 
+    public init(kind: Kind, message: String, log: [String]) {
+        self.kind = kind
+        self.message = message
+        self.log = log
+    }
+
     public var description: String {
         let detail = SimulationError.relevant(log).prefix(3).joined(separator: " | ")
         return "ngspice \(kind.rawValue): \(message)" + (detail.isEmpty ? "" : " — ngspice said: \(detail)")

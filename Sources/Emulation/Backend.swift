@@ -1,0 +1,65 @@
+import DFC
+import LinearAlgebra
+
+/// One sample through one backend: feedforward phase → target → controlled run, as
+/// traces in model units on the backend's own time grid.
+public struct SampleRun: Sendable {
+    /// Time in model units (τ_u = 1 in the papers), nondecreasing; the circuit's grid is nonuniform.
+    public var time: [Double]
+    /// Per layer i (index i−1), T × n_i: v_i, v_i^B, v_i^A and r_i = φ(v_i) over time.
+    public var soma: [Matrix]
+    public var basal: [Matrix]
+    public var apical: [Matrix]
+    public var rates: [Matrix]
+    /// T × n_L: the controller output u and the error e = r_L* − r_L.
+    public var u: Matrix
+    public var error: Matrix
+    /// The input r_0 (constant during the sample).
+    public var input: [Double]
+    /// The feedforward potentials v_i⁻ the backend settled to, and its target r_L*.
+    public var feedforward: [[Double]]
+    public var target: [Double]
+
+    public var steps: Int { time.count }
+}
+
+/// Something that can run a sample of a DFC network: the ideal ODEs, the behavioral
+/// circuit model, or a SPICE netlist. Training, comparison and reports only see this.
+public protocol Backend: Sendable {
+    var name: String { get }
+    /// Runs `input` (n_0 values) with `labels` (n_L values, the loss's y).
+    func run(input: [Double], labels: [Double]) throws -> SampleRun
+}
+
+/// The forward plasticity of Eq. 5 from a sample's traces, on any time grid.
+public enum TracePlasticity {
+    /// (1/T)∫₀ᵀ (φ(v_i) − φ(v_i^B)) r_{i−1}ᵀ dt by the trapezoid rule on the run's own
+    /// (possibly nonuniform) grid, for every layer; `finalOnly` takes the last state (Eq. 9 with φ).
+    public static func update(_ run: SampleRun, activations: [Activation], finalOnly: Bool = false) -> (dW: [Matrix], db: [[Double]]) {
+        let t = run.time
+        let n = t.count
+        let span = max(t[n - 1] - t[0], .leastNonzeroMagnitude)
+        var weights = [Double](repeating: 0, count: n)
+        if finalOnly || n == 1 {
+            weights[n - 1] = 1
+        } else {
+            for k in 0..<(n - 1) {
+                let h = (t[k + 1] - t[k]) / (2 * span)
+                weights[k] += h
+                weights[k + 1] += h
+            }
+        }
+        var dW: [Matrix] = [], db: [[Double]] = []
+        for i in 0..<run.soma.count {
+            let rows = run.soma[i].columns
+            let d = activations[i].apply(run.soma[i]) - activations[i].apply(run.basal[i])
+            // Weighted rows: D_w = diag(w)·D, then ΔW = D_wᵀ · R_{i−1}.
+            var dw = d
+            for k in 0..<n { for j in 0..<rows { dw[k, j] *= weights[k] } }
+            let pre = i == 0 ? Matrix(rows: n, columns: run.input.count) { _, c in run.input[c] } : run.rates[i - 1]
+            dW.append(Matrix.product(dw, .transposed, pre, .none))
+            db.append(dw.columnSums())
+        }
+        return (dW, db)
+    }
+}

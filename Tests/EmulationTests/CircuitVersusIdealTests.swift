@@ -1,0 +1,75 @@
+import Circuit
+import DFC
+import Emulation
+import Foundation
+import LinearAlgebra
+import Spice
+import Testing
+import Training
+
+func studentTeacher() throws -> (Configuration, Network, Matrix, Matrix) {
+    let experiment = try ConfigurationLoader.loadExperiment(path: repositoryRoot().appendingPathComponent("Examples/student-teacher.yaml").path)
+    let c = experiment.model
+    let net = try Network.initialized(c, seed: c.seed)
+    let (x, y) = try StudentTeacher(configuration: c, seed: c.seed).samples(4, seed: 1)
+    return (c, net, x, y)
+}
+
+func repositoryRoot() -> URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}
+
+@Suite("Circuit versus ideal", .serialized)
+struct CircuitVersusIdealTests {
+    @Test("student–teacher, ideal op-amps, continuous conductances: steady state within 1e-3, traces within 1 % of range, ΔW within 2°",
+          arguments: [0, 1])
+    func studentTeacherAgreement(sample: Int) throws {
+        let (c, net, x, y) = try studentTeacher()
+        let spice = try SpiceBackend(network: net, configuration: c, circuit: CircuitParameters(), engine: EmbeddedNgspice.shared)
+        let ideal = try IdealBackend(network: net, configuration: c)
+        let a = try ideal.run(input: x.row(sample), labels: y.row(sample))
+        let b = try spice.run(input: x.row(sample), labels: y.row(sample))
+        let cmp = Comparison.compare(reference: a, candidate: b, activations: c.activations, controller: c.controller,
+                                     tolerance: c.control.convergenceTolerance, referenceName: ideal.name, candidateName: spice.name)
+        for name in ["u", "v1", "v2", "v3"] {
+            let s = try #require(cmp.agreement(name))
+            #expect(s.finalRelative <= 1e-3, "\(name): steady state differs by \(s.finalRelative) (relative)")
+        }
+        for s in cmp.signals {
+            #expect(s.rmsOverRange <= 0.01, "\(s.signal): trace RMS \(s.rmsOverRange) of range")
+        }
+        for (i, angle) in cmp.updateAngles.enumerated() {
+            #expect(angle <= 2, "ΔW\(i + 1): \(angle)°")
+        }
+        #expect(cmp.referenceStatus == "converged" && cmp.candidateStatus == "converged")
+        // The target came from the circuit's own feedforward output; it equals the ideal one here.
+        for k in 0..<5 { #expect(abs(a.target[k] - b.target[k]) < 1e-9) }
+    }
+
+    @Test("the SPICE backend gives the same traces with the embedded and the batch engine")
+    func enginesAgreeOnTheNetwork() throws {
+        let (c, net, x, y) = try studentTeacher()
+        let embedded = try SpiceBackend(network: net, configuration: c, circuit: CircuitParameters(), engine: EmbeddedNgspice.shared)
+        let batch = try SpiceBackend(network: net, configuration: c, circuit: CircuitParameters(), engine: BatchNgspice())
+        let a = try embedded.run(input: x.row(2), labels: y.row(2))
+        let b = try batch.run(input: x.row(2), labels: y.row(2))
+        #expect(a.time == b.time)
+        #expect(a.u == b.u)
+        for i in 0..<3 { #expect(a.soma[i] == b.soma[i] && a.basal[i] == b.basal[i]) }
+    }
+
+    @Test("trace plasticity on a uniform grid equals the solver's trapezoid average")
+    func tracePlasticity() throws {
+        var (c, net, x, y) = try studentTeacher()
+        c.control.steps = 200
+        let ideal = try IdealBackend(network: net, configuration: c)
+        let run = try ideal.run(input: x.row(0), labels: y.row(0))
+        let fromTraces = TracePlasticity.update(run, activations: c.activations)
+        var g = SeededGenerator(seed: 1)
+        let direct = try Solver(network: net, configuration: c).solve(input: x.rows(0..<1), labels: y.rows(0..<1), variant: .dfc, generator: &g)
+        for i in 0..<3 {
+            #expect((fromTraces.dW[i] - direct.dW[i]).maxAbs < 1e-12)
+            #expect(zip(fromTraces.db[i], direct.db[i]).allSatisfy { abs($0 - $1) < 1e-12 })
+        }
+    }
+}
