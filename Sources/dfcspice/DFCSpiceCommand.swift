@@ -1,6 +1,7 @@
 import ArgumentParser
 import Circuit
 import DFC
+import Spice
 import Foundation
 import LinearAlgebra
 import Logging
@@ -18,7 +19,7 @@ struct DFCSpiceCommand: ParsableCommand {
         Configs are YAML or JSON (see docs/config.md); models are .npz files NumPy can read.
         """,
         version: "0.1.0",
-        subcommands: [InitCommand.self, DataCommand.self, SolveCommand.self, NetlistCommand.self, DemoCommand.self, BenchCommand.self]
+        subcommands: [InitCommand.self, DataCommand.self, SolveCommand.self, NetlistCommand.self, SimulateCommand.self, CompareCommand.self, DemoCommand.self, BenchCommand.self]
     )
 
     /// Runs the command; every failure a user can cause ends as one `error:` line and exit 1.
@@ -42,6 +43,8 @@ struct DFCSpiceCommand: ParsableCommand {
         } catch let e as InvalidElementError {
             fail(e.description)
         } catch let e as UnsafeFragmentError {
+            fail(e.description)
+        } catch let e as SimulationError {
             fail(e.description)
         } catch {
             exit(withError: error)

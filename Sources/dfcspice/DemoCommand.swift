@@ -1,5 +1,8 @@
 import ArgumentParser
+import Circuit
 import DFC
+import Emulation
+import Reports
 import Foundation
 import LinearAlgebra
 import NumPyFormat
@@ -43,7 +46,8 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         guard samples > 0 else { throw ValidationError("--samples must be positive") }
-        let configuration = try options.load()
+        let experiment = try ConfigurationLoader.loadExperiment(path: options.config)
+        let configuration = experiment.model
         let dir = URL(fileURLWithPath: out)
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
             throw InputError(file: out, "cannot create the output directory: \(error.localizedDescription)")
@@ -84,6 +88,24 @@ struct DemoCommand: ParsableCommand {
         try AtomicFile.write(try encoder.encode(report), to: dir.appendingPathComponent("report.json"))
         try AtomicFile.write(markdown(report), to: dir.appendingPathComponent("report.md"))
         print("wrote \(dir.appendingPathComponent("report.md").path) and report.json")
+
+        // The same network as a circuit in embedded ngspice, sample 0 against the ideal ODEs.
+        let spice = try SpiceBackend(network: network, configuration: configuration, circuit: experiment.circuit)
+        let ideal = try IdealBackend(network: network, configuration: configuration)
+        let reference = try ideal.run(input: x.row(0), labels: y.row(0))
+        let candidate = try spice.run(input: x.row(0), labels: y.row(0))
+        let comparison = Comparison.compare(reference: reference, candidate: candidate, activations: configuration.activations,
+                                            controller: configuration.controller, tolerance: configuration.control.convergenceTolerance,
+                                            referenceName: ideal.name, candidateName: "circuit")
+        let compareDir = dir.appendingPathComponent("compare")
+        try ComparisonReport(title: "Circuit versus ideal: \(configuration.name), sample 0",
+                             context: [("config", options.config), ("seed", "\(seed)"), ("engine", "embedded ngspice")],
+                             comparison: comparison, reference: reference, candidate: candidate).write(to: compareDir)
+        let worst = comparison.signals.max { $0.rmsOverRange < $1.rmsOverRange }
+        print(String(format: "circuit vs ideal (sample 0, embedded ngspice): worst trace RMS %.2e of range (%@), final u %.2e relative, ΔW angles %@°",
+                     worst?.rmsOverRange ?? 0, worst?.signal ?? "-", comparison.agreement("u")?.finalRelative ?? 0,
+                     comparison.updateAngles.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
+        print("wrote \(compareDir.appendingPathComponent("report.html").path)")
     }
 
     func markdown(_ r: Report) -> String {

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Circuit
+import DFC
+import Emulation
+import Foundation
+import LinearAlgebra
+import NumPyFormat
+import Reports
+import Spice
+import Training
+
+/// Which ngspice to run.
+enum EngineChoice: String, ExpressibleByArgument, CaseIterable {
+    case embedded, batch
+
+    var engine: any SpiceEngine {
+        switch self {
+        case .embedded: FallbackEngine()
+        case .batch: BatchNgspice()
+        }
+    }
+}
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Run one sample as a circuit in ngspice and in the ideal solver, and report how they differ.",
+        discussion: """
+        The circuit's feedforward operating point gives its output r_L⁻, the target r_L*
+        follows from the labels (Eq. 3), and the controlled transient is compared with
+        the ideal ODEs on the circuit's time grid (model time = seconds / timeScale).
+        Writes DIR/report.html (plots and a table), DIR/report.json and the SVGs.
+
+        Example:
+          dfcspice compare --config Examples/student-teacher.yaml --model model.npz \\
+              --input x.npy --labels y.npy --sample 0 --out out/compare
+        """
+    )
+
+    @OptionGroup var options: ConfigOptions
+    @Option(help: ArgumentHelp("Model file.", valueName: "model.npz")) var model: String
+    @Option(help: ArgumentHelp("Inputs, batch × n_0 (.npy).", valueName: "X.npy")) var input: String
+    @Option(help: ArgumentHelp("Targets or class indices (.npy).", valueName: "Y.npy")) var labels: String
+    @Option(help: "Which sample (row) of the batch.") var sample = 0
+    @Option(help: ArgumentHelp("Output directory (created if missing).", valueName: "dir")) var out: String
+    @Option(help: "ngspice engine: embedded (libngspice, falls back to batch) or batch (ngspice -b).") var engine: EngineChoice = .embedded
+    @Option(help: "Divide the ideal solver's dt by this (and multiply its steps) so the reference follows the ODE closely.")
+    var idealRefine = 1
+
+    func run() throws {
+        guard idealRefine >= 1 else { throw ValidationError("--ideal-refine must be ≥ 1") }
+        let experiment = try ConfigurationLoader.loadExperiment(path: options.config)
+        let c = experiment.model
+        let network = try ModelFile.read(path: model, configuration: c)
+        let x = try BatchFile.inputs(path: input, features: network.sizes[0])
+        let y = try BatchFile.labels(path: labels, outputs: network.outputSize, batch: x.rows)
+        guard sample >= 0, sample < x.rows else {
+            throw InputError(file: input, "--sample \(sample) is out of range (the batch has \(x.rows) samples)")
+        }
+        let ideal = try IdealBackend(network: network, configuration: c, refinement: idealRefine)
+        let spice = try SpiceBackend(network: network, configuration: c, circuit: experiment.circuit, engine: engine.engine)
+        let started = Date()
+        let reference = try ideal.run(input: x.row(sample), labels: y.row(sample))
+        let candidate = try spice.run(input: x.row(sample), labels: y.row(sample))
+        let comparison = Comparison.compare(reference: reference, candidate: candidate, activations: c.activations,
+                                            controller: c.controller, tolerance: c.control.convergenceTolerance,
+                                            referenceName: ideal.name, candidateName: "circuit")
+        let p = experiment.circuit
+        let opamp: String = switch p.opAmp {
+        case .ideal(let a): "ideal VCVS, A = \(a)"
+        case .singlePole(let a, let gbw, let rail): "single pole, A = \(a), GBW = \(gbw) Hz" + (rail > 0 ? ", rails ±\(rail) V" : "")
+        }
+        let report = ComparisonReport(
+            title: "Circuit versus ideal: \(c.name), sample \(sample)",
+            context: [("config", options.config), ("network", network.sizes.map(String.init).joined(separator: "-")),
+                      ("model", model), ("seed", "\(c.seed)"), ("op-amp", opamp),
+                      ("devices", p.device.levels > 0 ? "\(p.device.levels) levels" : "continuous"),
+                      ("programming noise, stuck on/off", "\(p.device.programmingNoise), \(p.device.stuckOnFraction)/\(p.device.stuckOffFraction)"),
+                      ("engine", engine.rawValue), ("k_p, α, λ, τ_v, τ_u", "\(c.control.kp), \(c.control.alpha), \(c.control.lambda), \(c.control.tauV), \(c.control.tauU)")],
+            comparison: comparison, reference: reference, candidate: candidate)
+        try report.write(to: URL(fileURLWithPath: out))
+        let worst = comparison.signals.max { $0.rmsOverRange < $1.rmsOverRange }
+        print(String(format: "circuit vs %@: worst trace RMS %.2e of range (%@), final u %.2e, final v %.2e (relative), ΔW angles %@°; verdicts %@/%@; %.2f s",
+                     ideal.name, worst?.rmsOverRange ?? 0, worst?.signal ?? "-", comparison.agreement("u")?.finalRelative ?? 0,
+                     comparison.signals.filter { $0.signal.hasPrefix("v") && !$0.signal.hasPrefix("vA") && !$0.signal.hasPrefix("vB") }.map(\.finalRelative).max() ?? 0,
+                     comparison.updateAngles.map { String(format: "%.3f", $0) }.joined(separator: ", "),
+                     comparison.referenceStatus, comparison.candidateStatus, Date().timeIntervalSince(started)))
+        print("wrote \(URL(fileURLWithPath: out).appendingPathComponent("report.html").path)")
+    }
+}
+
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Run a netlist in ngspice and write every vector of its analysis to .npz.",
+        discussion: """
+        Runs the netlist's own analysis (.tran or .op). Netlists with .control blocks,
+        .include, shell or other command lines are refused unless --allow-control is given.
+
+        Example: dfcspice simulate --netlist netlists/two-two-one.cir --out traces.npz
+        """
+    )
+
+    @Option(help: ArgumentHelp("Netlist to run.", valueName: "F.cir")) var netlist: String
+    @Option(help: "embedded or batch.") var engine: EngineChoice = .embedded
+    @Option(help: ArgumentHelp("Where to write the vectors.", valueName: "traces.npz")) var out: String
+    @Option(help: "Seconds the simulation may take.") var timeLimit = 600.0
+    @Flag(help: "Run netlists that contain .control blocks or command lines (only for netlists you trust).")
+    var allowControl = false
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: netlist), let text = try? String(contentsOfFile: netlist, encoding: .utf8) else {
+            throw InputError(file: netlist, "file not found or not text")
+        }
+        try checkOutputPath(out)
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
+        if !allowControl {
+            do { try NetlistSafety.check(lines) } catch let e as SimulationError { throw InputError(file: netlist, e.message) }
+        }
+        let started = Date()
+        let result: SimulationResult
+        do {
+            result = try engine.engine.simulate(SimulationRequest(netlist: lines, timeLimit: timeLimit))
+        } catch let e as SimulationError {
+            throw InputError(file: netlist, e.description)
+        }
+        let plot = try result.plot("result")
+        var npz = NPZ()
+        for (name, values) in zip(plot.names, plot.values) {
+            var key = name
+            if key.hasPrefix("v("), key.hasSuffix(")") { key = String(key.dropFirst(2).dropLast()) }
+            key = String(key.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
+            npz[key] = NDArray(vector: values)
+        }
+        try npz.write(to: URL(fileURLWithPath: out))
+        print(String(format: "wrote %@: %d vectors × %d points (%@, %.2f s)", out, plot.names.count, plot.points, plot.name, Date().timeIntervalSince(started)))
+    }
+}
