@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "SpiceTests", dependencies: ["Spice"]),
         .testTarget(name: "EmulationTests", dependencies: ["Emulation", "Reports", "Circuit", "Spice", "DFC", "LinearAlgebra", "Training"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DFC", "LinearAlgebra"]),
-        .testTarget(name: "CLITests", dependencies: ["dfcspice", "NumPyFormat", "LinearAlgebra"]),
+        .testTarget(name: "CLITests", dependencies: ["dfcspice", "NumPyFormat", "LinearAlgebra", "Spice"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,7 +5,7 @@ public struct NgspiceDialect: NetlistDialect {
 
     /// Shortest round-trip decimal form of a double (`1e-05`, `100000.0`), which
     /// ngspice reads exactly; deterministic, so golden files are stable.
-    static func number(_ x: Double) -> String { "\(x)" }
+    public static func number(_ x: Double) -> String { "\(x)" }
 
     public func lines(for element: Element, opAmp: OpAmpModel) -> [String] {
         let n = Self.number

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Circuit
 import DFC
+import Emulation
+import Spice
+import Training
 import Foundation
 import LinearAlgebra
 
@@ -24,6 +27,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed rounds (medians are reported).") var repeats = 5
     @Option(help: "Seed for weights and inputs.") var seed: UInt64 = 1
     @Flag(help: "Only time writing the netlist of the network (elements, seconds, peak memory).") var netlistOnly = false
+    @Flag(help: "Only time SPICE samples of the student–teacher circuit (Examples/student-teacher.yaml) with 1 and 2 worker processes.")
+    var spiceOnly = false
+    @Option(help: "Samples per worker count for --spice-only.") var spiceSamples = 40
 
     func run() throws {
         let sizes = self.sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -32,6 +38,10 @@ struct BenchCommand: ParsableCommand {
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS threads \(BLASThreads.count)")
         if netlistOnly {
             try benchNetlist(sizes: sizes)
+            return
+        }
+        if spiceOnly {
+            try benchSpice()
             return
         }
 
@@ -86,6 +96,42 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "bp:      %.4f s per batch", bpTime))
         print(String(format: "per epoch of 55 000 samples: dfc %.0f s, dfc-ssa %.1f s, bp %.2f s (forward weights only)",
                      dfcTime * 55_000 / Double(batch), ssaTime * 55_000 / Double(batch), bpTime * 55_000 / Double(batch)))
+    }
+
+    /// Student–teacher samples through `SpiceBackend` (feedforward operating point, host
+    /// target, controlled 1 000-step transient) on a pool of 1 and then 2 worker
+    /// processes; the workers report the seconds spent inside ngspice.
+    func benchSpice() throws {
+        let path = "Examples/student-teacher.yaml"
+        let experiment = try ConfigurationLoader.loadExperiment(path: path)
+        let c = experiment.model
+        let network = try Network.initialized(c, seed: c.seed)
+        let (x, y) = try StudentTeacher(configuration: c, seed: c.seed).samples(spiceSamples, seed: 1)
+        print("SPICE samples of \(path) (\(network.sizes.map(String.init).joined(separator: "-")), \(c.control.steps) steps): feedforward op + controlled transient per sample")
+        var rates: [Double] = []
+        for workers in [1, 2] {
+            let pool = try SpiceWorkerPool(workers: workers, executable: currentExecutable())
+            let backend = try SpiceBackend(network: network, configuration: c, circuit: experiment.circuit, engine: pool)
+            _ = try backend.run(input: x.row(0), labels: y.row(0))   // warm-up: workers load libngspice
+            let engineBefore = pool.engineSeconds
+            let failures = FailureCount()
+            let start = DispatchTime.now().uptimeNanoseconds
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for s in stride(from: w, to: spiceSamples, by: workers) {
+                    do { _ = try backend.run(input: x.row(s), labels: y.row(s)) } catch { failures.add() }
+                }
+            }
+            let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let inside = pool.engineSeconds - engineBefore
+            let rate = Double(spiceSamples) / wall
+            rates.append(rate)
+            // Share outside ngspice: worker-seconds not spent in ngspice calls.
+            let outside = max(0, 1 - inside / (wall * Double(workers)))
+            print(String(format: "  %d worker%@: %.1f samples/s (%.1f ms per sample per worker), %.0f %% of worker time outside ngspice%@",
+                         workers, workers == 1 ? " " : "s", rate, 1000 * wall * Double(workers) / Double(spiceSamples),
+                         100 * outside, failures.value > 0 ? ", \(failures.value) failed" : ""))
+        }
+        if rates.count == 2 { print(String(format: "  speed-up with 2 workers: %.2f×", rates[1] / rates[0])) }
     }
 
     /// Maps the network to a circuit and writes its netlist to a scratch file, timing
@@ -144,4 +190,11 @@ struct BenchCommand: ParsableCommand {
         let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return 3 * 2 * Double(n * n * n) / t / 1e9
     }
+}
+
+final class FailureCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }

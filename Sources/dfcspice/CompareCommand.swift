@@ -44,6 +44,8 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Which sample (row) of the batch.") var sample = 0
     @Option(help: ArgumentHelp("Output directory (created if missing).", valueName: "dir")) var out: String
     @Option(help: "ngspice engine: embedded (libngspice, falls back to batch) or batch (ngspice -b).") var engine: EngineChoice = .embedded
+    @Option(help: "Weights of the ideal run: requested (the model's) or realised (what the devices carry, after quantization, noise and stuck cells).")
+    var idealWeights: WeightChoice = .requested
     @Option(help: "Divide the ideal solver's dt by this (and multiply its steps) so the reference follows the ODE closely.")
     var idealRefine = 1
 
@@ -57,8 +59,12 @@ struct CompareCommand: ParsableCommand {
         guard sample >= 0, sample < x.rows else {
             throw InputError(file: input, "--sample \(sample) is out of range (the batch has \(x.rows) samples)")
         }
-        let ideal = try IdealBackend(network: network, configuration: c, refinement: idealRefine)
         let spice = try SpiceBackend(network: network, configuration: c, circuit: experiment.circuit, engine: engine.engine)
+        var referenceNetwork = network
+        if idealWeights == .realised {
+            referenceNetwork = spice.mapped.realised
+        }
+        let ideal = try IdealBackend(network: referenceNetwork, configuration: c, refinement: idealRefine)
         let started = Date()
         let reference = try ideal.run(input: x.row(sample), labels: y.row(sample))
         let candidate = try spice.run(input: x.row(sample), labels: y.row(sample))
@@ -76,7 +82,7 @@ struct CompareCommand: ParsableCommand {
                       ("model", model), ("seed", "\(c.seed)"), ("op-amp", opamp),
                       ("devices", p.device.levels > 0 ? "\(p.device.levels) levels" : "continuous"),
                       ("programming noise, stuck on/off", "\(p.device.programmingNoise), \(p.device.stuckOnFraction)/\(p.device.stuckOffFraction)"),
-                      ("engine", engine.rawValue), ("k_p, α, λ, τ_v, τ_u", "\(c.control.kp), \(c.control.alpha), \(c.control.lambda), \(c.control.tauV), \(c.control.tauU)")],
+                      ("engine", engine.rawValue), ("ideal run's weights", idealWeights.rawValue), ("k_p, α, λ, τ_v, τ_u", "\(c.control.kp), \(c.control.alpha), \(c.control.lambda), \(c.control.tauV), \(c.control.tauU)")],
             comparison: comparison, reference: reference, candidate: candidate)
         try report.write(to: URL(fileURLWithPath: out))
         let worst = comparison.signals.max { $0.rmsOverRange < $1.rmsOverRange }
@@ -88,6 +94,8 @@ struct CompareCommand: ParsableCommand {
         print("wrote \(URL(fileURLWithPath: out).appendingPathComponent("report.html").path)")
     }
 }
+
+enum WeightChoice: String, ExpressibleByArgument, CaseIterable { case requested, realised }
 
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
