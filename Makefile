@@ -33,6 +33,7 @@ release: deps
 demo: release
 	.build/release/dfcspice demo --config Examples/student-teacher.yaml --out $(DEMO_OUT)
 	@echo; cat $(DEMO_OUT)/report.md
+	@echo; echo "open $(DEMO_OUT)/compare/report.html for the circuit-versus-ideal plots"
 
 test: deps
 	$(SWIFT) build --build-tests
@@ -40,6 +41,8 @@ test: deps
 
 bench: release
 	.build/release/dfcspice bench
+	.build/release/dfcspice bench --netlist-only
+	.build/release/dfcspice bench --spice-only
 
 clean:
 	rm -rf .build out
