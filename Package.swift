@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "Spice", dependencies: ["CNgspice"], exclude: ["README.md"]),
         .target(name: "Circuit", dependencies: ["DFC", "LinearAlgebra", "Spice"], exclude: ["README.md"]),
         .target(name: "Emulation", dependencies: ["DFC", "Circuit", "Spice", "LinearAlgebra"], exclude: ["README.md"]),
-        .target(name: "Reports", dependencies: ["Emulation", "DFC", "LinearAlgebra"], exclude: ["README.md"]),
+        .target(name: "Reports", dependencies: ["Emulation", "DFC", "LinearAlgebra", "NumPyFormat"], exclude: ["README.md"]),
         .target(
             name: "Training",
             dependencies: [

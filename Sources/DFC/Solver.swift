@@ -10,6 +10,24 @@ public enum SampleStatus: String, Sendable, Codable {
     case diverged
 }
 
+extension SampleStatus {
+    /// The verdict on one sample's end state: converged when ‖e − α̃u‖ ≤ tolerance·‖δ_L‖
+    /// (at a steady state of the PI controller e = α̃u), diverged when marked so or
+    /// non-finite, not converged otherwise.
+    public static func judge(error e: [Double], u: [Double], delta: [Double], effectiveLeak alphaTilde: Double,
+                             tolerance: Double, diverged: Bool = false) -> SampleStatus {
+        if diverged { return .diverged }
+        var residual = 0.0, scale = 0.0
+        for k in 0..<e.count {
+            let x = e[k] - alphaTilde * u[k]
+            residual += x * x
+            scale += delta[k] * delta[k]
+        }
+        guard residual.isFinite else { return .diverged }
+        return residual.squareRoot() <= tolerance * max(scale.squareRoot(), 1e-300) ? .converged : .notConverged
+    }
+}
+
 /// The result of running one variant on one batch.
 public struct Solution: Sendable {
     public var variant: Variant
@@ -138,18 +156,10 @@ public struct Solver: Sendable {
 
     /// The convergence verdict per sample: converged when ‖e − α̃u‖ ≤ tol·‖δ_L‖.
     func classify(error e: Matrix, u: Matrix, delta: Matrix, diverged: [Bool]) -> [SampleStatus] {
-        let alphaTilde = configuration.controller.effectiveLeak
-        let tol = configuration.control.convergenceTolerance
-        return (0..<e.rows).map { s in
-            if diverged[s] { return .diverged }
-            var residual = 0.0, scale = 0.0
-            for k in 0..<e.columns {
-                let x = e[s, k] - alphaTilde * u[s, k]
-                residual += x * x
-                scale += delta[s, k] * delta[s, k]
-            }
-            guard residual.isFinite else { return .diverged }
-            return residual.squareRoot() <= tol * max(scale.squareRoot(), 1e-300) ? .converged : .notConverged
+        (0..<e.rows).map { s in
+            SampleStatus.judge(error: e.row(s), u: u.row(s), delta: delta.row(s),
+                               effectiveLeak: configuration.controller.effectiveLeak,
+                               tolerance: configuration.control.convergenceTolerance, diverged: diverged[s])
         }
     }
 

@@ -100,18 +100,10 @@ extension Comparison {
                           span: end, points: grid.count)
     }
 
-    /// Converged when ‖e − α̃u‖ ≤ tol·‖δ_L‖ at the end (as `Solver` judges the ideal runs).
+    /// The verdict `Solver` gives an ideal run, on this run's end state
+    /// (δ_L is the error at t = 0, where u_int = 0).
     public static func verdict(_ run: SampleRun, _ controller: PIController, _ tolerance: Double) -> SampleStatus {
-        let last = run.steps - 1
-        let nL = run.u.columns
-        var residual = 0.0, scale = 0.0
-        for k in 0..<nL {
-            let x = run.error[last, k] - controller.effectiveLeak * run.u[last, k]
-            residual += x * x
-            let d = run.error[0, k]
-            scale += d * d
-        }
-        if !residual.isFinite { return .diverged }
-        return residual.squareRoot() <= tolerance * max(scale.squareRoot(), 1e-300) ? .converged : .notConverged
+        SampleStatus.judge(error: run.error.row(run.steps - 1), u: run.u.row(run.steps - 1), delta: run.error.row(0),
+                           effectiveLeak: controller.effectiveLeak, tolerance: tolerance)
     }
 }

@@ -2,6 +2,7 @@ import DFC
 import Emulation
 import Foundation
 import LinearAlgebra
+import NumPyFormat
 
 /// The report of a circuit-versus-ideal comparison: SVG plots, an HTML page that
 /// collects them with a table of the metrics, and the metrics as JSON.
@@ -103,10 +104,7 @@ public struct ComparisonReport: Sendable {
     public func write(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         func put(_ data: Data, _ name: String) throws {
-            let target = directory.appendingPathComponent(name)
-            let temporary = directory.appendingPathComponent(".\(name).tmp-\(getpid())")
-            try data.write(to: temporary)
-            guard rename(temporary.path, target.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+            try AtomicFile.write(data, to: directory.appendingPathComponent(name))
         }
         let plots = plots()
         for (name, plot) in plots { try put(Data(plot.svg().utf8), name) }
