@@ -50,7 +50,7 @@ let package = Package(
         .systemLibrary(name: "CNgspice", pkgConfig: "ngspice", providers: [.apt(["libngspice0-dev"])]),
         .target(name: "Spice", dependencies: ["CNgspice"], exclude: ["README.md"]),
         .target(name: "Circuit", dependencies: ["DFC", "LinearAlgebra", "Spice"], exclude: ["README.md"]),
-        .target(name: "Emulation", dependencies: ["DFC", "Circuit", "Spice", "LinearAlgebra"], exclude: ["README.md"]),
+        .target(name: "Emulation", dependencies: ["DFC", "Circuit", "Spice", "LinearAlgebra", "Training", "NumPyFormat"], exclude: ["README.md"]),
         .target(name: "Reports", dependencies: ["Emulation", "DFC", "LinearAlgebra", "NumPyFormat"], exclude: ["README.md"]),
         .target(
             name: "Training",

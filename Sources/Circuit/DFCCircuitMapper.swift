@@ -64,7 +64,10 @@ public struct DFCCircuitMapper: Sendable {
     }
 
     /// Builds the circuit for one sample: `input` (n_0 values) and `target` r_L* (n_L values).
-    public func map(network: Network, input: [Double], target: [Double], phase: ControllerPhase) throws -> MappedCircuit {
+    /// `programmingCycle` counts reprogrammings of the same arrays: programming noise is
+    /// drawn afresh for each cycle, stuck devices stay where they are.
+    public func map(network: Network, input: [Double], target: [Double], phase: ControllerPhase,
+                    programmingCycle: UInt64 = 0) throws -> MappedCircuit {
         guard network.sizes == configuration.sizes else {
             throw InvalidElementError(element: "network", reason: "model sizes \(network.sizes) ≠ config sizes \(configuration.sizes)")
         }
@@ -100,7 +103,9 @@ public struct DFCCircuitMapper: Sendable {
                                 .pwl([(0, 0), (rise, 1)], parameterScaled: Nodes.enableLevel)))
 
         // Crossbars, programmed through the device model.
-        var generator = SeededGenerator(seed: p.deviceSeed ?? c.seed).derived(0xC1_5C)
+        let deviceRoot = SeededGenerator(seed: p.deviceSeed ?? c.seed)
+        var faults = deviceRoot.derived(0xC1_5C)
+        var noise = deviceRoot.derived(0x7015E).derived(programmingCycle)
         var realised = network
         var gUnitW: [Double] = [], gUnitQ: [Double] = []
         var clipped = 0, stuck = 0
@@ -110,7 +115,7 @@ public struct DFCCircuitMapper: Sendable {
             let inputs = network.weights[i].columns
             // W_i with b_i as the last column, driven by the constant bias lines.
             let wb = Matrix.hstack([network.weights[i], Matrix(column: network.biases[i])])
-            let programmed = p.device.program(wb, using: &generator)
+            let programmed = p.device.program(wb, faults: &faults, noise: &noise)
             let plus = (0..<inputs).map { i == 0 ? Nodes.input($0, plus: true) : Nodes.neuron(i, $0, "rp") } + [Nodes.biasPlus]
             let minus = (0..<inputs).map { i == 0 ? Nodes.input($0, plus: false) : Nodes.neuron(i, $0, "rn") } + [Nodes.biasMinus]
             circuit.crossbars.append(Crossbar(prefix: "W\(layer)", rows: (0..<n).map { Nodes.neuron(layer, $0, "bsum") },
@@ -119,7 +124,7 @@ public struct DFCCircuitMapper: Sendable {
             realised.biases[i] = programmed.realised.column(inputs)
             gUnitW.append(programmed.gUnit)
 
-            let q = p.device.program(network.feedback[i], using: &generator)
+            let q = p.device.program(network.feedback[i], faults: &faults, noise: &noise)
             circuit.crossbars.append(Crossbar(prefix: "Q\(layer)", rows: (0..<n).map { Nodes.neuron(layer, $0, "asum") },
                                               plusLines: (0..<nL).map { Nodes.control($0, plus: true) },
                                               minusLines: (0..<nL).map { Nodes.control($0, plus: false) },

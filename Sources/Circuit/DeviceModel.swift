@@ -52,8 +52,10 @@ public struct ProgrammedArray: Sendable {
 extension DeviceModel {
     /// Maps weights to conductance pairs: the sign's device gets gMin + |w|·G_unit
     /// (quantized to the nearest level, then perturbed by programming noise), the other
-    /// stays at gMin; stuck devices ignore what was asked. Every draw comes from `generator`.
-    public func program(_ weights: Matrix, using generator: inout SeededGenerator) -> ProgrammedArray {
+    /// stays at gMin; stuck devices ignore what was asked. Which devices are stuck comes
+    /// from `faults` and must be the same stream every time an array is reprogrammed
+    /// (stuck cells stay stuck); programming noise comes from `noise`, fresh per cycle.
+    public func program(_ weights: Matrix, faults: inout SeededGenerator, noise: inout SeededGenerator) -> ProgrammedArray {
         let largest = weights.maxAbs
         let wmax = wMax ?? (largest > 0 ? largest : 1)
         let gUnit = (gMax - gMin) / wmax
@@ -72,16 +74,16 @@ extension DeviceModel {
             if abs(w) > wmax { clipped += 1; w = w > 0 ? wmax : -wmax }
             let active = gMin + abs(w) * gUnit
             if w >= 0 {
-                gp.storage[k] = programmed(active, &generator)
-                gn.storage[k] = programmed(gMin, &generator)
+                gp.storage[k] = programmed(active, &noise)
+                gn.storage[k] = programmed(gMin, &noise)
             } else {
-                gn.storage[k] = programmed(active, &generator)
-                gp.storage[k] = programmed(gMin, &generator)
+                gn.storage[k] = programmed(active, &noise)
+                gp.storage[k] = programmed(gMin, &noise)
             }
         }
         if stuckOnFraction > 0 || stuckOffFraction > 0 {
             for k in 0..<(2 * weights.count) {
-                let u = generator.nextOpenUnit()
+                let u = faults.nextOpenUnit()
                 let value: Double? = u < stuckOnFraction ? gMax : (u < stuckOnFraction + stuckOffFraction ? gMin : nil)
                 guard let value else { continue }
                 stuck += 1
@@ -90,5 +92,13 @@ extension DeviceModel {
         }
         let realised = (gp - gn) / gUnit
         return ProgrammedArray(gPlus: gp, gMinus: gn, gUnit: gUnit, realised: realised, clipped: clipped, stuckDevices: stuck)
+    }
+
+    /// One stream for both (tests and one-off programming).
+    public func program(_ weights: Matrix, using generator: inout SeededGenerator) -> ProgrammedArray {
+        var faults = generator.derived(1)
+        var noise = generator.derived(2)
+        _ = generator.next()
+        return program(weights, faults: &faults, noise: &noise)
     }
 }

@@ -23,12 +23,71 @@ public struct SampleRun: Sendable {
     public var steps: Int { time.count }
 }
 
+/// The update one mini-batch prescribes, summed over its samples, with what happened.
+public struct BatchUpdate: Sendable {
+    public var dW: [Matrix]
+    public var db: [[Double]]
+    public var converged = 0
+    public var notConverged = 0
+    public var diverged = 0
+    /// Samples the backend could not simulate even after retrying (SPICE non-convergence).
+    public var skipped = 0
+    /// Samples retried with relaxed simulator options.
+    public var retried = 0
+
+    public init(dW: [Matrix], db: [[Double]]) {
+        self.dW = dW
+        self.db = db
+    }
+
+    mutating func add(_ other: BatchUpdate) {
+        for i in 0..<dW.count {
+            dW[i] += other.dW[i]
+            for j in 0..<db[i].count { db[i][j] += other.db[i][j] }
+        }
+        converged += other.converged
+        notConverged += other.notConverged
+        diverged += other.diverged
+        skipped += other.skipped
+        retried += other.retried
+    }
+
+    mutating func count(_ status: SampleStatus) {
+        switch status {
+        case .converged: converged += 1
+        case .notConverged: notConverged += 1
+        case .diverged: diverged += 1
+        }
+    }
+}
+
 /// Something that can run a sample of a DFC network: the ideal ODEs, the behavioral
 /// circuit model, or a SPICE netlist. Training, comparison and reports only see this.
 public protocol Backend: Sendable {
     var name: String { get }
+    /// The weights the backend holds (what `reprogrammed(with:cycle:)` last received).
+    var network: Network { get }
+    /// The weights that actually act (devices after quantization, noise, faults): what a
+    /// feedforward pass of this backend computes, used to evaluate it.
+    var effectiveNetwork: Network { get }
     /// Runs `input` (n_0 values) with `labels` (n_L values, the loss's y).
     func run(input: [Double], labels: [Double]) throws -> SampleRun
+    /// The summed update of a mini-batch (rows are samples) for `variant` (dfc or dfc-ss families).
+    func update(inputs: Matrix, labels: Matrix, variant: Variant) throws -> BatchUpdate
+    /// The same backend holding new weights (devices reprogrammed; `cycle` counts reprogrammings).
+    func reprogrammed(with network: Network, cycle: UInt64) throws -> Self
+}
+
+extension Backend {
+    /// Sample by sample through `run`, the plasticity integrated from the traces.
+    public func sampleUpdate(input: [Double], labels: [Double], variant: Variant, activations: [Activation],
+                             controller: PIController, tolerance: Double) throws -> BatchUpdate {
+        let run = try self.run(input: input, labels: labels)
+        let u = TracePlasticity.update(run, activations: activations, finalOnly: variant.family == .steadyState)
+        var result = BatchUpdate(dW: u.dW, db: u.db)
+        result.count(Comparison.verdict(run, controller, tolerance))
+        return result
+    }
 }
 
 /// The forward plasticity of Eq. 5 from a sample's traces, on any time grid.

@@ -7,15 +7,36 @@ import LinearAlgebra
 public struct IdealBackend: Backend {
     public var solver: Solver
     public var refinement: Int
+    /// Seed of the noise draws of `update` (σ > 0), advanced per batch by the caller's cycle.
+    public var noiseSeed: UInt64
 
     public var name: String { refinement > 1 ? "ideal (dt/\(refinement))" : "ideal" }
+    public var network: Network { solver.network }
+    public var effectiveNetwork: Network { solver.network }
 
-    public init(network: Network, configuration: Configuration, refinement: Int = 1) throws {
+    public init(network: Network, configuration: Configuration, refinement: Int = 1, noiseSeed: UInt64? = nil) throws {
         var c = configuration
         c.control.dt /= Double(max(1, refinement))
         c.control.steps *= max(1, refinement)
         solver = try Solver(network: network, configuration: c)
         self.refinement = max(1, refinement)
+        self.noiseSeed = noiseSeed ?? configuration.seed
+    }
+
+    public func reprogrammed(with network: Network, cycle: UInt64) throws -> IdealBackend {
+        var b = self
+        b.solver.network = network
+        b.noiseSeed = SeededGenerator(seed: noiseSeed).derived(cycle).state.0
+        return b
+    }
+
+    /// The whole batch at once through `Solver` (batched BLAS).
+    public func update(inputs: Matrix, labels: Matrix, variant: Variant) throws -> BatchUpdate {
+        var g = SeededGenerator(seed: noiseSeed)
+        let s = try solver.solve(input: inputs, labels: labels, variant: variant, traceStride: 0, generator: &g)
+        var u = BatchUpdate(dW: s.dW, db: s.db)
+        for status in s.status { u.count(status) }
+        return u
     }
 
     public func run(input: [Double], labels: [Double]) throws -> SampleRun {

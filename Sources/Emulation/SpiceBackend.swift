@@ -14,6 +14,13 @@ public struct SpiceBackend: Backend {
     public var mapper: DFCCircuitMapper
     public var engine: any SpiceEngine
     public var timeLimit: Double
+    /// Samples simulated at once in `update` (use a `SpiceWorkerPool` of this size as engine).
+    public var workers: Int
+    /// Which programming of the arrays this is (programming noise is redrawn per cycle).
+    public let cycle: UInt64
+    /// Simulator options for a second attempt when a sample does not converge.
+    public static let relaxedOptions = ["option reltol=0.01", "option abstol=1e-9", "option vntol=1e-5",
+                                        "option method=gear", "option itl4=100", "option gmin=1e-10"]
     /// The network mapped once (devices are programmed once per network, as in
     /// hardware); per sample only the input and target sources and the phase change.
     public let mapped: MappedCircuit
@@ -23,16 +30,20 @@ public struct SpiceBackend: Backend {
     private let phaseLine: Int
 
     public var name: String { "spice" }
+    public var effectiveNetwork: Network { mapped.realised }
 
     public init(network: Network, configuration: Configuration, circuit: CircuitParameters,
-                engine: any SpiceEngine = FallbackEngine(), timeLimit: Double = 120) throws {
+                engine: any SpiceEngine = FallbackEngine(), timeLimit: Double = 120, workers: Int = 1, cycle: UInt64 = 0) throws {
         self.network = network
         self.configuration = configuration
         self.mapper = try DFCCircuitMapper(configuration: configuration, parameters: circuit)
         self.engine = engine
         self.timeLimit = timeLimit
+        self.workers = max(1, workers)
+        self.cycle = cycle
         mapped = try mapper.map(network: network, input: [Double](repeating: 0, count: network.sizes[0]),
-                                target: [Double](repeating: 0, count: network.outputSize), phase: .controlled)
+                                target: [Double](repeating: 0, count: network.outputSize), phase: .controlled,
+                                programmingCycle: cycle)
         let lines = try NgspiceDialect().text(mapped.circuit).split(separator: "\n").map(String.init)
         template = lines
         func line(_ prefix: String) throws -> Int {
@@ -63,14 +74,65 @@ public struct SpiceBackend: Backend {
         return lines
     }
 
+    public func reprogrammed(with network: Network, cycle: UInt64) throws -> SpiceBackend {
+        try SpiceBackend(network: network, configuration: configuration, circuit: mapper.parameters, engine: engine,
+                         timeLimit: timeLimit, workers: workers, cycle: cycle)
+    }
+
     public func run(input: [Double], labels: [Double]) throws -> SampleRun {
+        try run(input: input, labels: labels, options: [])
+    }
+
+    /// Samples in parallel (`workers` at a time); a sample that does not converge is tried
+    /// again with `relaxedOptions`, and skipped (and counted) if it still fails.
+    public func update(inputs: Matrix, labels: Matrix, variant: Variant) throws -> BatchUpdate {
+        let B = inputs.rows
+        let results = UpdateSlots(count: B)
+        DispatchQueue.concurrentPerform(iterations: min(workers, B)) { w in
+            for s in stride(from: w, to: B, by: workers) {
+                let x = inputs.row(s), y = labels.row(s)
+                var retried = false
+                var outcome: BatchUpdate?
+                for options in [[], Self.relaxedOptions] {
+                    do {
+                        let run = try self.run(input: x, labels: y, options: options, batchSize: B)
+                        let u = TracePlasticity.update(run, activations: configuration.activations,
+                                                       finalOnly: variant.family == .steadyState)
+                        var one = BatchUpdate(dW: u.dW, db: u.db)
+                        one.count(Comparison.verdict(run, configuration.controller, configuration.control.convergenceTolerance))
+                        outcome = one
+                        break
+                    } catch let e as SimulationError where e.kind == .convergence || e.kind == .timeLimit {
+                        retried = true
+                        continue
+                    } catch {
+                        results.fail(s, error)
+                        return
+                    }
+                }
+                var one = outcome ?? BatchUpdate(dW: network.weights.map { Matrix(rows: $0.rows, columns: $0.columns) },
+                                                 db: network.biases.map { [Double](repeating: 0, count: $0.count) })
+                if outcome == nil { one.skipped = 1 }
+                if retried { one.retried = 1 }
+                results.set(s, one)
+            }
+        }
+        var total = BatchUpdate(dW: network.weights.map { Matrix(rows: $0.rows, columns: $0.columns) },
+                                db: network.biases.map { [Double](repeating: 0, count: $0.count) })
+        for s in 0..<B { total.add(try results.get(s)) }
+        return total
+    }
+
+    /// `batchSize`: with the code's batch-mean loss the nudge of each sample is divided by it,
+    /// as the batched ideal solver does.
+    func run(input: [Double], labels: [Double], options: [String], batchSize: Int = 1) throws -> SampleRun {
         let nL = network.outputSize
         guard input.count == network.sizes[0], labels.count == nL else {
             throw ModelError("spice backend: need \(network.sizes[0]) inputs and \(nL) labels")
         }
         // 1. Feedforward phase: the operating point with the controller gated off.
         let ff = try engine.simulate(SimulationRequest(netlist: netlist(input: input, target: [Double](repeating: 0, count: nL), phase: .feedforward),
-                                                       steps: [.analysis("op"), .capture("op")], timeLimit: timeLimit))
+                                                       steps: options.map { .command($0) } + [.analysis("op"), .capture("op")], timeLimit: timeLimit))
         let op = try ff.plot("op")
         func value(_ plot: RawPlot, _ node: SpiceName, _ log: [String]) throws -> [Double] {
             guard let v = plot.vector(node.text) else {
@@ -90,10 +152,11 @@ public struct SpiceBackend: Backend {
         // 2. The target from the circuit's own output (Eq. 3).
         let gradient = configuration.loss.gradient(Matrix(row: outputRates), Matrix(row: labels),
                                                    reduction: configuration.conventions.lossReduction)
-        let target = (0..<nL).map { outputRates[$0] - configuration.control.lambda * gradient[0, $0] }
+        let perBatch = configuration.conventions.lossReduction == .mean ? 1 / Double(batchSize) : 1
+        let target = (0..<nL).map { outputRates[$0] - configuration.control.lambda * perBatch * gradient[0, $0] }
         // 3. The controlled transient from that operating point.
         let result = try engine.simulate(SimulationRequest(netlist: netlist(input: input, target: target, phase: .controlled),
-                                                           steps: [.analysis("run"), .capture("tran")], timeLimit: timeLimit))
+                                                           steps: options.map { .command($0) } + [.analysis("run"), .capture("tran")], timeLimit: timeLimit))
         let tran = try result.plot("tran")
         guard let seconds = tran.vector("time") else {
             throw SimulationError(kind: .missingVector, message: "no time vector in the transient", log: result.log)
@@ -117,5 +180,18 @@ public struct SpiceBackend: Backend {
         }
         return SampleRun(time: seconds.map { $0 / mapper.parameters.timeScale }, soma: soma, basal: basal, apical: apical,
                          rates: rates, u: u, error: error, input: input, feedforward: feedforward, target: target)
+    }
+}
+
+/// Per-sample results filled by concurrent workers, read in sample order.
+final class UpdateSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<BatchUpdate, Error>?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ k: Int, _ u: BatchUpdate) { lock.withLock { slots[k] = .success(u) } }
+    func fail(_ k: Int, _ e: Error) { lock.withLock { slots[k] = .failure(e) } }
+    func get(_ k: Int) throws -> BatchUpdate {
+        guard let r = lock.withLock({ slots[k] }) else { throw ModelError("sample \(k) was not simulated") }
+        return try r.get()
     }
 }

@@ -7,6 +7,7 @@ import Yams
 public struct Experiment: Sendable {
     public var model: Configuration
     public var circuit: CircuitParameters
+    public var training = TrainingParameters()
 }
 
 /// Reads a `Configuration` from YAML or JSON text (JSON is read as YAML).
@@ -40,7 +41,7 @@ public enum ConfigurationLoader {
         }
         var reader = Reader(file: file)
         var c = Configuration()
-        try reader.keys(top, allowed: ["name", "seed", "variant", "network", "dfc", "feedback", "conventions", "diagnostics", "circuit"], at: nil)
+        try reader.keys(top, allowed: ["name", "seed", "variant", "network", "dfc", "feedback", "conventions", "diagnostics", "circuit", "training"], at: nil)
         if let v = top["name"] { c.name = try reader.string(v, "name") }
         if let v = top["seed"] { c.seed = try reader.seed(v, "seed") }
         if let v = top["variant"] { c.variant = try reader.choice(v, "variant", Variant.self) }
@@ -120,7 +121,30 @@ public enum ConfigurationLoader {
             throw InputError(file: file, e.message)
         }
         let circuit = try top["circuit"].map { try parseCircuit($0, reader: reader) } ?? CircuitParameters()
-        return Experiment(model: c, circuit: circuit)
+        let training = try top["training"].map { try parseTraining($0, reader: reader) } ?? TrainingParameters()
+        return Experiment(model: c, circuit: circuit, training: training)
+    }
+
+    static func parseTraining(_ value: Any, reader: Reader) throws -> TrainingParameters {
+        var t = TrainingParameters()
+        let m = try reader.mapping(value, "training")
+        let numbers: [(String, WritableKeyPath<TrainingParameters, Double>)] = [
+            ("learningRate", \.learningRate), ("beta1", \.beta1), ("beta2", \.beta2), ("epsilon", \.epsilon),
+            ("clipNorm", \.clipNorm), ("feedbackLearningRate", \.feedbackLearningRate),
+        ]
+        let integers: [(String, WritableKeyPath<TrainingParameters, Int>)] = [
+            ("batchSize", \.batchSize), ("epochs", \.epochs), ("trainSamples", \.trainSamples),
+            ("testSamples", \.testSamples), ("checkpointEvery", \.checkpointEvery),
+        ]
+        try reader.keys(m, allowed: Set(numbers.map(\.0) + integers.map(\.0) + ["optimizer"]), at: "training")
+        for (key, path) in numbers { try reader.number(m, key, "training", &t[keyPath: path]) }
+        for (key, path) in integers { try reader.integer(m, key, "training", &t[keyPath: path]) }
+        if let v = m["optimizer"] { t.optimizer = try reader.choice(v, "training.optimizer", Optimizer.Kind.self) }
+        do { try t.validate() } catch let e as ModelError {
+            let parts = e.message.split(separator: ":", maxSplits: 1)
+            throw reader.fail(String(parts[0]), parts.count > 1 ? String(parts[1]).trimmingCharacters(in: .whitespaces) : e.message)
+        }
+        return t
     }
 
     static func parseCircuit(_ value: Any, reader: Reader) throws -> CircuitParameters {

@@ -1,0 +1,215 @@
+import DFC
+import Foundation
+import LinearAlgebra
+import NumPyFormat
+import Training
+
+/// What one epoch of training achieved.
+public struct EpochMetrics: Sendable, Codable, Equatable {
+    public var epoch: Int
+    public var samples: Int
+    /// Mean per-sample loss of the backend's effective network on the training and test sets.
+    public var trainLoss: Double
+    public var testLoss: Double
+    public var converged: Int
+    public var notConverged: Int
+    public var diverged: Int
+    public var skipped: Int
+    public var retried: Int
+    public var seconds: Double
+    public var samplesPerSecond: Double
+}
+
+/// Everything needed to continue a run exactly where it stopped.
+public struct TrainingCheckpoint: Sendable, Codable {
+    public var seed: UInt64
+    public var backend: String
+    public var variant: String
+    /// The epoch in progress and how many of its samples are done.
+    public var epoch: Int
+    public var position: Int
+    public var samplesSeen: Int
+    /// Reprogramming cycles of the devices so far.
+    public var cycle: UInt64
+    public var forward: [[Double]]
+    public var feedback: [[Double]]
+    public var optimizer: Optimizer
+    public var feedbackOptimizer: Optimizer
+    public var metrics: [EpochMetrics]
+    /// Counts of the epoch in progress.
+    public var pending: EpochMetrics
+}
+
+/// Hardware-in-the-loop training on any `Backend` (DESIGN.md §4): per mini-batch the
+/// backend runs every sample (feedforward phase, target, controlled run) and returns the
+/// summed plasticity; the host takes the optimizer step and reprograms the backend's
+/// devices with the new weights. Checkpoints are written atomically; a resumed run
+/// continues bit for bit where the checkpoint was taken.
+public final class HILTrainer<B: Backend> {
+    public var backend: B
+    public let configuration: Configuration
+    public let training: TrainingParameters
+    public let variant: Variant
+    public let directory: URL
+    public private(set) var state: TrainingCheckpoint
+    let data: (trainX: Matrix, trainY: Matrix, testX: Matrix, testY: Matrix)
+
+    public enum Outcome: Sendable { case finished, interrupted }
+
+    /// Called after every batch: (epoch, samples done in the epoch, epoch size, the batch's mean loss).
+    public var progress: ((Int, Int, Int, Double) -> Void)?
+    /// Checked after every batch; when it returns true the trainer checkpoints and stops.
+    public var shouldStop: () -> Bool = { false }
+    /// Called after every epoch.
+    public var epochFinished: ((EpochMetrics) -> Void)?
+
+    public init(backend: B, configuration: Configuration, training: TrainingParameters, variant: Variant,
+                directory: URL, resume: Bool) throws {
+        guard variant.isDFC, variant.family != .analytic else {
+            throw ModelError("train: variant \(variant.rawValue) is not simulated; HIL training runs dfc, dfc-ss and their -fixed forms")
+        }
+        self.configuration = configuration
+        self.training = training
+        self.variant = variant
+        self.directory = directory
+        let task = try StudentTeacher(configuration: configuration, seed: configuration.seed)
+        let train = task.samples(training.trainSamples, seed: configuration.seed &+ 1)
+        let test = task.samples(training.testSamples, seed: configuration.seed &+ 2)
+        data = (train.input, train.labels, test.input, test.labels)
+        let checkpoint = directory.appendingPathComponent("checkpoint.json")
+        // Temporary files of a write that a kill interrupted: the files they were meant
+        // to replace are still whole, so the leftovers just go.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix(".") && name.contains(".tmp-") {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
+        if resume {
+            guard let bytes = FileManager.default.contents(atPath: checkpoint.path) else {
+                throw ModelError("\(checkpoint.path): no checkpoint to resume from")
+            }
+            let saved: TrainingCheckpoint
+            do { saved = try JSONDecoder().decode(TrainingCheckpoint.self, from: bytes) } catch {
+                throw ModelError("\(checkpoint.path): unreadable checkpoint (\(error))")
+            }
+            guard saved.backend == backend.name, saved.variant == variant.rawValue, saved.seed == configuration.seed else {
+                throw ModelError("\(checkpoint.path): the checkpoint is of backend \(saved.backend), variant \(saved.variant), seed \(saved.seed); this run asks for \(backend.name), \(variant.rawValue), seed \(configuration.seed)")
+            }
+            var net = backend.network
+            net.forwardTensors = saved.forward
+            net.feedbackTensors = saved.feedback
+            self.backend = try backend.reprogrammed(with: net, cycle: saved.cycle)
+            state = saved
+        } else {
+            self.backend = backend
+            let empty = EpochMetrics(epoch: 0, samples: 0, trainLoss: 0, testLoss: 0, converged: 0, notConverged: 0,
+                                     diverged: 0, skipped: 0, retried: 0, seconds: 0, samplesPerSecond: 0)
+            state = TrainingCheckpoint(seed: configuration.seed, backend: backend.name, variant: variant.rawValue, epoch: 0,
+                                       position: 0, samplesSeen: 0, cycle: 0, forward: backend.network.forwardTensors,
+                                       feedback: backend.network.feedbackTensors, optimizer: training.optimizer(),
+                                       feedbackOptimizer: training.optimizer(rate: max(training.feedbackLearningRate, 1e-12)),
+                                       metrics: [], pending: empty)
+        }
+    }
+
+    /// Mean per-sample loss of the backend's effective network.
+    func loss(_ x: Matrix, _ y: Matrix) -> Double {
+        let out = backend.effectiveNetwork.forward(x).output
+        return configuration.loss.perSample(out, y).reduce(0, +) / Double(max(1, x.rows))
+    }
+
+    /// The order of the training set in `epoch`: a permutation drawn from the seed and the epoch alone.
+    func order(epoch: Int) -> [Int] {
+        var g = SeededGenerator(seed: configuration.seed).derived(0xDA7A).derived(UInt64(epoch))
+        var order = Array(0..<data.trainX.rows)
+        for k in stride(from: order.count - 1, to: 0, by: -1) {
+            let j = Int(g.next() % UInt64(k + 1))
+            order.swapAt(k, j)
+        }
+        return order
+    }
+
+    /// Trains until `training.epochs` are done or `shouldStop` says so.
+    public func run() throws -> Outcome {
+        let n = data.trainX.rows
+        if state.metrics.isEmpty {
+            // Epoch 0: the untrained network, so curves start where training starts.
+            state.metrics.append(EpochMetrics(epoch: 0, samples: 0, trainLoss: loss(data.trainX, data.trainY),
+                                              testLoss: loss(data.testX, data.testY), converged: 0, notConverged: 0, diverged: 0,
+                                              skipped: 0, retried: 0, seconds: 0, samplesPerSecond: 0))
+            try save()
+        }
+        var lastCheckpoint = state.samplesSeen
+        while state.epoch < training.epochs {
+            let order = order(epoch: state.epoch)
+            var started = Date()
+            var secondsBefore = state.pending.seconds
+            while state.position < n {
+                let indices = Array(order[state.position..<min(n, state.position + training.batchSize)])
+                let x = Matrix.vstack(indices.map { data.trainX.rows($0..<($0 + 1)) })
+                let y = Matrix.vstack(indices.map { data.trainY.rows($0..<($0 + 1)) })
+                let update = try backend.update(inputs: x, labels: y, variant: variant)
+                var net = backend.network
+                var tensors = net.forwardTensors
+                state.optimizer.step(&tensors, directions: (0..<net.depth).flatMap { [update.dW[$0].storage, update.db[$0]] })
+                net.forwardTensors = tensors
+                if variant.learnsFeedback && training.feedbackLearningRate > 0 {
+                    let solver = try Solver(network: net, configuration: configuration)
+                    var g = SeededGenerator(seed: configuration.seed).derived(0xFEED).derived(state.cycle)
+                    let dQ = solver.feedbackPhase(input: x, feedforward: net.forward(x), generator: &g)
+                    var q = net.feedbackTensors
+                    state.feedbackOptimizer.step(&q, directions: dQ.map(\.storage))
+                    net.feedbackTensors = q
+                }
+                state.cycle += 1
+                backend = try backend.reprogrammed(with: net, cycle: state.cycle)
+                state.forward = net.forwardTensors
+                state.feedback = net.feedbackTensors
+                state.position += indices.count
+                state.samplesSeen += indices.count
+                state.pending.samples += indices.count
+                state.pending.converged += update.converged
+                state.pending.notConverged += update.notConverged
+                state.pending.diverged += update.diverged
+                state.pending.skipped += update.skipped
+                state.pending.retried += update.retried
+                state.pending.seconds = secondsBefore + Date().timeIntervalSince(started)
+                progress?(state.epoch + 1, state.position, n, loss(x, y))
+                if state.samplesSeen - lastCheckpoint >= training.checkpointEvery {
+                    try save()
+                    lastCheckpoint = state.samplesSeen
+                }
+                if shouldStop() {
+                    try save()
+                    return .interrupted
+                }
+            }
+            var m = state.pending
+            m.epoch = state.epoch + 1
+            m.trainLoss = loss(data.trainX, data.trainY)
+            m.testLoss = loss(data.testX, data.testY)
+            m.samplesPerSecond = m.seconds > 0 ? Double(m.samples) / m.seconds : 0
+            state.metrics.append(m)
+            state.epoch += 1
+            state.position = 0
+            state.pending = EpochMetrics(epoch: state.epoch + 1, samples: 0, trainLoss: 0, testLoss: 0, converged: 0, notConverged: 0,
+                                         diverged: 0, skipped: 0, retried: 0, seconds: 0, samplesPerSecond: 0)
+            try save()
+            lastCheckpoint = state.samplesSeen
+            epochFinished?(m)
+            started = Date()
+            secondsBefore = 0
+        }
+        return .finished
+    }
+
+    /// Writes checkpoint.json, model.npz and metrics.jsonl, each atomically.
+    public func save() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try AtomicFile.write(try encoder.encode(state), to: directory.appendingPathComponent("checkpoint.json"))
+        var npz = NPZ(ModelFile.arrays(of: backend.network))
+        npz["seed"] = NDArray(scalar: Double(configuration.seed))
+        try npz.write(to: directory.appendingPathComponent("model.npz"))
+        let lines = try state.metrics.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: directory.appendingPathComponent("metrics.jsonl"))
+    }
+}

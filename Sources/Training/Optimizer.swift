@@ -1,0 +1,123 @@
+import DFC
+import LinearAlgebra
+
+/// The host-side optimizer of forward (and feedback) weights. Updates arrive as
+/// descent directions (what `Solver` and the backends return: W + ΔW lowers the loss),
+/// so SGD adds η·ΔW and Adam treats g = −ΔW as the gradient.
+public struct Optimizer: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable, CaseIterable { case sgd, adam }
+
+    public var kind: Kind
+    public var learningRate: Double
+    public var beta1: Double
+    public var beta2: Double
+    public var epsilon: Double
+    /// Per-tensor gradient-norm clipping (0: off), as the published code's `clip_grad_norm`.
+    public var clipNorm: Double
+    /// Steps taken so far (Adam's bias correction).
+    public var steps: Int = 0
+    /// Adam's first and second moments, one flat array per tensor, created on first use.
+    public var firstMoments: [[Double]] = []
+    public var secondMoments: [[Double]] = []
+
+    public init(kind: Kind, learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, clipNorm: Double = 0) {
+        self.kind = kind
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.clipNorm = clipNorm
+    }
+
+    /// Applies one step to `tensors` (flat parameter arrays) along the descent directions `directions`.
+    public mutating func step(_ tensors: inout [[Double]], directions: [[Double]]) {
+        precondition(tensors.count == directions.count)
+        steps += 1
+        if kind == .adam && firstMoments.count != tensors.count {
+            firstMoments = tensors.map { [Double](repeating: 0, count: $0.count) }
+            secondMoments = firstMoments
+        }
+        let c1 = 1 - pow(beta1, Double(steps)), c2 = 1 - pow(beta2, Double(steps))
+        for t in 0..<tensors.count {
+            var d = directions[t]
+            if clipNorm > 0 {
+                let norm = d.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                if norm > clipNorm { d = d.map { $0 * clipNorm / norm } }
+            }
+            switch kind {
+            case .sgd:
+                for k in 0..<d.count { tensors[t][k] += learningRate * d[k] }
+            case .adam:
+                for k in 0..<d.count {
+                    let g = -d[k]
+                    firstMoments[t][k] = beta1 * firstMoments[t][k] + (1 - beta1) * g
+                    secondMoments[t][k] = beta2 * secondMoments[t][k] + (1 - beta2) * g * g
+                    let mHat = firstMoments[t][k] / c1, vHat = secondMoments[t][k] / c2
+                    tensors[t][k] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
+                }
+            }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Network {
+    /// W_1, b_1, …, W_L, b_L as flat arrays (the order `Optimizer` and checkpoints use).
+    public var forwardTensors: [[Double]] {
+        get { (0..<depth).flatMap { [weights[$0].storage, biases[$0]] } }
+        set {
+            for i in 0..<depth {
+                weights[i].storage = newValue[2 * i]
+                biases[i] = newValue[2 * i + 1]
+            }
+        }
+    }
+
+    /// Q_1, …, Q_L as flat arrays.
+    public var feedbackTensors: [[Double]] {
+        get { feedback.map(\.storage) }
+        set { for i in 0..<depth { feedback[i].storage = newValue[i] } }
+    }
+}
+
+/// The `training` section of a config.
+public struct TrainingParameters: Sendable, Equatable {
+    public var optimizer: Optimizer.Kind = .sgd
+    public var learningRate = 0.01
+    public var beta1 = 0.9
+    public var beta2 = 0.999
+    public var epsilon = 1e-8
+    public var clipNorm = 0.0
+    public var batchSize = 32
+    public var epochs = 10
+    /// Student–teacher data set sizes (train, test).
+    public var trainSamples = 1000
+    public var testSamples = 200
+    /// Write a checkpoint after every this many samples (rounded up to whole batches).
+    public var checkpointEvery = 256
+    /// Feedback learning (Eq. 13) after every forward batch with this rate; 0 = off.
+    public var feedbackLearningRate = 0.0
+
+    public init() {}
+
+    public func optimizer(rate: Double? = nil) -> Optimizer {
+        Optimizer(kind: optimizer, learningRate: rate ?? learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, clipNorm: clipNorm)
+    }
+
+    public func validate() throws {
+        func positive(_ x: Double, _ f: String) throws {
+            guard x.isFinite, x > 0 else { throw ModelError("training.\(f): must be positive and finite, got \(x)") }
+        }
+        try positive(learningRate, "learningRate")
+        try positive(epsilon, "epsilon")
+        guard (0..<1).contains(beta1), (0..<1).contains(beta2) else { throw ModelError("training.beta1: betas must be in [0, 1)") }
+        guard clipNorm >= 0, clipNorm.isFinite else { throw ModelError("training.clipNorm: must be ≥ 0") }
+        guard feedbackLearningRate >= 0, feedbackLearningRate.isFinite else { throw ModelError("training.feedbackLearningRate: must be ≥ 0") }
+        for (v, f) in [(batchSize, "batchSize"), (epochs, "epochs"), (trainSamples, "trainSamples"), (testSamples, "testSamples"), (checkpointEvery, "checkpointEvery")] where v < 1 {
+            throw ModelError("training.\(f): must be ≥ 1, got \(v)")
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import ArgumentParser
+import Circuit
+import DFC
+import Dispatch
+import Emulation
+import Foundation
+import NumPyFormat
+import Reports
+import Spice
+import Training
+
+enum BackendChoice: String, ExpressibleByArgument, CaseIterable { case ideal, behavioral, spice }
+
+/// Set from the SIGINT handler, read by the trainer after every batch.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stop = false
+    func request() { lock.withLock { stop = true } }
+    var requested: Bool { lock.withLock { stop } }
+}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train on the student–teacher task with the ideal, behavioral or SPICE backend (hardware in the loop).",
+        discussion: """
+        Per mini-batch every sample runs on the backend (feedforward phase, target,
+        controlled run), the plasticity of Eq. 5 is integrated from its traces, the host
+        takes an optimizer step (config `training` section: sgd or adam) and reprograms
+        the devices. RUN/ receives metrics.jsonl (one line per epoch), learning-curve.svg,
+        model.npz and checkpoint.json, written atomically every training.checkpointEvery
+        samples and at every epoch. Ctrl-C stops after the current batch with a checkpoint;
+        `--resume RUN/` continues exactly where it stopped.
+
+        Examples:
+          dfcspice train --config Examples/training/st-4-3-2.yaml --backend spice --workers 2 --out runs/spice
+          dfcspice train --config Examples/training/st-4-3-2.yaml --backend spice --workers 2 --resume runs/spice
+        """
+    )
+
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "ideal, behavioral or spice.") var backend: BackendChoice = .ideal
+    @Option(help: "Variant (dfc, dfc-ss, dfc-fixed, dfc-ss-fixed). Default: the config's.") var variant: String?
+    @Option(help: "SPICE worker processes (simulations in parallel).") var workers = 1
+    @Option(help: ArgumentHelp("New run directory.", valueName: "RUN")) var out: String?
+    @Option(help: ArgumentHelp("Continue the run in this directory.", valueName: "RUN")) var resume: String?
+
+    func run() throws {
+        guard (out == nil) != (resume == nil) else { throw ValidationError("give either --out RUN (a new run) or --resume RUN") }
+        guard workers >= 1 else { throw ValidationError("--workers must be ≥ 1") }
+        let experiment = try ConfigurationLoader.loadExperiment(path: options.config)
+        let c = experiment.model
+        let v = try variant.map(Variant.named) ?? c.variant
+        let dir = URL(fileURLWithPath: out ?? resume ?? ".")
+        if out != nil {
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoint.json").path) {
+                throw InputError(file: dir.path, "already holds a run; use --resume \(dir.path) to continue it, or a new directory")
+            }
+            do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+                throw InputError(file: dir.path, "cannot create the run directory: \(error.localizedDescription)")
+            }
+            if let text = FileManager.default.contents(atPath: options.config) {
+                try AtomicFile.write(text, to: dir.appendingPathComponent("config.yaml"))
+            }
+        }
+        let network = try Network.initialized(c, seed: c.seed)
+        let stop = StopFlag()
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { stop.request() }
+        source.resume()
+        switch backend {
+        case .ideal:
+            try train(IdealBackend(network: network, configuration: c), experiment, v, dir, stop)
+        case .behavioral:
+            try train(BehavioralBackend(network: network, configuration: c, circuit: experiment.circuit), experiment, v, dir, stop)
+        case .spice:
+            let engine: any SpiceEngine = workers > 1
+                ? try SpiceWorkerPool(workers: workers, executable: currentExecutable()) : FallbackEngine()
+            try train(SpiceBackend(network: network, configuration: c, circuit: experiment.circuit, engine: engine, workers: workers),
+                      experiment, v, dir, stop)
+        }
+    }
+
+    func train<B: Backend>(_ backend: B, _ experiment: Experiment, _ variant: Variant, _ dir: URL, _ stop: StopFlag) throws {
+        let trainer = try HILTrainer(backend: backend, configuration: experiment.model, training: experiment.training,
+                                     variant: variant, directory: dir, resume: resume != nil)
+        let t = experiment.training
+        let terminal = isatty(STDERR_FILENO) != 0
+        let started = Date()
+        let samplesAtStart = trainer.state.samplesSeen
+        var lastLine = Date.distantPast
+        trainer.shouldStop = { stop.requested }
+        trainer.progress = { epoch, done, total, loss in
+            let elapsed = Date().timeIntervalSince(started)
+            let rate = Double(trainer.state.samplesSeen - samplesAtStart) / max(elapsed, 1e-9)
+            let remaining = Double((t.epochs - epoch) * total + (total - done)) / max(rate, 1e-9)
+            let text = String(format: "epoch %d/%d %5d/%d samples  batch loss %.4g  %.1f samples/s  ETA %@",
+                              epoch, t.epochs, done, total, loss, rate, Self.duration(remaining))
+            if terminal {
+                let width = 24, filled = Int(Double(width) * Double(done) / Double(max(total, 1)))
+                FileHandle.standardError.write(Data(("\r[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] " + text + "  ").utf8))
+            } else if Date().timeIntervalSince(lastLine) > 10 || done == total {
+                FileHandle.standardError.write(Data((text + "\n").utf8))
+                lastLine = Date()
+            }
+        }
+        trainer.epochFinished = { m in
+            if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+            print(String(format: "epoch %d: train loss %.5g, test loss %.5g, converged %d, not converged %d, diverged %d, skipped %d (retried %d), %.1f samples/s",
+                         m.epoch, m.trainLoss, m.testLoss, m.converged, m.notConverged, m.diverged, m.skipped, m.retried, m.samplesPerSecond))
+            try? Self.learningCurve(trainer.state.metrics, title: "\(experiment.model.name): \(trainer.backend.name), \(variant.rawValue)")
+                .write(to: dir.appendingPathComponent("learning-curve.svg"))
+        }
+        if let first = trainer.state.metrics.first {
+            print(String(format: "%@ %@ on %@: %d train / %d test samples, batch %d, %@ lr %.3g, seed %llu%@; initial test loss %.5g",
+                         trainer.backend.name, variant.rawValue, experiment.model.name, t.trainSamples, t.testSamples, t.batchSize,
+                         t.optimizer.rawValue, t.learningRate, experiment.model.seed,
+                         resume != nil ? ", resumed at epoch \(trainer.state.epoch + 1) sample \(trainer.state.position)" : "", first.testLoss))
+        }
+        let outcome = try trainer.run()
+        if let first = trainer.state.metrics.first {
+            try Self.learningCurve(trainer.state.metrics, title: "\(experiment.model.name): \(trainer.backend.name), \(variant.rawValue)")
+                .write(to: dir.appendingPathComponent("learning-curve.svg"))
+            _ = first
+        }
+        switch outcome {
+        case .finished:
+            let last = trainer.state.metrics.last
+            print(String(format: "done: test loss %.5g → %.5g after %d epochs; %@", trainer.state.metrics.first?.testLoss ?? 0,
+                         last?.testLoss ?? 0, trainer.state.epoch, dir.path))
+        case .interrupted:
+            if isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+            print("stopped at epoch \(trainer.state.epoch + 1), sample \(trainer.state.position); resume with --resume \(dir.path)")
+        }
+    }
+
+    static func duration(_ s: Double) -> String {
+        guard s.isFinite else { return "?" }
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%dh%02dm", t / 3600, (t % 3600) / 60) : String(format: "%dm%02ds", t / 60, t % 60)
+    }
+
+    static func learningCurve(_ metrics: [EpochMetrics], title: String) throws -> Data {
+        var plot = LinePlot(title: "Learning curve: \(title)", xLabel: "epoch", yLabel: "mean loss per sample (log)")
+        plot.logY = true
+        plot.logFloor = 1e-12
+        plot.series = [
+            .init(label: "test", x: metrics.map { Double($0.epoch) }, y: metrics.map(\.testLoss), color: 0),
+            .init(label: "train", x: metrics.map { Double($0.epoch) }, y: metrics.map(\.trainLoss), color: 1, dashed: true),
+        ]
+        return Data(plot.svg().utf8)
+    }
+}

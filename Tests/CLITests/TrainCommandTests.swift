@@ -1,0 +1,75 @@
+import Foundation
+import NumPyFormat
+import Testing
+
+@Suite("dfcspice train", .serialized)
+struct TrainCommandTests {
+    static let config = """
+    name: st-kill
+    seed: 5
+    network: {sizes: [4, 3, 2], loss: mse, feedbackInit: weight-product}
+    dfc: {dt: 0.01, steps: 200}
+    training: {optimizer: adam, learningRate: 0.02, batchSize: 8, epochs: 2, trainSamples: 96, testSamples: 16, checkpointEvery: 16}
+    """
+
+    @Test("SIGKILL during a SPICE run loses at most the samples since the last checkpoint, corrupts nothing, and resume ends where an unbroken run ends")
+    func killAndResume() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        try Self.config.write(to: w.url("t.yaml"), atomically: true, encoding: .utf8)
+        let straight = try CLI.run(["train", "--config", w.path("t.yaml"), "--backend", "spice", "--out", w.path("straight")])
+        #expect(straight.status == 0, "\(straight.stderr)")
+
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["train", "--config", w.path("t.yaml"), "--backend", "spice", "--out", w.path("killed")]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Wait for a checkpoint past the first batches, then kill without warning.
+        let checkpoint = w.url("killed/checkpoint.json")
+        let deadline = Date().addingTimeInterval(60)
+        var seen = 0
+        while Date() < deadline && p.isRunning {
+            if let data = FileManager.default.contents(atPath: checkpoint.path),
+               let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let s = json["samplesSeen"] as? Int, s >= 32 {
+                seen = s
+                break
+            }
+            usleep(2_000)
+        }
+        try #require(p.isRunning, "the run ended before it could be killed")
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        #expect(seen >= 32)
+        // Every file is whole.
+        let data = try #require(FileManager.default.contents(atPath: checkpoint.path))
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let saved = try #require(json["samplesSeen"] as? Int)
+        #expect(saved >= seen)
+        _ = try NPZ(contentsOf: w.url("killed/model.npz"))
+        for line in try String(contentsOf: w.url("killed/metrics.jsonl"), encoding: .utf8).split(separator: "\n") {
+            _ = try JSONSerialization.jsonObject(with: Data(line.utf8))
+        }
+        let resumed = try CLI.run(["train", "--config", w.path("t.yaml"), "--backend", "spice", "--resume", w.path("killed")])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.contains("resumed at epoch"))
+        let a = try NPZ(contentsOf: w.url("straight/model.npz")), b = try NPZ(contentsOf: w.url("killed/model.npz"))
+        #expect(a == b, "the resumed run ended with different weights than the unbroken one")
+        for file in ["learning-curve.svg", "metrics.jsonl", "config.yaml"] { #expect(w.exists("killed/\(file)")) }
+    }
+
+    @Test("train refuses to overwrite a run, and resume needs a checkpoint")
+    func refusals() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        try Self.config.replacingOccurrences(of: "epochs: 2", with: "epochs: 1").write(to: w.url("t.yaml"), atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["train", "--config", w.path("t.yaml"), "--out", w.path("run")]).status == 0)
+        let again = try CLI.run(["train", "--config", w.path("t.yaml"), "--out", w.path("run")])
+        #expect(again.status != 0 && again.stderr.contains("already holds a run"), "\(again.stderr)")
+        let none = try CLI.run(["train", "--config", w.path("t.yaml"), "--resume", w.path("nothing")])
+        #expect(none.status != 0 && none.stderr.hasPrefix("error:"), "\(none.stderr)")
+        let wrong = try CLI.run(["train", "--config", w.path("t.yaml"), "--backend", "behavioral", "--resume", w.path("run")])
+        #expect(wrong.status != 0 && wrong.stderr.contains("checkpoint is of backend ideal"), "\(wrong.stderr)")
+    }
+}

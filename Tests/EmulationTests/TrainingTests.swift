@@ -1,0 +1,142 @@
+import Circuit
+import DFC
+import Emulation
+import Foundation
+import LinearAlgebra
+import Spice
+import Testing
+import Training
+
+func smallTask() -> (Configuration, TrainingParameters) {
+    var c = Configuration()
+    c.name = "st-small"
+    c.seed = 11
+    c.sizes = [4, 3, 2]
+    c.activations = [.tanh, .linear]
+    c.feedbackInit = .weightProduct
+    c.control.dt = 0.01
+    c.control.steps = 200
+    var t = TrainingParameters()
+    t.learningRate = 0.3
+    t.batchSize = 8
+    t.epochs = 3
+    t.trainSamples = 40
+    t.testSamples = 16
+    t.checkpointEvery = 16
+    return (c, t)
+}
+
+func scratch() throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("train-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+@Suite("Hardware-in-the-loop training", .serialized)
+struct TrainingLoopTests {
+    /// Trains `epochs` epochs in `dir` (resuming when asked), stopping after `stopAfter` batches if given.
+    func train<B: Backend>(_ backend: B, _ c: Configuration, _ t: TrainingParameters, epochs: Int, dir: URL,
+                           resume: Bool, stopAfter: Int? = nil) throws -> HILTrainer<B> {
+        var t = t
+        t.epochs = epochs
+        let trainer = try HILTrainer(backend: backend, configuration: c, training: t, variant: .dfc, directory: dir, resume: resume)
+        var batches = 0
+        trainer.progress = { _, _, _, _ in batches += 1 }
+        trainer.shouldStop = { stopAfter.map { batches >= $0 } ?? false }
+        _ = try trainer.run()
+        return trainer
+    }
+
+    func backends(_ c: Configuration) throws -> [(String, any Backend)] {
+        var noisy = CircuitParameters()
+        noisy.device.levels = 64
+        noisy.device.programmingNoise = 0.02
+        noisy.device.stuckOffFraction = 0.02
+        let net = try Network.initialized(c, seed: c.seed)
+        return [("ideal", try IdealBackend(network: net, configuration: c)),
+                ("behavioral", try BehavioralBackend(network: net, configuration: c, circuit: noisy))]
+    }
+
+    @Test("k epochs straight and (k−1) + resume, or an interruption mid-epoch + resume, give identical weights")
+    func resumeIsExact() throws {
+        let (c, t) = smallTask()
+        for (name, backend) in try backends(c) {
+            func straight<B: Backend>(_ b: B) throws -> [[Double]] {
+                let dir = try scratch()
+                defer { try? FileManager.default.removeItem(at: dir) }
+                return try train(b, c, t, epochs: 3, dir: dir, resume: false).state.forward
+            }
+            func split<B: Backend>(_ b: B) throws -> ([[Double]], [[Double]]) {
+                let dir = try scratch(), dir2 = try scratch()
+                defer { try? FileManager.default.removeItem(at: dir); try? FileManager.default.removeItem(at: dir2) }
+                _ = try train(b, c, t, epochs: 2, dir: dir, resume: false)
+                let resumed = try train(b, c, t, epochs: 3, dir: dir, resume: true).state.forward
+                _ = try train(b, c, t, epochs: 3, dir: dir2, resume: false, stopAfter: 7)     // mid-epoch 2
+                let interrupted = try train(b, c, t, epochs: 3, dir: dir2, resume: true).state.forward
+                return (resumed, interrupted)
+            }
+            func check<B: Backend>(_ b: B) throws {
+                let reference = try straight(b)
+                let (resumed, interrupted) = try split(b)
+                #expect(resumed == reference, "\(name): epochs 2 + resume differ from 3 straight")
+                #expect(interrupted == reference, "\(name): interrupted + resume differ from straight")
+                #expect(reference != (try Network.initialized(c, seed: c.seed)).forwardTensors, "\(name): nothing was learned")
+            }
+            try check(backend)
+        }
+    }
+
+    @Test("training lowers the test loss and writes metrics, model and checkpoint")
+    func learnsAndRecords() throws {
+        let (c, t) = smallTask()
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trainer = try train(try IdealBackend(network: try Network.initialized(c, seed: c.seed), configuration: c), c, t,
+                                epochs: 8, dir: dir, resume: false)
+        let m = trainer.state.metrics
+        #expect(m.count == 9)
+        #expect(m[8].testLoss < m[0].testLoss / 3, "test loss \(m.map(\.testLoss))")
+        let lines = try String(contentsOf: dir.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 9)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.npz").path))
+    }
+
+    @Test("a sample ngspice cannot solve is retried with relaxed options, then skipped and counted")
+    func nonConvergingSamplesAreSkipped() throws {
+        var (c, _) = smallTask()
+        c.control.steps = 50
+        var p = CircuitParameters()
+        // A source forcing a soma output that an op-amp also drives: a singular circuit.
+        p.include = ["Vclash L1_N0_soma 0 DC 0.3"]
+        let net = try Network.initialized(c, seed: c.seed)
+        let backend = try SpiceBackend(network: net, configuration: c, circuit: p, engine: EmbeddedNgspice.shared)
+        let x = Matrix(rows: 3, columns: 4, repeating: 0.2), y = Matrix(rows: 3, columns: 2)
+        let u = try backend.update(inputs: x, labels: y, variant: .dfc)
+        #expect(u.skipped == 3 && u.retried == 3, "skipped \(u.skipped), retried \(u.retried)")
+        #expect(u.dW.allSatisfy { $0.maxAbs == 0 })
+        // The healthy circuit: nothing skipped, nothing retried.
+        let healthy = try SpiceBackend(network: net, configuration: c, circuit: CircuitParameters(), engine: EmbeddedNgspice.shared)
+        let v = try healthy.update(inputs: x, labels: y, variant: .dfc)
+        #expect(v.skipped == 0 && v.retried == 0)
+    }
+
+    @Test("behavioral backend reproduces SPICE on the student–teacher net, 6-bit noisy devices included")
+    func behavioralMatchesSpice() throws {
+        let (c, net, x, y) = try studentTeacher()
+        for bits in [0, 6] {
+            var p = CircuitParameters()
+            if bits > 0 {
+                p.device.levels = 1 << bits
+                p.device.programmingNoise = 0.02
+            }
+            let spice = try SpiceBackend(network: net, configuration: c, circuit: p, engine: EmbeddedNgspice.shared)
+            let behavioral = try BehavioralBackend(network: net, configuration: c, circuit: p)
+            let a = try behavioral.run(input: x.row(0), labels: y.row(0))
+            let b = try spice.run(input: x.row(0), labels: y.row(0))
+            let cmp = Comparison.compare(reference: a, candidate: b, activations: c.activations, controller: c.controller,
+                                         tolerance: c.control.convergenceTolerance, referenceName: "behavioral", candidateName: "spice")
+            #expect(cmp.worstRMS <= 0.01, "\(bits) bits: worst RMS \(cmp.worstRMS)")
+            #expect(cmp.updateAngles.allSatisfy { $0 <= 2 }, "\(bits) bits: \(cmp.updateAngles)")
+        }
+    }
+}
