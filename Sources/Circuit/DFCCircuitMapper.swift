@@ -98,6 +98,7 @@ public struct DFCCircuitMapper: Sendable {
         e.append(.voltageSource(SpiceName("BIASn"), Nodes.biasMinus, .ground, .dc(-s)))
         let tauV = c.control.tauV * p.timeScale
         let tauU = c.control.tauU * p.timeScale
+        let outputStep = transientStep
         let rise = p.enableRise * tauV
         e.append(.voltageSource(SpiceName("CTL"), Nodes.enable, .ground,
                                 .pwl([(0, 0), (rise, 1)], parameterScaled: Nodes.enableLevel)))
@@ -158,10 +159,10 @@ public struct DFCCircuitMapper: Sendable {
                 if c.control.sigma > 0 {
                     // τ_v dv = … dt + σ dW: white noise of intensity s·σ in volts, sampled
                     // every tran step with rms s·σ/√(Δt) (in model time units).
-                    let dtModel = (p.tranStep ?? c.control.dt * p.timeScale) / p.timeScale
+                    let dtModel = outputStep / p.timeScale
                     e.append(.voltageSource(tag("noise"), node("noise"), .ground,
                                             .transientNoise(dc: 0, amplitude: s * c.control.sigma / dtModel.squareRoot(),
-                                                            step: p.tranStep ?? c.control.dt * p.timeScale)))
+                                                            step: outputStep)))
                     e.append(.resistor(tag("somaN"), node("noise"), node("ssum"), ohms: rSoma))
                 }
                 // φ and the ±r lines.
@@ -223,7 +224,7 @@ public struct DFCCircuitMapper: Sendable {
         }
         circuit.elements = e
 
-        let step = p.tranStep ?? c.control.dt * p.timeScale
+        let step = outputStep
         let stop = p.tranStop ?? Double(c.control.steps) * c.control.dt * p.timeScale
         circuit.directives = [
             .save(observables.map(\.node)),
@@ -242,6 +243,15 @@ public struct DFCCircuitMapper: Sendable {
         try circuit.validate()
         return MappedCircuit(circuit: circuit, realised: realised, observables: observables, gUnitForward: gUnitW,
                              gUnitFeedback: gUnitQ, clippedWeights: clipped, stuckDevices: stuck)
+    }
+
+    /// The `.tran` step (and largest internal step), seconds: `circuit.tranStep`, or by default
+    /// max(dt, τ_v/10) in model time — ten points per τ_v. Measured on the student–teacher
+    /// circuit (docs/results.md): steps from dt up to τ_v/4 leave the traces, the steady state
+    /// and ΔW unchanged against the ideal run (ngspice still refines its internal steps where
+    /// its truncation-error control asks), while fewer points make the transient cheaper.
+    public var transientStep: Double {
+        parameters.tranStep ?? max(configuration.control.dt, configuration.control.tauV / 10) * parameters.timeScale
     }
 
     /// The feedback resistor that gives an inverting stage with inputs of total
