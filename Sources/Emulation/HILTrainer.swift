@@ -18,6 +18,10 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
     public var retried: Int
     public var seconds: Double
     public var samplesPerSecond: Double
+    /// The DFC paper's measures of the effective weights at the end of the epoch, from the
+    /// ideal model on the first 16 test samples (angles of the `dfc` update to BP/GN/MN/SSA,
+    /// Conditions 1–3, closed-loop stability).
+    public var diagnostics: Diagnostics? = nil
 }
 
 /// Everything needed to continue a run exactly where it stopped.
@@ -116,6 +120,16 @@ public final class HILTrainer<B: Backend> {
         return configuration.loss.perSample(out, y).reduce(0, +) / Double(max(1, x.rows))
     }
 
+    /// Diagnostics of the effective weights on a fixed probe batch (nil if they cannot be computed).
+    func probeDiagnostics() -> Diagnostics? {
+        let n = min(16, data.testX.rows)
+        guard n > 0, let solver = try? Solver(network: backend.effectiveNetwork, configuration: configuration) else { return nil }
+        let x = data.testX.rows(0..<n), y = data.testY.rows(0..<n)
+        var g = SeededGenerator(seed: configuration.seed).derived(0xD1A6)
+        guard let s = try? solver.solve(input: x, labels: y, variant: .dfc, traceStride: 0, generator: &g) else { return nil }
+        return try? solver.diagnostics(for: s, input: x, labels: y)
+    }
+
     /// The order of the training set in `epoch`: a permutation drawn from the seed and the epoch alone.
     func order(epoch: Int) -> [Int] {
         var g = SeededGenerator(seed: configuration.seed).derived(0xDA7A).derived(UInt64(epoch))
@@ -134,7 +148,7 @@ public final class HILTrainer<B: Backend> {
             // Epoch 0: the untrained network, so curves start where training starts.
             state.metrics.append(EpochMetrics(epoch: 0, samples: 0, trainLoss: loss(data.trainX, data.trainY),
                                               testLoss: loss(data.testX, data.testY), converged: 0, notConverged: 0, diverged: 0,
-                                              skipped: 0, retried: 0, seconds: 0, samplesPerSecond: 0))
+                                              skipped: 0, retried: 0, seconds: 0, samplesPerSecond: 0, diagnostics: probeDiagnostics()))
             try save()
         }
         var lastCheckpoint = state.samplesSeen
@@ -187,6 +201,7 @@ public final class HILTrainer<B: Backend> {
             m.trainLoss = loss(data.trainX, data.trainY)
             m.testLoss = loss(data.testX, data.testY)
             m.samplesPerSecond = m.seconds > 0 ? Double(m.samples) / m.seconds : 0
+            m.diagnostics = probeDiagnostics()
             state.metrics.append(m)
             state.epoch += 1
             state.position = 0

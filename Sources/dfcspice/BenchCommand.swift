@@ -27,9 +27,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed rounds (medians are reported).") var repeats = 5
     @Option(help: "Seed for weights and inputs.") var seed: UInt64 = 1
     @Flag(help: "Only time writing the netlist of the network (elements, seconds, peak memory).") var netlistOnly = false
-    @Flag(help: "Only time SPICE samples of the student–teacher circuit (Examples/student-teacher.yaml) with 1 and 2 worker processes.")
+    @Flag(help: "Only time hardware-in-the-loop samples of the student–teacher circuit (Examples/student-teacher.yaml) with 1 and 2 SPICE worker processes, and the behavioral backend.")
     var spiceOnly = false
-    @Option(help: "Samples per worker count for --spice-only.") var spiceSamples = 40
+    @Option(help: "Samples per worker count for --spice-only.") var spiceSamples = 64
 
     func run() throws {
         let sizes = self.sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -98,40 +98,46 @@ struct BenchCommand: ParsableCommand {
                      dfcTime * 55_000 / Double(batch), ssaTime * 55_000 / Double(batch), bpTime * 55_000 / Double(batch)))
     }
 
-    /// Student–teacher samples through `SpiceBackend` (feedforward operating point, host
-    /// target, controlled 1 000-step transient) on a pool of 1 and then 2 worker
-    /// processes; the workers report the seconds spent inside ngspice.
+    /// Hardware-in-the-loop samples of the student–teacher circuit: `SpiceBackend.update`
+    /// on mini-batches (per sample: feedforward operating point, host target, controlled
+    /// transient, plasticity from the traces) with a pool of 1 and then 2 worker processes,
+    /// which report the seconds spent inside ngspice; then the behavioral backend on the
+    /// same batches, for the speed-up.
     func benchSpice() throws {
         let path = "Examples/student-teacher.yaml"
         let experiment = try ConfigurationLoader.loadExperiment(path: path)
         let c = experiment.model
         let network = try Network.initialized(c, seed: c.seed)
         let (x, y) = try StudentTeacher(configuration: c, seed: c.seed).samples(spiceSamples, seed: 1)
-        print("SPICE samples of \(path) (\(network.sizes.map(String.init).joined(separator: "-")), \(c.control.steps) steps): feedforward op + controlled transient per sample")
+        let mapper = try DFCCircuitMapper(configuration: c, parameters: experiment.circuit)
+        print("HIL samples of \(path) (\(network.sizes.map(String.init).joined(separator: "-")), \(c.control.steps) Euler steps of the ideal model; .tran step \(mapper.transientStep) s): feedforward op + controlled transient + plasticity per sample")
         var rates: [Double] = []
         for workers in [1, 2] {
             let pool = try SpiceWorkerPool(workers: workers, executable: currentExecutable())
-            let backend = try SpiceBackend(network: network, configuration: c, circuit: experiment.circuit, engine: pool)
-            _ = try backend.run(input: x.row(0), labels: y.row(0))   // warm-up: workers load libngspice
+            let backend = try SpiceBackend(network: network, configuration: c, circuit: experiment.circuit, engine: pool, workers: workers)
+            _ = try backend.update(inputs: x.rows(0..<workers), labels: y.rows(0..<workers), variant: .dfc)   // warm-up
             let engineBefore = pool.engineSeconds
-            let failures = FailureCount()
             let start = DispatchTime.now().uptimeNanoseconds
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                for s in stride(from: w, to: spiceSamples, by: workers) {
-                    do { _ = try backend.run(input: x.row(s), labels: y.row(s)) } catch { failures.add() }
-                }
-            }
+            let u = try backend.update(inputs: x, labels: y, variant: .dfc)
             let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let inside = pool.engineSeconds - engineBefore
             let rate = Double(spiceSamples) / wall
             rates.append(rate)
-            // Share outside ngspice: worker-seconds not spent in ngspice calls.
             let outside = max(0, 1 - inside / (wall * Double(workers)))
-            print(String(format: "  %d worker%@: %.1f samples/s (%.1f ms per sample per worker), %.0f %% of worker time outside ngspice%@",
+            print(String(format: "  %d worker%@: %.1f HIL samples/s (%.1f ms per sample per worker), %.0f %% of worker time outside ngspice%@",
                          workers, workers == 1 ? " " : "s", rate, 1000 * wall * Double(workers) / Double(spiceSamples),
-                         100 * outside, failures.value > 0 ? ", \(failures.value) failed" : ""))
+                         100 * outside, u.skipped > 0 ? ", \(u.skipped) skipped" : ""))
         }
         if rates.count == 2 { print(String(format: "  speed-up with 2 workers: %.2f×", rates[1] / rates[0])) }
+        let behavioral = try BehavioralBackend(network: network, configuration: c, circuit: experiment.circuit)
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try behavioral.update(inputs: x, labels: y, variant: .dfc)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        let rate = Double(spiceSamples) / best
+        print(String(format: "  behavioral backend: %.0f HIL samples/s, %.0f× the 2-worker SPICE rate", rate, rate / (rates.last ?? 1)))
     }
 
     /// Maps the network to a circuit and writes its netlist to a scratch file, timing
