@@ -73,3 +73,30 @@ struct TrainCommandTests {
         #expect(wrong.status != 0 && wrong.stderr.contains("checkpoint is of backend ideal"), "\(wrong.stderr)")
     }
 }
+
+@Suite("Learning in SPICE", .serialized)
+struct SpiceLearningTests {
+    /// Final test loss of a finished run, from its metrics.
+    func losses(_ dir: URL) throws -> (first: Double, last: Double) {
+        let lines = try String(contentsOf: dir.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        func loss(_ line: Substring) throws -> Double {
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return try #require(json["testLoss"] as? Double)
+        }
+        return (try loss(try #require(lines.first)), try loss(try #require(lines.last)))
+    }
+
+    @Test("the 4-3-2 student–teacher task: SPICE cuts the test loss ≥ 10× and ends within 2× of the ideal backend")
+    func spiceLearns() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        let config = CLI.repository.appendingPathComponent("Examples/training/st-4-3-2.yaml").path
+        let ideal = try CLI.run(["train", "--config", config, "--backend", "ideal", "--out", w.path("ideal")])
+        let spice = try CLI.run(["train", "--config", config, "--backend", "spice", "--workers", "2", "--out", w.path("spice")])
+        #expect(ideal.status == 0 && spice.status == 0, "\(ideal.stderr) \(spice.stderr)")
+        let a = try losses(w.url("ideal")), b = try losses(w.url("spice"))
+        #expect(a.first == b.first, "both start from the same network and data")
+        #expect(b.last <= b.first / 10, "SPICE: test loss \(b.first) → \(b.last)")
+        #expect(b.last <= 2 * a.last, "SPICE ends at \(b.last), ideal at \(a.last)")
+    }
+}
