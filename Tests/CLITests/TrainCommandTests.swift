@@ -100,3 +100,37 @@ struct SpiceLearningTests {
         #expect(b.last <= 2 * a.last, "SPICE ends at \(b.last), ideal at \(a.last)")
     }
 }
+
+@Suite("Ctrl-C during training", .serialized)
+struct InterruptTests {
+    @Test("SIGINT stops after the current batch with a checkpoint, and --resume finishes the run")
+    func interruptAndResume() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        try TrainCommandTests.config.replacingOccurrences(of: "epochs: 2", with: "epochs: 40")
+            .write(to: w.url("t.yaml"), atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["train", "--config", w.path("t.yaml"), "--backend", "spice", "--out", w.path("run")]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && !FileManager.default.fileExists(atPath: w.path("run/checkpoint.json")) { usleep(5_000) }
+        usleep(200_000)
+        kill(p.processIdentifier, SIGINT)
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(text.contains("stopped at epoch"), "\(text)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: w.url("run/checkpoint.json"))) as? [String: Any])
+        let epoch = try #require(json["epoch"] as? Int)
+        #expect(epoch < 40)
+        // Finish quickly: resume with fewer epochs left than the interrupted run planned.
+        try TrainCommandTests.config.replacingOccurrences(of: "epochs: 2", with: "epochs: \(epoch + 1)")
+            .write(to: w.url("t.yaml"), atomically: true, encoding: .utf8)
+        let resumed = try CLI.run(["train", "--config", w.path("t.yaml"), "--backend", "spice", "--resume", w.path("run")])
+        #expect(resumed.status == 0 && resumed.stdout.contains("done:"), "\(resumed.stdout) \(resumed.stderr)")
+    }
+}
