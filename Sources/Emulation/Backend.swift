@@ -76,6 +76,9 @@ public protocol Backend: Sendable {
     func update(inputs: Matrix, labels: Matrix, variant: Variant) throws -> BatchUpdate
     /// The same backend holding new weights (devices reprogrammed; `cycle` counts reprogrammings).
     func reprogrammed(with network: Network, cycle: UInt64) throws -> Self
+    /// The feedback update of Eq. 13 over a mini-batch: Σ_samples ⟨−v_i^A uᵀ⟩_t − B·β·Q_i from the
+    /// noise-driven phase (target = feedforward output), noise drawn from `noiseSeed`.
+    func feedbackUpdate(inputs: Matrix, noiseSeed: UInt64) throws -> [Matrix]
 }
 
 extension Backend {

@@ -64,6 +64,13 @@ public struct BehavioralBackend: Backend {
         try ideal.update(inputs: inputs, labels: labels, variant: variant)
     }
 
+    /// The feedback phase on the effective weights; the decay acts on the requested Q.
+    public func feedbackUpdate(inputs: Matrix, noiseSeed: UInt64) throws -> [Matrix] {
+        let dQ = try ideal.feedbackUpdate(inputs: inputs, noiseSeed: noiseSeed)
+        let beta = Double(inputs.rows) * ideal.solver.configuration.feedback.decay
+        return (0..<dQ.count).map { dQ[$0] + ideal.network.feedback[$0] * beta - requested.feedback[$0] * beta }
+    }
+
     public func reprogrammed(with network: Network, cycle: UInt64) throws -> BehavioralBackend {
         var b = self
         b.requested = network

@@ -166,9 +166,9 @@ public final class HILTrainer<B: Backend> {
                 state.optimizer.step(&tensors, directions: (0..<net.depth).flatMap { [update.dW[$0].storage, update.db[$0]] })
                 net.forwardTensors = tensors
                 if variant.learnsFeedback && training.feedbackLearningRate > 0 {
-                    let solver = try Solver(network: net, configuration: configuration)
-                    var g = SeededGenerator(seed: configuration.seed).derived(0xFEED).derived(state.cycle)
-                    let dQ = solver.feedbackPhase(input: x, feedforward: net.forward(x), generator: &g)
+                    // The feedback phase runs on the backend (in SPICE: the circuit) with the weights of this batch.
+                    let seed = SeededGenerator(seed: configuration.seed).derived(0xFEED).derived(state.cycle).state.0
+                    let dQ = try backend.feedbackUpdate(inputs: x, noiseSeed: seed)
                     var q = net.feedbackTensors
                     state.feedbackOptimizer.step(&q, directions: dQ.map(\.storage))
                     net.feedbackTensors = q

@@ -30,6 +30,11 @@ public struct IdealBackend: Backend {
         return b
     }
 
+    public func feedbackUpdate(inputs: Matrix, noiseSeed: UInt64) throws -> [Matrix] {
+        var g = SeededGenerator(seed: noiseSeed)
+        return solver.feedbackPhase(input: inputs, feedforward: solver.network.forward(inputs), generator: &g)
+    }
+
     /// The whole batch at once through `Solver` (batched BLAS).
     public func update(inputs: Matrix, labels: Matrix, variant: Variant) throws -> BatchUpdate {
         var g = SeededGenerator(seed: noiseSeed)

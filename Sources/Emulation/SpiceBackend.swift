@@ -83,6 +83,88 @@ public struct SpiceBackend: Backend {
         try run(input: input, labels: labels, options: [])
     }
 
+    /// The noise-driven feedback phase in the circuit, sample by sample (`workers` at a time):
+    /// the circuit's feedforward output is its target, PWL noise seeded per sample drives the
+    /// apical compartments, and ⟨−v^A uᵀ⟩ is integrated from the traces on their own grid.
+    public func feedbackUpdate(inputs: Matrix, noiseSeed: UInt64) throws -> [Matrix] {
+        let B = inputs.rows
+        let slots = FeedbackSlots(count: B)
+        let beta = configuration.feedback.decay
+        DispatchQueue.concurrentPerform(iterations: min(workers, B)) { w in
+            for s in stride(from: w, to: B, by: workers) {
+                do {
+                    let x = inputs.row(s)
+                    let (_, output) = try feedforward(input: x, options: [])
+                    let phase = try mapper.mapFeedbackPhase(network: network, input: x, target: output,
+                                                            noiseSeed: SeededGenerator(seed: noiseSeed).derived(UInt64(s)).state.0,
+                                                            programmingCycle: cycle)
+                    let lines = try NgspiceDialect().text(phase.circuit).split(separator: "\n").map(String.init)
+                    let result = try engine.simulate(SimulationRequest(netlist: lines, steps: [.analysis("run"), .capture("fb")], timeLimit: timeLimit))
+                    let plot = try result.plot("fb")
+                    guard let seconds = plot.vector("time") else {
+                        throw SimulationError(kind: .missingVector, message: "no time vector in the feedback phase", log: result.log)
+                    }
+                    let T = seconds.count
+                    var u = Matrix(rows: T, columns: network.outputSize)
+                    var apical = (1...network.depth).map { Matrix(rows: T, columns: network.sizes[$0]) }
+                    for o in phase.observables {
+                        guard let v = plot.vector(o.node.text) else { continue }
+                        switch o.signal {
+                        case .apical(let l, let j): for k in 0..<T { apical[l - 1][k, j] = v[k] * o.scale }
+                        case .control(let k): for t in 0..<T { u[t, k] = v[t] * o.scale }
+                        default: break
+                        }
+                    }
+                    // Trapezoid weights of the nonuniform grid, normalized to a time average.
+                    let span = max(seconds[T - 1] - seconds[0], .leastNonzeroMagnitude)
+                    var weights = [Double](repeating: 0, count: T)
+                    for k in 0..<(T - 1) {
+                        let h = (seconds[k + 1] - seconds[k]) / (2 * span)
+                        weights[k] += h
+                        weights[k + 1] += h
+                    }
+                    var dQ: [Matrix] = []
+                    for i in 0..<network.depth {
+                        var a = apical[i]
+                        for k in 0..<T { for j in 0..<a.columns { a[k, j] *= -weights[k] } }
+                        dQ.append(Matrix.product(a, .transposed, u, .none) - network.feedback[i] * beta)
+                    }
+                    slots.set(s, dQ)
+                } catch {
+                    slots.fail(s, error)
+                }
+            }
+        }
+        var total = network.feedback.map { Matrix(rows: $0.rows, columns: $0.columns) }
+        for s in 0..<B {
+            let dQ = try slots.get(s)
+            for i in 0..<total.count { total[i] += dQ[i] }
+        }
+        return total
+    }
+
+    /// The circuit's operating point with the controller gated off: the potentials v_i⁻ and the output r_L⁻.
+    func feedforward(input: [Double], options: [String]) throws -> ([[Double]], [Double]) {
+        let nL = network.outputSize
+        let ff = try engine.simulate(SimulationRequest(netlist: netlist(input: input, target: [Double](repeating: 0, count: nL), phase: .feedforward),
+                                                       steps: options.map { .command($0) } + [.analysis("op"), .capture("op")], timeLimit: timeLimit))
+        let op = try ff.plot("op")
+        var potentials: [[Double]] = network.sizes.dropFirst().map { [Double](repeating: 0, count: $0) }
+        var output = [Double](repeating: 0, count: nL)
+        for o in mapped.observables {
+            switch o.signal {
+            case .soma(let layer, let j):
+                guard let v = op.vector(o.node.text) else { throw SimulationError(kind: .missingVector, message: "no vector for node \(o.node)", log: ff.log) }
+                potentials[layer - 1][j] = v[0] * o.scale
+            case .rate(let layer, let j) where layer == network.depth:
+                guard let v = op.vector(o.node.text) else { throw SimulationError(kind: .missingVector, message: "no vector for node \(o.node)", log: ff.log) }
+                output[j] = v[0] * o.scale
+            default: break
+            }
+        }
+        return (potentials, output)
+    }
+
     /// Samples in parallel (`workers` at a time); a sample that does not converge is tried
     /// again with `relaxedOptions`, and skipped (and counted) if it still fails.
     public func update(inputs: Matrix, labels: Matrix, variant: Variant) throws -> BatchUpdate {
@@ -131,23 +213,12 @@ public struct SpiceBackend: Backend {
             throw ModelError("spice backend: need \(network.sizes[0]) inputs and \(nL) labels")
         }
         // 1. Feedforward phase: the operating point with the controller gated off.
-        let ff = try engine.simulate(SimulationRequest(netlist: netlist(input: input, target: [Double](repeating: 0, count: nL), phase: .feedforward),
-                                                       steps: options.map { .command($0) } + [.analysis("op"), .capture("op")], timeLimit: timeLimit))
-        let op = try ff.plot("op")
+        let (feedforward, outputRates) = try self.feedforward(input: input, options: options)
         func value(_ plot: RawPlot, _ node: SpiceName, _ log: [String]) throws -> [Double] {
             guard let v = plot.vector(node.text) else {
                 throw SimulationError(kind: .missingVector, message: "no vector for node \(node)", log: log)
             }
             return v
-        }
-        var feedforward: [[Double]] = network.sizes.dropFirst().map { [Double](repeating: 0, count: $0) }
-        var outputRates = [Double](repeating: 0, count: nL)
-        for o in mapped.observables {
-            switch o.signal {
-            case .soma(let layer, let j): feedforward[layer - 1][j] = try value(op, o.node, ff.log)[0] * o.scale
-            case .rate(let layer, let j) where layer == network.depth: outputRates[j] = try value(op, o.node, ff.log)[0] * o.scale
-            default: break
-            }
         }
         // 2. The target from the circuit's own output (Eq. 3).
         let gradient = configuration.loss.gradient(Matrix(row: outputRates), Matrix(row: labels),
@@ -191,6 +262,18 @@ final class UpdateSlots: @unchecked Sendable {
     func set(_ k: Int, _ u: BatchUpdate) { lock.withLock { slots[k] = .success(u) } }
     func fail(_ k: Int, _ e: Error) { lock.withLock { slots[k] = .failure(e) } }
     func get(_ k: Int) throws -> BatchUpdate {
+        guard let r = lock.withLock({ slots[k] }) else { throw ModelError("sample \(k) was not simulated") }
+        return try r.get()
+    }
+}
+
+final class FeedbackSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<[Matrix], Error>?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ k: Int, _ v: [Matrix]) { lock.withLock { slots[k] = .success(v) } }
+    func fail(_ k: Int, _ e: Error) { lock.withLock { slots[k] = .failure(e) } }
+    func get(_ k: Int) throws -> [Matrix] {
         guard let r = lock.withLock({ slots[k] }) else { throw ModelError("sample \(k) was not simulated") }
         return try r.get()
     }
