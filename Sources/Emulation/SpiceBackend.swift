@@ -88,7 +88,7 @@ public struct SpiceBackend: Backend {
     /// apical compartments, and ⟨−v^A uᵀ⟩ is integrated from the traces on their own grid.
     public func feedbackUpdate(inputs: Matrix, noiseSeed: UInt64) throws -> [Matrix] {
         let B = inputs.rows
-        let slots = FeedbackSlots(count: B)
+        let slots = Slots<[Matrix]>(count: B)
         let beta = configuration.feedback.decay
         DispatchQueue.concurrentPerform(iterations: min(workers, B)) { w in
             for s in stride(from: w, to: B, by: workers) {
@@ -169,7 +169,7 @@ public struct SpiceBackend: Backend {
     /// again with `relaxedOptions`, and skipped (and counted) if it still fails.
     public func update(inputs: Matrix, labels: Matrix, variant: Variant) throws -> BatchUpdate {
         let B = inputs.rows
-        let results = UpdateSlots(count: B)
+        let results = Slots<BatchUpdate>(count: B)
         DispatchQueue.concurrentPerform(iterations: min(workers, B)) { w in
             for s in stride(from: w, to: B, by: workers) {
                 let x = inputs.row(s), y = labels.row(s)
@@ -255,25 +255,13 @@ public struct SpiceBackend: Backend {
 }
 
 /// Per-sample results filled by concurrent workers, read in sample order.
-final class UpdateSlots: @unchecked Sendable {
+final class Slots<Value>: @unchecked Sendable {
     private let lock = NSLock()
-    private var slots: [Result<BatchUpdate, Error>?]
+    private var slots: [Result<Value, Error>?]
     init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ k: Int, _ u: BatchUpdate) { lock.withLock { slots[k] = .success(u) } }
+    func set(_ k: Int, _ v: Value) { lock.withLock { slots[k] = .success(v) } }
     func fail(_ k: Int, _ e: Error) { lock.withLock { slots[k] = .failure(e) } }
-    func get(_ k: Int) throws -> BatchUpdate {
-        guard let r = lock.withLock({ slots[k] }) else { throw ModelError("sample \(k) was not simulated") }
-        return try r.get()
-    }
-}
-
-final class FeedbackSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [Result<[Matrix], Error>?]
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ k: Int, _ v: [Matrix]) { lock.withLock { slots[k] = .success(v) } }
-    func fail(_ k: Int, _ e: Error) { lock.withLock { slots[k] = .failure(e) } }
-    func get(_ k: Int) throws -> [Matrix] {
+    func get(_ k: Int) throws -> Value {
         guard let r = lock.withLock({ slots[k] }) else { throw ModelError("sample \(k) was not simulated") }
         return try r.get()
     }
