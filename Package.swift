@@ -47,6 +47,7 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: vectorFlags
         ),
+        .systemLibrary(name: "CGzip", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CNgspice", pkgConfig: "ngspice", providers: [.apt(["libngspice0-dev"])]),
         .target(name: "Spice", dependencies: ["CNgspice"], exclude: ["README.md"]),
         .target(name: "Circuit", dependencies: ["DFC", "LinearAlgebra", "Spice"], exclude: ["README.md"]),
@@ -55,7 +56,7 @@ let package = Package(
         .target(
             name: "Training",
             dependencies: [
-                "DFC", "Circuit", "LinearAlgebra", "NumPyFormat", "Yams",
+                "DFC", "Circuit", "LinearAlgebra", "NumPyFormat", "Yams", "CGzip",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["README.md"]

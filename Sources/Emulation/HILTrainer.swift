@@ -18,10 +18,43 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
     public var retried: Int
     public var seconds: Double
     public var samplesPerSecond: Double
+    /// Fraction of misclassified test samples (classification data only).
+    public var testError: Double? = nil
     /// The DFC paper's measures of the effective weights at the end of the epoch, from the
     /// ideal model on the first 16 test samples (angles of the `dfc` update to BP/GN/MN/SSA,
     /// Conditions 1–3, closed-loop stability).
     public var diagnostics: Diagnostics? = nil
+}
+
+/// Training and test sets of a run.
+public struct TrainingData: Sendable {
+    public var trainX: Matrix
+    public var trainY: Matrix
+    public var testX: Matrix
+    public var testY: Matrix
+    /// One-hot labels: report the test error as well as the loss.
+    public var classification: Bool
+
+    public init(trainX: Matrix, trainY: Matrix, testX: Matrix, testY: Matrix, classification: Bool) {
+        self.trainX = trainX
+        self.trainY = trainY
+        self.testX = testX
+        self.testY = testY
+        self.classification = classification
+    }
+
+    /// The student–teacher task: teacher from the config's seed, inputs from seed + 1 (train) and + 2 (test).
+    public static func studentTeacher(configuration: Configuration, training: TrainingParameters) throws -> TrainingData {
+        let task = try StudentTeacher(configuration: configuration, seed: configuration.seed)
+        let train = task.samples(training.trainSamples, seed: configuration.seed &+ 1)
+        let test = task.samples(training.testSamples, seed: configuration.seed &+ 2)
+        return TrainingData(trainX: train.input, trainY: train.labels, testX: test.input, testY: test.labels, classification: false)
+    }
+
+    /// An image data set (the test split; the validation split is for model selection).
+    public static func images(_ d: ImageDataset) -> TrainingData {
+        TrainingData(trainX: d.train.inputs, trainY: d.train.labels, testX: d.test.inputs, testY: d.test.labels, classification: true)
+    }
 }
 
 /// Everything needed to continue a run exactly where it stopped.
@@ -56,7 +89,7 @@ public final class HILTrainer<B: Backend> {
     public let variant: Variant
     public let directory: URL
     public private(set) var state: TrainingCheckpoint
-    let data: (trainX: Matrix, trainY: Matrix, testX: Matrix, testY: Matrix)
+    let data: TrainingData
 
     public enum Outcome: Sendable { case finished, interrupted }
 
@@ -68,18 +101,12 @@ public final class HILTrainer<B: Backend> {
     public var epochFinished: ((EpochMetrics) -> Void)?
 
     public init(backend: B, configuration: Configuration, training: TrainingParameters, variant: Variant,
-                directory: URL, resume: Bool) throws {
-        guard variant.isDFC, variant.family != .analytic else {
-            throw ModelError("train: variant \(variant.rawValue) is not simulated; HIL training runs dfc, dfc-ss and their -fixed forms")
-        }
+                directory: URL, resume: Bool, data: TrainingData? = nil) throws {
         self.configuration = configuration
         self.training = training
         self.variant = variant
         self.directory = directory
-        let task = try StudentTeacher(configuration: configuration, seed: configuration.seed)
-        let train = task.samples(training.trainSamples, seed: configuration.seed &+ 1)
-        let test = task.samples(training.testSamples, seed: configuration.seed &+ 2)
-        data = (train.input, train.labels, test.input, test.labels)
+        self.data = try data ?? TrainingData.studentTeacher(configuration: configuration, training: training)
         let checkpoint = directory.appendingPathComponent("checkpoint.json")
         // Temporary files of a write that a kill interrupted: the files they were meant
         // to replace are still whole, so the leftovers just go.
@@ -120,9 +147,21 @@ public final class HILTrainer<B: Backend> {
         return configuration.loss.perSample(out, y).reduce(0, +) / Double(max(1, x.rows))
     }
 
+    /// Misclassified fraction of the test set, for classification data.
+    func testError() -> Double? {
+        guard data.classification else { return nil }
+        let out = backend.effectiveNetwork.forward(data.testX).output
+        var wrong = 0
+        for s in 0..<out.rows {
+            let predicted = (0..<out.columns).max { out[s, $0] < out[s, $1] } ?? 0
+            if data.testY[s, predicted] != 1 { wrong += 1 }
+        }
+        return Double(wrong) / Double(max(1, out.rows))
+    }
+
     /// Diagnostics of the effective weights on a fixed probe batch (nil if they cannot be computed).
     func probeDiagnostics() -> Diagnostics? {
-        let n = min(16, data.testX.rows)
+        let n = min(configuration.diagnosticSamples, data.testX.rows)
         guard n > 0, let solver = try? Solver(network: backend.effectiveNetwork, configuration: configuration) else { return nil }
         let x = data.testX.rows(0..<n), y = data.testY.rows(0..<n)
         var g = SeededGenerator(seed: configuration.seed).derived(0xD1A6)
@@ -202,6 +241,7 @@ public final class HILTrainer<B: Backend> {
             m.testLoss = loss(data.testX, data.testY)
             m.samplesPerSecond = m.seconds > 0 ? Double(m.samples) / m.seconds : 0
             m.diagnostics = probeDiagnostics()
+            m.testError = testError()
             state.metrics.append(m)
             state.epoch += 1
             state.position = 0

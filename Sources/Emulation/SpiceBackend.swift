@@ -168,6 +168,9 @@ public struct SpiceBackend: Backend {
     /// Samples in parallel (`workers` at a time); a sample that does not converge is tried
     /// again with `relaxedOptions`, and skipped (and counted) if it still fails.
     public func update(inputs: Matrix, labels: Matrix, variant: Variant) throws -> BatchUpdate {
+        guard variant.family == .trajectory || variant.family == .steadyState else {
+            throw ModelError("the SPICE backend simulates the controlled dynamics; variant \(variant.rawValue) has none (use dfc, dfc-ss or their -fixed forms)")
+        }
         let B = inputs.rows
         let results = Slots<BatchUpdate>(count: B)
         DispatchQueue.concurrentPerform(iterations: min(workers, B)) { w in

@@ -11,6 +11,11 @@ import Training
 
 enum BackendChoice: String, ExpressibleByArgument, CaseIterable { case ideal, behavioral, spice }
 
+enum DataChoice: String, ExpressibleByArgument, CaseIterable {
+    case studentTeacher = "student-teacher"
+    case images
+}
+
 /// Set from the SIGINT handler, read by the trainer after every batch.
 final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
@@ -42,6 +47,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "ideal, behavioral or spice.") var backend: BackendChoice = .ideal
     @Option(help: "Variant (dfc, dfc-ss, dfc-fixed, dfc-ss-fixed). Default: the config's.") var variant: String?
     @Option(help: "SPICE worker processes (simulations in parallel).") var workers = 1
+    @Option(help: "student-teacher (generated from the config) or images (Fashion-MNIST, or MNIST with --data-dir).")
+    var data: DataChoice = .studentTeacher
+    @Option(help: ArgumentHelp("Directory with the four IDX files (default: Debian's dataset-fashion-mnist).", valueName: "DIR"))
+    var dataDir: String?
+    @Option(help: "Use only the first N training images (and N/5 test images), for quick runs.") var limit: Int?
     @Option(help: ArgumentHelp("New run directory.", valueName: "RUN")) var out: String?
     @Option(help: ArgumentHelp("Continue the run in this directory.", valueName: "RUN")) var resume: String?
 
@@ -83,8 +93,17 @@ struct TrainCommand: ParsableCommand {
     }
 
     func train<B: Backend>(_ backend: B, _ experiment: Experiment, _ variant: Variant, _ dir: URL, _ stop: StopFlag) throws {
+        var trainingData: TrainingData? = nil
+        if data == .images {
+            if let limit, limit < 1 { throw ValidationError("--limit must be ≥ 1") }
+            let images = try ImageDataset.load(directory: dataDir ?? ImageDataset.debianFashionMNIST, limit: limit)
+            guard experiment.model.sizes.first == images.train.inputs.columns, experiment.model.sizes.last == 10 else {
+                throw InputError(file: options.config, field: "network.sizes", "image data needs \(images.train.inputs.columns) inputs and 10 outputs")
+            }
+            trainingData = .images(images)
+        }
         let trainer = try HILTrainer(backend: backend, configuration: experiment.model, training: experiment.training,
-                                     variant: variant, directory: dir, resume: resume != nil)
+                                     variant: variant, directory: dir, resume: resume != nil, data: trainingData)
         let t = experiment.training
         let terminal = isatty(STDERR_FILENO) != 0
         let started = Date()
@@ -107,8 +126,8 @@ struct TrainCommand: ParsableCommand {
         }
         trainer.epochFinished = { m in
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
-            print(String(format: "epoch %d: train loss %.5g, test loss %.5g, converged %d, not converged %d, diverged %d, skipped %d (retried %d), %.1f samples/s",
-                         m.epoch, m.trainLoss, m.testLoss, m.converged, m.notConverged, m.diverged, m.skipped, m.retried, m.samplesPerSecond))
+            print(String(format: "epoch %d: train loss %.5g, test loss %.5g%@, converged %d, not converged %d, diverged %d, skipped %d (retried %d), %.1f samples/s",
+                         m.epoch, m.trainLoss, m.testLoss, m.testError.map { String(format: ", test error %.2f %%", 100 * $0) } ?? "", m.converged, m.notConverged, m.diverged, m.skipped, m.retried, m.samplesPerSecond))
             try? Self.learningCurve(trainer.state.metrics, title: "\(experiment.model.name): \(trainer.backend.name), \(variant.rawValue)")
                 .write(to: dir.appendingPathComponent("learning-curve.svg"))
         }

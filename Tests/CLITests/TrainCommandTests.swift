@@ -134,3 +134,22 @@ struct InterruptTests {
         #expect(resumed.status == 0 && resumed.stdout.contains("done:"), "\(resumed.stdout) \(resumed.stderr)")
     }
 }
+
+@Suite("Learning Fashion-MNIST on a slice", .serialized)
+struct ImageTrainingTests {
+    @Test("bp and dfc-ssa-fixed on 1 000 images, 2 epochs: test error far below chance (90 %)",
+          .enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist")))
+    func learnsImages() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        let config = CLI.repository.appendingPathComponent("Examples/fashion-mnist/small-bp.yaml").path
+        for variant in ["bp", "dfc-ssa-fixed"] {
+            let r = try CLI.run(["train", "--config", config, "--variant", variant, "--data", "images", "--limit", "1000", "--out", w.path(variant)])
+            #expect(r.status == 0, "\(r.stderr)")
+            let last = try #require(try String(contentsOf: w.url("\(variant)/metrics.jsonl"), encoding: .utf8).split(separator: "\n").last)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+            let error = try #require(json["testError"] as? Double)
+            #expect(error < 0.4, "\(variant): test error \(error)")
+        }
+    }
+}
