@@ -75,6 +75,10 @@ public struct TrainingCheckpoint: Sendable, Codable {
     public var metrics: [EpochMetrics]
     /// Counts of the epoch in progress.
     public var pending: EpochMetrics
+    /// Feedback-only pre-training passes done (they come before epoch 1).
+    public var pretrainDone: Int = 0
+    /// Extra feedback passes done after the current epoch's forward pass.
+    public var extraFeedbackDone: Int = 0
 }
 
 /// Hardware-in-the-loop training on any `Backend` (DESIGN.md §4): per mini-batch the
@@ -191,6 +195,14 @@ public final class HILTrainer<B: Backend> {
             try save()
         }
         var lastCheckpoint = state.samplesSeen
+        let learnsFeedback = variant.learnsFeedback
+        while learnsFeedback && state.pretrainDone < training.feedbackPretrainEpochs {
+            if shouldStop() { try save(); return .interrupted }
+            try feedbackPass(rate: training.feedbackPretrainRate > 0 ? training.feedbackPretrainRate : training.feedbackLearningRate,
+                             pass: 1_000_000 + state.pretrainDone)
+            state.pretrainDone += 1
+            try save()
+        }
         while state.epoch < training.epochs {
             let order = order(epoch: state.epoch)
             var started = Date()
@@ -204,7 +216,7 @@ public final class HILTrainer<B: Backend> {
                 var tensors = net.forwardTensors
                 state.optimizer.step(&tensors, directions: (0..<net.depth).flatMap { [update.dW[$0].storage, update.db[$0]] })
                 net.forwardTensors = tensors
-                if variant.learnsFeedback && training.feedbackLearningRate > 0 {
+                if variant.learnsFeedback && training.feedbackLearningRate > 0 && training.extraFeedbackEpochs == 0 {
                     // The feedback phase runs on the backend (in SPICE: the circuit) with the weights of this batch.
                     let seed = SeededGenerator(seed: configuration.seed).derived(0xFEED).derived(state.cycle).state.0
                     let dQ = try backend.feedbackUpdate(inputs: x, noiseSeed: seed)
@@ -235,6 +247,13 @@ public final class HILTrainer<B: Backend> {
                     return .interrupted
                 }
             }
+            while learnsFeedback && state.extraFeedbackDone < training.extraFeedbackEpochs {
+                if shouldStop() { try save(); return .interrupted }
+                try feedbackPass(rate: training.feedbackLearningRate, pass: state.epoch * 1000 + state.extraFeedbackDone)
+                state.extraFeedbackDone += 1
+                try save()
+            }
+            state.extraFeedbackDone = 0
             var m = state.pending
             m.epoch = state.epoch + 1
             m.trainLoss = loss(data.trainX, data.trainY)
@@ -254,6 +273,30 @@ public final class HILTrainer<B: Backend> {
             secondsBefore = 0
         }
         return .finished
+    }
+
+    /// One feedback-only pass over the training set in mini-batches (Eq. 13 on the backend),
+    /// its own optimizer state, in an order drawn from the pass number.
+    func feedbackPass(rate: Double, pass: Int) throws {
+        guard rate > 0 else { return }
+        let n = data.trainX.rows
+        let order = order(epoch: 10_000_000 + pass)
+        state.feedbackOptimizer.learningRate = rate
+        var position = 0
+        while position < n {
+            let indices = Array(order[position..<min(n, position + training.batchSize)])
+            let x = Matrix.vstack(indices.map { data.trainX.rows($0..<($0 + 1)) })
+            let seed = SeededGenerator(seed: configuration.seed).derived(0xFEED).derived(UInt64(pass)).derived(UInt64(position)).state.0
+            let dQ = try backend.feedbackUpdate(inputs: x, noiseSeed: seed)
+            var net = backend.network
+            var q = net.feedbackTensors
+            state.feedbackOptimizer.step(&q, directions: dQ.map(\.storage))
+            net.feedbackTensors = q
+            state.cycle += 1
+            backend = try backend.reprogrammed(with: net, cycle: state.cycle)
+            state.feedback = net.feedbackTensors
+            position += indices.count
+        }
     }
 
     /// Writes checkpoint.json, model.npz and metrics.jsonl, each atomically.

@@ -130,11 +130,12 @@ public enum ConfigurationLoader {
         let m = try reader.mapping(value, "training")
         let numbers: [(String, WritableKeyPath<TrainingParameters, Double>)] = [
             ("learningRate", \.learningRate), ("beta1", \.beta1), ("beta2", \.beta2), ("epsilon", \.epsilon),
-            ("clipNorm", \.clipNorm), ("feedbackLearningRate", \.feedbackLearningRate),
+            ("clipNorm", \.clipNorm), ("feedbackLearningRate", \.feedbackLearningRate), ("feedbackPretrainRate", \.feedbackPretrainRate),
         ]
         let integers: [(String, WritableKeyPath<TrainingParameters, Int>)] = [
             ("batchSize", \.batchSize), ("epochs", \.epochs), ("trainSamples", \.trainSamples),
             ("testSamples", \.testSamples), ("checkpointEvery", \.checkpointEvery),
+            ("feedbackPretrainEpochs", \.feedbackPretrainEpochs), ("extraFeedbackEpochs", \.extraFeedbackEpochs),
         ]
         try reader.keys(m, allowed: Set(numbers.map(\.0) + integers.map(\.0) + ["optimizer"]), at: "training")
         for (key, path) in numbers { try reader.number(m, key, "training", &t[keyPath: path]) }

@@ -100,6 +100,13 @@ public struct TrainingParameters: Sendable, Equatable {
     public var checkpointEvery = 256
     /// Feedback learning (Eq. 13) after every forward batch with this rate; 0 = off.
     public var feedbackLearningRate = 0.0
+    /// Feedback-only passes over the training set before forward training (the published
+    /// code's `epochs_fb`), with their own rate (`lr_fb_init`), and after every forward
+    /// epoch (`extra_fb_epochs`, rate `feedbackLearningRate`). Both need a variant that learns Q.
+    public var feedbackPretrainEpochs = 0
+    public var feedbackPretrainRate = 0.0
+    public var extraFeedbackEpochs = 0
+    /// With extra feedback epochs, feedback learns in those passes only, not after every batch.
 
     public init() {}
 
@@ -116,6 +123,8 @@ public struct TrainingParameters: Sendable, Equatable {
         guard (0..<1).contains(beta1), (0..<1).contains(beta2) else { throw ModelError("training.beta1: betas must be in [0, 1)") }
         guard clipNorm >= 0, clipNorm.isFinite else { throw ModelError("training.clipNorm: must be ≥ 0") }
         guard feedbackLearningRate >= 0, feedbackLearningRate.isFinite else { throw ModelError("training.feedbackLearningRate: must be ≥ 0") }
+        guard feedbackPretrainRate >= 0, feedbackPretrainRate.isFinite else { throw ModelError("training.feedbackPretrainRate: must be ≥ 0") }
+        guard feedbackPretrainEpochs >= 0, extraFeedbackEpochs >= 0 else { throw ModelError("training.feedbackPretrainEpochs: must be ≥ 0") }
         for (v, f) in [(batchSize, "batchSize"), (epochs, "epochs"), (trainSamples, "trainSamples"), (testSamples, "testSamples"), (checkpointEvery, "checkpointEvery")] where v < 1 {
             throw ModelError("training.\(f): must be ≥ 1, got \(v)")
         }
