@@ -168,9 +168,10 @@ public struct Dynamics: Sendable {
 
             // Divergence: freeze a runaway sample at its feedforward state. One
             // branch-free pass finds whether any value is out of bounds at all.
-            let outOfBounds = v.reduce(countOutside(u, p.divergenceBound)) { $0 + countOutside($1, p.divergenceBound) }
+            // The apical compartment counts too: in the feedback phase it integrates on its own.
+            let outOfBounds = (v + vA).reduce(countOutside(u, p.divergenceBound)) { $0 + countOutside($1, p.divergenceBound) }
             for s in 0..<B where outOfBounds > 0 && !diverged[s] {
-                if !rowWithin(v, s, bound: p.divergenceBound) || !rowWithin([u], s, bound: p.divergenceBound) {
+                if !rowWithin(v + vA, s, bound: p.divergenceBound) || !rowWithin([u], s, bound: p.divergenceBound) {
                     diverged[s] = true
                     freeze(sample: s, v: &v, r: &r, vB: &vB, vA: &vA, uInt: &uInt, u: &u, e: &e,
                            target: &target, feedforward: feedforward)

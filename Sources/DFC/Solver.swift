@@ -114,13 +114,30 @@ public struct Solver: Sendable {
             options.forwardPlasticity = variant.family == .trajectory
                 ? .trajectory(configuration.conventions.trajectoryAverage) : .finalState
             options.traceStride = traceStride ?? configuration.control.traceStride
-            let run = Dynamics(network: network, parameters: forwardDynamics, options: options)
-                .run(input: input, target: target, feedforward: ff, generator: &generator)
+            let dynamics = Dynamics(network: network, parameters: forwardDynamics, options: options)
+            let run = dynamics.run(input: input, target: target, feedforward: ff, generator: &generator)
             solution.u = run.u
             solution.soma = run.soma
             solution.basal = run.basal
             solution.dW = run.dW
             solution.db = run.db
+            if run.diverged.contains(true) {
+                // A diverged sample's contributions before it was frozen can be huge: the
+                // update is recomputed from the samples that stayed bounded.
+                let kept = (0..<B).filter { !run.diverged[$0] }
+                if kept.isEmpty {
+                    solution.dW = network.weights.map { Matrix(rows: $0.rows, columns: $0.columns) }
+                    solution.db = network.biases.map { [Double](repeating: 0, count: $0.count) }
+                } else {
+                    func pick(_ m: Matrix) -> Matrix { Matrix.vstack(kept.map { m.rows($0..<($0 + 1)) }) }
+                    let subset = FeedforwardState(rates: ff.rates.map(pick), potentials: ff.potentials.map(pick))
+                    var g = generator.derived(0xD1)
+                    let again = Dynamics(network: network, parameters: forwardDynamics, options: options)
+                        .run(input: pick(input), target: pick(target), feedforward: subset, generator: &g)
+                    solution.dW = again.dW
+                    solution.db = again.db
+                }
+            }
             solution.traces = run.traces
             solution.status = classify(error: run.error, u: run.u, delta: delta, diverged: run.diverged)
         case .analytic:

@@ -215,6 +215,9 @@ public final class HILTrainer<B: Backend> {
                 var net = backend.network
                 var tensors = net.forwardTensors
                 state.optimizer.step(&tensors, directions: (0..<net.depth).flatMap { [update.dW[$0].storage, update.db[$0]] })
+                guard tensors.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {
+                    throw ModelError("training diverged at epoch \(state.epoch + 1), sample \(state.position): the update made the weights non-finite (lower training.learningRate, or stabilise Q); the last checkpoint is intact")
+                }
                 net.forwardTensors = tensors
                 if variant.learnsFeedback && training.feedbackLearningRate > 0 && training.extraFeedbackEpochs == 0 {
                     // The feedback phase runs on the backend (in SPICE: the circuit) with the weights of this batch.
@@ -291,6 +294,9 @@ public final class HILTrainer<B: Backend> {
             var net = backend.network
             var q = net.feedbackTensors
             state.feedbackOptimizer.step(&q, directions: dQ.map(\.storage))
+            guard q.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {
+                throw ModelError("feedback learning diverged (pass \(pass)): Q became non-finite; lower the feedback learning rate")
+            }
             net.feedbackTensors = q
             state.cycle += 1
             backend = try backend.reprogrammed(with: net, cycle: state.cycle)

@@ -86,6 +86,27 @@ struct TrainingLoopTests {
         }
     }
 
+    @Test("feedback pre-training and extra feedback passes change Q and resume exactly")
+    func feedbackPassesResume() throws {
+        var (c, t) = smallTask()
+        c.feedbackInit = .xavierNormal
+        c.feedback.sigma = 0.1
+        c.feedback.steps = 50
+        t.feedbackPretrainEpochs = 1
+        t.feedbackPretrainRate = 0.05
+        t.feedbackLearningRate = 0.02
+        t.extraFeedbackEpochs = 1
+        let net = try Network.initialized(c, seed: c.seed)
+        let backend = try IdealBackend(network: net, configuration: c)
+        let dirA = try scratch(), dirB = try scratch()
+        defer { try? FileManager.default.removeItem(at: dirA); try? FileManager.default.removeItem(at: dirB) }
+        let straight = try train(backend, c, t, epochs: 2, dir: dirA, resume: false).state
+        _ = try train(backend, c, t, epochs: 2, dir: dirB, resume: false, stopAfter: 6)
+        let resumed = try train(backend, c, t, epochs: 2, dir: dirB, resume: true).state
+        #expect(straight.feedback != net.feedbackTensors, "Q did not learn")
+        #expect(resumed.feedback == straight.feedback && resumed.forward == straight.forward)
+    }
+
     @Test("training lowers the test loss and writes metrics, model and checkpoint")
     func learnsAndRecords() throws {
         let (c, t) = smallTask()
