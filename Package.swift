@@ -47,6 +47,7 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: vectorFlags
         ),
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CGzip", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CNgspice", pkgConfig: "ngspice", providers: [.apt(["libngspice0-dev"])]),
         .target(name: "Spice", dependencies: ["CNgspice"], exclude: ["README.md"]),
@@ -64,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "dfcspice",
             dependencies: [
-                "DFC", "Circuit", "Spice", "Emulation", "Reports", "Training", "LinearAlgebra", "NumPyFormat",
+                "DFC", "Circuit", "Spice", "Emulation", "Reports", "Training", "LinearAlgebra", "NumPyFormat", "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -34,6 +34,8 @@ public struct BatchUpdate: Sendable {
     public var skipped = 0
     /// Samples retried with relaxed simulator options.
     public var retried = 0
+    /// Σ of the per-sample losses at the feedforward state, when the backend knows them.
+    public var loss: Double?
 
     public init(dW: [Matrix], db: [[Double]]) {
         self.dW = dW
@@ -50,6 +52,7 @@ public struct BatchUpdate: Sendable {
         diverged += other.diverged
         skipped += other.skipped
         retried += other.retried
+        if let l = other.loss { loss = (loss ?? 0) + l }
     }
 
     mutating func count(_ status: SampleStatus) {

@@ -240,7 +240,7 @@ public final class HILTrainer<B: Backend> {
                 state.pending.skipped += update.skipped
                 state.pending.retried += update.retried
                 state.pending.seconds = secondsBefore + Date().timeIntervalSince(started)
-                progress?(state.epoch + 1, state.position, n, loss(x, y))
+                progress?(state.epoch + 1, state.position, n, update.loss.map { $0 / Double(indices.count) } ?? loss(x, y))
                 if state.samplesSeen - lastCheckpoint >= training.checkpointEvery {
                     try save()
                     lastCheckpoint = state.samplesSeen

@@ -41,6 +41,7 @@ public struct IdealBackend: Backend {
         let s = try solver.solve(input: inputs, labels: labels, variant: variant, traceStride: 0, generator: &g)
         var u = BatchUpdate(dW: s.dW, db: s.db)
         for status in s.status { u.count(status) }
+        u.loss = solver.configuration.loss.perSample(s.feedforward.output, labels).reduce(0, +)
         return u
     }
 

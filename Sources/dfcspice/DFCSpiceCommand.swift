@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMalloc
 import Circuit
 import DFC
 import Spice
@@ -24,6 +25,11 @@ struct DFCSpiceCommand: ParsableCommand {
 
     /// Runs the command; every failure a user can cause ends as one `error:` line and exit 1.
     static func main() {
+        // Keep large blocks (batches, weight matrices) on the heap instead of mapping and
+        // zeroing fresh pages for each: training allocates the same sizes every batch
+        // (measured: 1 epoch of bp on Fashion-MNIST 10 s → 6.4 s).
+        _ = mallopt(M_MMAP_THRESHOLD, 1 << 30)
+        _ = mallopt(M_TRIM_THRESHOLD, 1 << 30)
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = ProcessInfo.processInfo.environment["DFCSPICE_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .info

@@ -1,0 +1,2 @@
+// glibc malloc tuning (mallopt), used once at start-up by dfcspice.
+#include <malloc.h>
