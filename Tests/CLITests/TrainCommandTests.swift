@@ -153,3 +153,29 @@ struct ImageTrainingTests {
         }
     }
 }
+
+@Suite("table and evaluate", .serialized)
+struct TableTests {
+    @Test("table summarizes classification runs beside the paper; evaluate programs the weights onto devices",
+          .enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist")))
+    func tableAndEvaluate() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        let config = CLI.repository.appendingPathComponent("Examples/fashion-mnist/small-bp.yaml").path
+        for seed in ["a", "b"] {
+            let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "seed: 1", with: seed == "a" ? "seed: 1" : "seed: 2")
+            try text.write(to: w.url("\(seed).yaml"), atomically: true, encoding: .utf8)
+            let r = try CLI.run(["train", "--config", w.path("\(seed).yaml"), "--data", "images", "--limit", "500", "--out", w.path(seed)])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let table = try CLI.run(["table", "--runs", w.path("a"), w.path("b")])
+        #expect(table.status == 0, "\(table.stderr)")
+        let row = try #require(table.stdout.split(separator: "\n").first { $0.hasPrefix("| bp ") })
+        #expect(row.contains("±") && row.contains("| 2 |") && row.contains("10.60"), "\(row)")
+        let bad = try CLI.run(["table", "--runs", w.path("nothing")])
+        #expect(bad.status != 0 && bad.stderr.hasPrefix("error:"))
+        let e = try CLI.run(["evaluate", "--config", w.path("a.yaml"), "--model", w.path("a/model.npz"), "--device-bits", "4", "--programmings", "2"])
+        #expect(e.status == 0, "\(e.stderr)")
+        #expect(e.stdout.contains("ideal weights:") && e.stdout.contains("programmed (16 levels"), "\(e.stdout)")
+    }
+}

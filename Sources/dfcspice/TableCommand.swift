@@ -1,0 +1,112 @@
+import ArgumentParser
+import DFC
+import Emulation
+import Circuit
+import Foundation
+import Training
+
+struct TableCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "table",
+        abstract: "Summarize training runs as a Markdown table beside the DFC paper's Table 1.",
+        discussion: """
+        Runs are grouped by variant (from RUN/checkpoint.json); for each group: the test error
+        of the last epoch as mean ± std over the runs (seeds), epochs, wall time per epoch,
+        and the published Fashion-MNIST test error.
+
+        Example: dfcspice table --runs runs/fm-bp-s1 runs/fm-bp-s2 runs/fm-dfc-ssa
+        """
+    )
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Run directories.", valueName: "RUN")) var runs: [String]
+
+    /// Table 1 of the DFC paper, Fashion-MNIST test error (%).
+    static let published: [String: Double] = [
+        "bp": 10.60, "dfc": 11.17, "dfc-ssa": 11.28, "dfc-ss": 11.15, "dfc-fixed": 11.62, "dfa": 11.38,
+    ]
+
+    struct Row { var errors: [Double] = []; var epochs: [Int] = []; var seconds: [Double] = [] }
+
+    func run() throws {
+        guard !runs.isEmpty else { throw ValidationError("give at least one --runs directory") }
+        var rows: [String: Row] = [:]
+        for run in runs {
+            let dir = URL(fileURLWithPath: run)
+            let checkpointPath = dir.appendingPathComponent("checkpoint.json").path
+            guard let data = FileManager.default.contents(atPath: checkpointPath) else { throw InputError(file: checkpointPath, "not found") }
+            let checkpoint: TrainingCheckpoint
+            do { checkpoint = try JSONDecoder().decode(TrainingCheckpoint.self, from: data) } catch {
+                throw InputError(file: checkpointPath, "not a dfcspice checkpoint")
+            }
+            guard let last = checkpoint.metrics.last, last.epoch > 0 else { throw InputError(file: checkpointPath, "no finished epoch") }
+            guard let error = last.testError else { throw InputError(file: checkpointPath, "not a classification run (no test error)") }
+            let key = checkpoint.backend == "ideal" ? checkpoint.variant : "\(checkpoint.variant) (\(checkpoint.backend))"
+            var row = rows[key] ?? Row()
+            row.errors.append(100 * error)
+            row.epochs.append(last.epoch)
+            let trained = checkpoint.metrics.dropFirst()
+            row.seconds.append(trained.map(\.seconds).reduce(0, +) / Double(max(1, trained.count)))
+            rows[key] = row
+        }
+        var out = "| variant | test error (%) | runs | epochs | s per epoch | paper (%) |\n|---|---|---|---|---|---|\n"
+        for key in rows.keys.sorted() {
+            let r = rows[key]!
+            let mean = r.errors.reduce(0, +) / Double(r.errors.count)
+            let std = r.errors.count > 1 ? (r.errors.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(r.errors.count - 1)).squareRoot() : 0
+            let base = String(key.split(separator: " ").first ?? "")
+            out += String(format: "| %@ | %.2f%@ | %d | %@ | %.1f | %@ |\n", key, mean, r.errors.count > 1 ? String(format: " ± %.2f", std) : "",
+                          r.errors.count, Set(r.epochs).sorted().map(String.init).joined(separator: ", "),
+                          r.seconds.reduce(0, +) / Double(r.seconds.count), Self.published[base].map { String(format: "%.2f", $0) } ?? "—")
+        }
+        print(out, terminator: "")
+    }
+}
+
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Test error of a trained model, ideal and as programmed onto the config's devices.",
+        discussion: """
+        The "train ideal, deploy analog" gap: the model's Fashion-MNIST test error with its
+        own weights, and with the weights the config's device model realises (levels,
+        programming noise, stuck cells; `--programmings K` draws of the programming noise).
+
+        Example: dfcspice evaluate --config Examples/fashion-mnist/bp.yaml --model runs/fm-bp/model.npz --device-bits 6 --programming-noise 0.02
+        """
+    )
+
+    @OptionGroup var options: ConfigOptions
+    @Option(help: ArgumentHelp("Model file.", valueName: "model.npz")) var model: String
+    @Option(help: ArgumentHelp("Directory with the IDX files.", valueName: "DIR")) var dataDir: String?
+    @Option(help: "Override the config's device levels by bits (0: keep the config's).") var deviceBits = 0
+    @Option(help: "Override the config's relative programming noise (negative: keep the config's).") var programmingNoise = -1.0
+    @Option(help: "Programming cycles to draw (noise differs per cycle).") var programmings = 3
+
+    func run() throws {
+        var experiment = try ConfigurationLoader.loadExperiment(path: options.config)
+        if deviceBits > 0 { experiment.circuit.device.levels = 1 << deviceBits }
+        if programmingNoise >= 0 { experiment.circuit.device.programmingNoise = programmingNoise }
+        let network = try ModelFile.read(path: model, configuration: experiment.model)
+        let data = try ImageDataset.load(directory: dataDir ?? ImageDataset.debianFashionMNIST)
+        func error(_ net: Network) -> Double {
+            let out = net.forward(data.test.inputs).output
+            var wrong = 0
+            for s in 0..<out.rows where (0..<out.columns).max(by: { out[s, $0] < out[s, $1] }) != data.test.classes[s] { wrong += 1 }
+            return 100 * Double(wrong) / Double(out.rows)
+        }
+        print(String(format: "ideal weights: %.2f %% test error", error(network)))
+        let mapper = try DFCCircuitMapper(configuration: experiment.model, parameters: experiment.circuit)
+        var errors: [Double] = []
+        for cycle in 0..<max(1, programmings) {
+            let mapped = try mapper.map(network: network, input: [Double](repeating: 0, count: network.sizes[0]),
+                                        target: [Double](repeating: 0, count: network.outputSize), phase: .feedforward,
+                                        programmingCycle: UInt64(cycle))
+            errors.append(error(mapped.realised))
+        }
+        let mean = errors.reduce(0, +) / Double(errors.count)
+        let d = experiment.circuit.device
+        print(String(format: "programmed (%@, programming noise %.3g, stuck on/off %.3g/%.3g): %.2f %% test error (%@)",
+                     d.levels > 0 ? "\(d.levels) levels" : "continuous", d.programmingNoise, d.stuckOnFraction, d.stuckOffFraction,
+                     mean, errors.map { String(format: "%.2f", $0) }.joined(separator: ", ")))
+    }
+}
