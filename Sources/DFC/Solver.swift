@@ -193,8 +193,20 @@ public struct Solver: Sendable {
         options.feedbackPlasticity = true
         options.noiseEntry = .apical
         options.apicalTau = f.apicalTau
-        let run = Dynamics(network: network, parameters: parameters, options: options)
-            .run(input: input, target: ff.output, feedforward: ff, generator: &generator)
+        let dynamics = Dynamics(network: network, parameters: parameters, options: options)
+        var run = dynamics.run(input: input, target: ff.output, feedforward: ff, generator: &generator)
+        if run.diverged.contains(true) {
+            // As in the forward phase: a runaway sample's contributions are dropped.
+            let kept = (0..<input.rows).filter { !run.diverged[$0] }
+            if kept.isEmpty {
+                run.dQ = network.feedback.map { Matrix(rows: $0.rows, columns: $0.columns) }
+            } else {
+                func pick(_ m: Matrix) -> Matrix { Matrix.vstack(kept.map { m.rows($0..<($0 + 1)) }) }
+                let subset = FeedforwardState(rates: ff.rates.map(pick), potentials: ff.potentials.map(pick))
+                var g = generator.derived(0xD2)
+                run.dQ = dynamics.run(input: pick(input), target: pick(ff.output), feedforward: subset, generator: &g).dQ
+            }
+        }
         let decay = f.decay * Double(input.rows)
         return zip(run.dQ, network.feedback).map { dq, q in dq - q * decay }
     }

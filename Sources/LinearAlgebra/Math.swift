@@ -10,3 +10,4 @@ func atan2Degrees(_ y: Double, _ x: Double) -> Double { atan2(y, x) * 180 / Doub
 @usableFromInline func logDouble(_ x: Double) -> Double { log(x) }
 @usableFromInline func sinDouble(_ x: Double) -> Double { sin(x) }
 @usableFromInline func cosDouble(_ x: Double) -> Double { cos(x) }
+@usableFromInline func expDouble(_ x: Double) -> Double { exp(x) }

@@ -31,8 +31,8 @@ struct FeedbackLearningTests {
         let after = try condition2(net)
         let ff = net.forward(Matrix(rows: 1, columns: 5))
         let jq = net.jacobian(at: ff.potentials, sample: 0) * net.stackedFeedback
-        #expect(before < 0.3)
-        #expect(after > 0.9, "condition 2: \(before) → \(after)")
+        // From a random Q (largely outside J's row space) to one almost inside it.
+        #expect(after > 0.9 && after - before > 0.5, "condition 2: \(before) → \(after)")
         // Condition 3 with α = 0: every eigenvalue of J Q in the right half-plane.
         #expect(try jq.eigenvalues().allSatisfy { $0.re > 0 })
     }

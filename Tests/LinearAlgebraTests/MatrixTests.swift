@@ -112,3 +112,30 @@ struct MatrixTests {
         #expect(SeededGenerator(seed: 1).derived(1) != SeededGenerator(seed: 1).derived(2))
     }
 }
+
+@Suite("Normal draws")
+struct NormalDrawTests {
+    @Test("ziggurat normals: moments and tail fractions of N(0, 1) within their sampling error")
+    func moments() {
+        var g = SeededGenerator(seed: 77)
+        let n = 2_000_000
+        var s1 = 0.0, s2 = 0.0, s4 = 0.0, beyond2 = 0, beyond3 = 0, beyond4 = 0
+        for _ in 0..<n {
+            let x = g.nextNormal()
+            s1 += x; s2 += x * x; s4 += x * x * x * x
+            let a = abs(x)
+            if a > 2 { beyond2 += 1 }
+            if a > 3 { beyond3 += 1 }
+            if a > 4 { beyond4 += 1 }
+        }
+        let N = Double(n)
+        #expect(abs(s1 / N) < 5 / N.squareRoot())                    // σ/√n = 7e-4
+        #expect(abs(s2 / N - 1) < 5 * (2 / N).squareRoot())
+        #expect(abs(s4 / N - 3) < 5 * (96 / N).squareRoot())           // Var(x⁴) = 105 − 9
+        // P(|x| > k) = erfc(k/√2): 0.0455003, 0.0026998, 6.334e-5.
+        for (count, p) in [(beyond2, 0.0455003), (beyond3, 0.0026998), (beyond4, 6.334e-5)] {
+            let expected = p * N
+            #expect(abs(Double(count) - expected) < 5 * expected.squareRoot(), "\(count) beyond, expected \(expected)")
+        }
+    }
+}
