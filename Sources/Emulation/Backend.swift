@@ -96,23 +96,31 @@ extension Backend {
     }
 }
 
+/// Trapezoid weights of a (possibly nonuniform) time grid, normalized so that
+/// Σ_k w_k x_k is the time average (1/T)∫ x dt; a single point weighs 1.
+public func trapezoidWeights(_ t: [Double]) -> [Double] {
+    let n = t.count
+    guard n > 1 else { return [Double](repeating: 1, count: n) }
+    let span = max(t[n - 1] - t[0], .leastNonzeroMagnitude)
+    var weights = [Double](repeating: 0, count: n)
+    for k in 0..<(n - 1) {
+        let h = (t[k + 1] - t[k]) / (2 * span)
+        weights[k] += h
+        weights[k + 1] += h
+    }
+    return weights
+}
+
 /// The forward plasticity of Eq. 5 from a sample's traces, on any time grid.
 public enum TracePlasticity {
     /// (1/T)∫₀ᵀ (φ(v_i) − φ(v_i^B)) r_{i−1}ᵀ dt by the trapezoid rule on the run's own
     /// (possibly nonuniform) grid, for every layer; `finalOnly` takes the last state (Eq. 9 with φ).
     public static func update(_ run: SampleRun, activations: [Activation], finalOnly: Bool = false) -> (dW: [Matrix], db: [[Double]]) {
-        let t = run.time
-        let n = t.count
-        let span = max(t[n - 1] - t[0], .leastNonzeroMagnitude)
-        var weights = [Double](repeating: 0, count: n)
-        if finalOnly || n == 1 {
+        let n = run.time.count
+        var weights = trapezoidWeights(run.time)
+        if finalOnly {
+            weights = [Double](repeating: 0, count: n)
             weights[n - 1] = 1
-        } else {
-            for k in 0..<(n - 1) {
-                let h = (t[k + 1] - t[k]) / (2 * span)
-                weights[k] += h
-                weights[k + 1] += h
-            }
         }
         var dW: [Matrix] = [], db: [[Double]] = []
         for i in 0..<run.soma.count {

@@ -55,14 +55,7 @@ extension Comparison {
                                referenceName: String, candidateName: String) -> Comparison {
         let end = min(reference.time.last ?? 0, candidate.time.last ?? 0)
         let grid = candidate.time.filter { $0 <= end + 1e-12 }
-        // Trapezoid weights of the grid, summing to 1.
-        var timeWeights = [Double](repeating: grid.count == 1 ? 1 : 0, count: grid.count)
-        let span = max((grid.last ?? 0) - (grid.first ?? 0), .leastNonzeroMagnitude)
-        for k in 0..<max(0, grid.count - 1) {
-            let h = (grid[k + 1] - grid[k]) / (2 * span)
-            timeWeights[k] += h
-            timeWeights[k + 1] += h
-        }
+        let timeWeights = trapezoidWeights(grid)
         func agreement(_ name: String, _ ref: Matrix, _ cand: Matrix) -> SignalAgreement {
             let r = interpolate(ref, at: reference.time, onto: grid)
             let c = cand.rows(0..<grid.count)

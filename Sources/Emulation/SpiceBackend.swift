@@ -115,14 +115,7 @@ public struct SpiceBackend: Backend {
                         default: break
                         }
                     }
-                    // Trapezoid weights of the nonuniform grid, normalized to a time average.
-                    let span = max(seconds[T - 1] - seconds[0], .leastNonzeroMagnitude)
-                    var weights = [Double](repeating: 0, count: T)
-                    for k in 0..<(T - 1) {
-                        let h = (seconds[k + 1] - seconds[k]) / (2 * span)
-                        weights[k] += h
-                        weights[k + 1] += h
-                    }
+                    let weights = trapezoidWeights(seconds)
                     var dQ: [Matrix] = []
                     for i in 0..<network.depth {
                         var a = apical[i]

@@ -78,9 +78,7 @@ public final class EmbeddedNgspice: SpiceEngine, @unchecked Sendable {
     public func loadOnlyForTesting(_ netlist: [String]) {
         queue.sync {
             ensureInitialized()
-            var pointers: [UnsafeMutablePointer<CChar>?] = netlist.map { strdup($0) } + [nil]
-            _ = ngSpice_Circ(&pointers)
-            for p in pointers { free(p) }
+            _ = load(netlist)
             _ = NgspiceCallbackState.shared.takeLines()
         }
     }
@@ -111,6 +109,13 @@ public final class EmbeddedNgspice: SpiceEngine, @unchecked Sendable {
         _ = NgspiceCallbackState.shared.takeLines()
     }
 
+    /// Hands the netlist to ngspice; ngSpice_Circ copies the lines, so ours are freed right after.
+    private func load(_ lines: [String]) -> Int32 {
+        var pointers: [UnsafeMutablePointer<CChar>?] = lines.map { strdup($0) } + [nil]
+        defer { for p in pointers { free(p) } }
+        return ngSpice_Circ(&pointers)
+    }
+
     @discardableResult
     private func command(_ text: String) -> Int32 {
         text.withCString { ngSpice_Command(UnsafeMutablePointer(mutating: $0)) }
@@ -138,10 +143,7 @@ public final class EmbeddedNgspice: SpiceEngine, @unchecked Sendable {
             _ = NgspiceCallbackState.shared.takeLines()
         }
 
-        // Load: ngSpice_Circ copies the lines, so ours are freed right after.
-        var pointers: [UnsafeMutablePointer<CChar>?] = request.netlist.map { strdup($0) } + [nil]
-        defer { for p in pointers { free(p) } }
-        let loaded = ngSpice_Circ(&pointers)
+        let loaded = load(request.netlist)
         let loadLines = drain()
         if loaded != 0 || loadLines.contains(where: { $0.hasPrefix("stderr Error") || $0.lowercased().contains("error on line") })
             || NgspiceCallbackState.shared.takeExited() {
