@@ -12,6 +12,24 @@ let rcNetlist = [
     ".end",
 ]
 
+/// Runs one suite of this test bundle in a child process (the suite is enabled there by
+/// the environment variable), returning its exit status and output.
+func runScenario(_ suite: String, enabledBy variable: String) throws -> (Int32, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+    p.arguments = ["--testing-library", "swift-testing", "--filter", "SpiceTests.\(suite)"]
+    var env = ProcessInfo.processInfo.environment
+    env[variable] = "1"
+    p.environment = env
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let log = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, log)
+}
+
 let engines: [(String, any SpiceEngine)] = [("embedded", EmbeddedNgspice.shared), ("batch", BatchNgspice())]
 
 @Suite("ngspice engines", .serialized)
@@ -108,19 +126,8 @@ struct EngineTests {
     @Test("ngspice asking to exit does not end the process; the fallback engine carries on")
     func controlledExit() throws {
         // A separate process, because the library cannot be used again after `quit`.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        p.arguments = ["--testing-library", "swift-testing", "--filter", "SpiceTests.QuitScenario"]
-        var env = ProcessInfo.processInfo.environment
-        env["DFCSPICE_QUIT_SCENARIO"] = "1"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let log = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(log.suffix(800))")
+        let (status, log) = try runScenario("QuitScenario", enabledBy: "DFCSPICE_QUIT_SCENARIO")
+        #expect(status == 0, "\(log.suffix(800))")
         #expect(log.contains("QUIT SCENARIO OK"), "\(log.suffix(800))")
     }
 }
@@ -158,19 +165,8 @@ struct EngineMemoryTests {
     func memoryStaysFlat() throws {
         // In a process of its own: other suites run in parallel in this one and their
         // allocations (a data set, big matrices) would be counted as growth.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        p.arguments = ["--testing-library", "swift-testing", "--filter", "SpiceTests.MemoryScenario"]
-        var env = ProcessInfo.processInfo.environment
-        env["DFCSPICE_MEMORY_SCENARIO"] = "1"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let log = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(log.suffix(800))")
+        let (status, log) = try runScenario("MemoryScenario", enabledBy: "DFCSPICE_MEMORY_SCENARIO")
+        #expect(status == 0, "\(log.suffix(800))")
         let line = try #require(log.split(separator: "\n").first { $0.hasPrefix("RSS growth") }, "\(log.suffix(800))")
         let growth = try #require(Double(line.split(separator: " ")[2]))
         #expect(growth < 20, "RSS grew \(growth) MB over 1000 runs")
