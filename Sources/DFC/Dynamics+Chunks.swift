@@ -24,16 +24,13 @@ extension Dynamics {
         }
         let ranges = (0..<chunks).map { c in (c * Self.chunkSize)..<min(B, (c + 1) * Self.chunkSize) }
         let results = ChunkResults(count: chunks)
-        let threads = BLASThreads.count
-        BLASThreads.set(1)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        Parallel.forEach(chunks) { c in
             let r = ranges[c]
             let ff = FeedforwardState(rates: feedforward.rates.map { $0.rows(r) },
                                       potentials: feedforward.potentials.map { $0.rows(r) })
             var g = base.derived(UInt64(c))
             results.store(c, runChunk(input: input.rows(r), target: target.rows(r), feedforward: ff, generator: &g))
         }
-        BLASThreads.set(threads)
         return DynamicsResult.merging(results.values)
     }
 }

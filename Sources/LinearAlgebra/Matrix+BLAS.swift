@@ -29,18 +29,44 @@ extension Matrix {
             c.storage.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] *= beta } }
             return
         }
+        Parallel.configure()
+        let lda = max(1, a.columns), ldb = max(1, b.columns), ldc = max(1, c.columns)
+        // Large products split into one slab of C per core (rows when C is tall, columns
+        // when wide), each a serial dgemm on offset pointers: same math, no copies.
+        let parts = (2 * m * n * k >= Self.parallelFlops && !Parallel.isActive) ? Parallel.workers : 1
+        let splitRows = m >= n
+        let extent = splitRows ? m : n
+        let block = ((extent + parts - 1) / parts + 7) / 8 * 8
+        let slabs = (extent + block - 1) / block
         a.storage.withUnsafeBufferPointer { pa in
             b.storage.withUnsafeBufferPointer { pb in
                 c.storage.withUnsafeMutableBufferPointer { pc in
-                    cblas_dgemm(CblasRowMajor, ta.cblas, tb.cblas,
-                                Int32(m), Int32(n), Int32(k), alpha,
-                                pa.baseAddress, Int32(max(1, a.columns)),
-                                pb.baseAddress, Int32(max(1, b.columns)), beta,
-                                pc.baseAddress, Int32(max(1, c.columns)))
+                    guard let a0 = pa.baseAddress, let b0 = pb.baseAddress, let c0 = pc.baseAddress else { return }
+                    let cBase = UnsafeMutablePointer(mutating: c0)
+                    Parallel.forEach(slabs) { s in
+                        let start = s * block, size = min(block, extent - start)
+                        var ap = a0, bp = b0, cp = cBase
+                        var mm = m, nn = n
+                        if splitRows {
+                            ap = ta == .none ? a0 + start * lda : a0 + start
+                            cp = cBase + start * ldc
+                            mm = size
+                        } else {
+                            bp = tb == .none ? b0 + start : b0 + start * ldb
+                            cp = cBase + start
+                            nn = size
+                        }
+                        cblas_dgemm(CblasRowMajor, ta.cblas, tb.cblas, Int32(mm), Int32(nn), Int32(k), alpha,
+                                    ap, Int32(lda), bp, Int32(ldb), beta, cp, Int32(ldc))
+                    }
                 }
             }
         }
     }
+
+    /// 2mnk above which one product is split across cores: below it the dispatch costs
+    /// more than the second core brings (measured with `dfcspice bench`).
+    public static let parallelFlops = 2_000_000
 
     /// op(A)·op(B) as a new matrix.
     public static func product(_ a: Matrix, _ ta: Transpose = .none, _ b: Matrix, _ tb: Transpose = .none) -> Matrix {
@@ -86,6 +112,6 @@ extension Matrix {
 public enum BLASThreads {
     /// Threads OpenBLAS uses for one call.
     public static var count: Int { Int(openblas_get_num_threads()) }
-    /// Sets the thread count for subsequent calls.
+    /// Sets the thread count for subsequent calls (the project keeps it at 1; see `Parallel`).
     public static func set(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
 }
