@@ -36,7 +36,7 @@ let package = Package(
         ),
         .target(
             name: "LinearAlgebra",
-            dependencies: ["CBLAS"],
+            dependencies: ["CBLAS", "CKernels"],
             exclude: ["README.md"],
             swiftSettings: vectorFlags
         ),
@@ -48,6 +48,7 @@ let package = Package(
             swiftSettings: vectorFlags
         ),
         .systemLibrary(name: "CMalloc"),
+        .systemLibrary(name: "CKernels"),
         .systemLibrary(name: "CGzip", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CNgspice", pkgConfig: "ngspice", providers: [.apt(["libngspice0-dev"])]),
         .target(name: "Spice", dependencies: ["CNgspice"], exclude: ["README.md"]),

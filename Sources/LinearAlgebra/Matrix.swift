@@ -95,6 +95,21 @@ public struct Matrix: Sendable, Equatable {
                storage: Array(storage[(range.lowerBound * columns)..<(range.upperBound * columns)]))!
     }
 
+    /// The rows at `indices`, in that order, as a new matrix (a mini-batch gather).
+    public func rows(at indices: [Int]) -> Matrix {
+        var out = Matrix(rows: indices.count, columns: columns)
+        storage.withUnsafeBufferPointer { src in
+            out.storage.withUnsafeMutableBufferPointer { dst in
+                for (k, i) in indices.enumerated() {
+                    precondition(i >= 0 && i < rows, "row \(i) out of 0..<\(rows)")
+                    guard let from = src.baseAddress, let to = dst.baseAddress else { return }
+                    (to + k * columns).update(from: from + i * columns, count: columns)
+                }
+            }
+        }
+        return out
+    }
+
     /// Columns `range` as a new matrix.
     public func columns(_ range: Range<Int>) -> Matrix {
         Matrix(rows: rows, columns: range.count) { i, j in self[i, range.lowerBound + j] }
@@ -124,7 +139,7 @@ public struct Matrix: Sendable, Equatable {
     }
 
     /// True when every element is finite (no NaN or ±Inf).
-    public var isFinite: Bool { storage.allSatisfy(\.isFinite) }
+    public var isFinite: Bool { VectorMath.allFinite(storage) }
 }
 
 extension Matrix: CustomStringConvertible {

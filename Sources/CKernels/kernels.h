@@ -1,0 +1,39 @@
+// Element-wise kernels that Swift cannot vectorize itself: its square root keeps
+// C's errno path (a libm call per negative lane), which blocks vectorization.
+// Clang's element-wise builtin on vector types has no errno, so these compile to
+// packed sqrt/div instructions. Header-only: compiled by the Swift importer.
+#ifndef DFCSPICE_KERNELS_H
+#define DFCSPICE_KERNELS_H
+#include <stddef.h>
+#include <string.h>
+
+typedef double dfc_v4d __attribute__((ext_vector_type(4)));
+
+/// One Adam step on n values: g = -s*d; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g;
+/// p -= rate*m/(sqrt(v*k2) + eps).
+static inline void dfc_adam_step(double *p, double *m, double *v, const double *d, size_t n,
+                                 double s, double rate, double k2, double b1, double b2, double eps) {
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        dfc_v4d pk, mk, vk, dk;
+        memcpy(&pk, p + k, sizeof pk);
+        memcpy(&mk, m + k, sizeof mk);
+        memcpy(&vk, v + k, sizeof vk);
+        memcpy(&dk, d + k, sizeof dk);
+        dfc_v4d g = -s * dk;
+        mk = b1 * mk + (1 - b1) * g;
+        vk = b2 * vk + (1 - b2) * g * g;
+        pk -= rate * mk / (__builtin_elementwise_sqrt(vk * k2) + eps);
+        memcpy(p + k, &pk, sizeof pk);
+        memcpy(m + k, &mk, sizeof mk);
+        memcpy(v + k, &vk, sizeof vk);
+    }
+    for (; k < n; k++) {
+        double g = -s * d[k];
+        m[k] = b1 * m[k] + (1 - b1) * g;
+        v[k] = b2 * v[k] + (1 - b2) * g * g;
+        dfc_v4d x = {v[k] * k2, 0, 0, 0};
+        p[k] -= rate * m[k] / (__builtin_elementwise_sqrt(x)[0] + eps);
+    }
+}
+#endif
