@@ -24,6 +24,17 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
     /// ideal model on the first 16 test samples (angles of the `dfc` update to BP/GN/MN/SSA,
     /// Conditions 1–3, closed-loop stability).
     public var diagnostics: Diagnostics? = nil
+    /// Wall seconds by phase: `update` (the backend's plasticity), `optimizer`,
+    /// `feedback` (Q's updates and passes), `reprogram`, `checkpoint`, `evaluation`
+    /// (losses, test error, diagnostics at the epoch's end) and, in epoch 1, `pretrain`.
+    /// `seconds` is the training work: everything but `evaluation` and `pretrain`.
+    public var phases: [String: Double]? = nil
+
+    /// Adds `seconds` to `phases[name]`.
+    mutating func add(_ seconds: Double, to name: String) {
+        phases = phases ?? [:]
+        phases?[name, default: 0] += seconds
+    }
 }
 
 /// Training and test sets of a run.
@@ -57,30 +68,6 @@ public struct TrainingData: Sendable {
     }
 }
 
-/// Everything needed to continue a run exactly where it stopped.
-public struct TrainingCheckpoint: Sendable, Codable {
-    public var seed: UInt64
-    public var backend: String
-    public var variant: String
-    /// The epoch in progress and how many of its samples are done.
-    public var epoch: Int
-    public var position: Int
-    public var samplesSeen: Int
-    /// Reprogramming cycles of the devices so far.
-    public var cycle: UInt64
-    public var forward: [[Double]]
-    public var feedback: [[Double]]
-    public var optimizer: Optimizer
-    public var feedbackOptimizer: Optimizer
-    public var metrics: [EpochMetrics]
-    /// Counts of the epoch in progress.
-    public var pending: EpochMetrics
-    /// Feedback-only pre-training passes done (they come before epoch 1).
-    public var pretrainDone: Int = 0
-    /// Extra feedback passes done after the current epoch's forward pass.
-    public var extraFeedbackDone: Int = 0
-}
-
 /// Hardware-in-the-loop training on any `Backend` (DESIGN.md §4): per mini-batch the
 /// backend runs every sample (feedforward phase, target, controlled run) and returns the
 /// summed plasticity; the host takes the optimizer step and reprograms the backend's
@@ -99,6 +86,9 @@ public final class HILTrainer<B: Backend> {
 
     /// Called after every batch: (epoch, samples done in the epoch, epoch size, the batch's mean loss).
     public var progress: ((Int, Int, Int, Double) -> Void)?
+    /// Called after every batch of a feedback-only pass: (label such as "feedback
+    /// pre-training 3/10", samples done in the pass, pass size).
+    public var feedbackProgress: ((String, Int, Int) -> Void)?
     /// Checked after every batch; when it returns true the trainer checkpoints and stops.
     public var shouldStop: () -> Bool = { false }
     /// Called after every epoch.
@@ -118,13 +108,7 @@ public final class HILTrainer<B: Backend> {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
         }
         if resume {
-            guard let bytes = FileManager.default.contents(atPath: checkpoint.path) else {
-                throw ModelError("\(checkpoint.path): no checkpoint to resume from")
-            }
-            let saved: TrainingCheckpoint
-            do { saved = try JSONDecoder().decode(TrainingCheckpoint.self, from: bytes) } catch {
-                throw ModelError("\(checkpoint.path): unreadable checkpoint (\(error))")
-            }
+            let saved = try TrainingCheckpoint.read(from: directory)
             guard saved.backend == backend.name, saved.variant == variant.rawValue, saved.seed == configuration.seed else {
                 throw ModelError("\(checkpoint.path): the checkpoint is of backend \(saved.backend), variant \(saved.variant), seed \(saved.seed); this run asks for \(backend.name), \(variant.rawValue), seed \(configuration.seed)")
             }
@@ -147,20 +131,13 @@ public final class HILTrainer<B: Backend> {
 
     /// Mean per-sample loss of the backend's effective network.
     func loss(_ x: Matrix, _ y: Matrix) -> Double {
-        let out = backend.effectiveNetwork.forward(x).output
-        return configuration.loss.perSample(out, y).reduce(0, +) / Double(max(1, x.rows))
+        backend.effectiveNetwork.evaluate(inputs: x, labels: y, loss: configuration.loss).meanLoss
     }
 
-    /// Misclassified fraction of the test set, for classification data.
-    func testError() -> Double? {
-        guard data.classification else { return nil }
-        let out = backend.effectiveNetwork.forward(data.testX).output
-        var wrong = 0
-        for s in 0..<out.rows {
-            let predicted = (0..<out.columns).max { out[s, $0] < out[s, $1] } ?? 0
-            if data.testY[s, predicted] != 1 { wrong += 1 }
-        }
-        return Double(wrong) / Double(max(1, out.rows))
+    /// Mean test loss and, for classification data, the misclassified fraction, in one pass.
+    func testMetrics() -> (loss: Double, error: Double?) {
+        let e = backend.effectiveNetwork.evaluate(inputs: data.testX, labels: data.testY, loss: configuration.loss)
+        return (e.meanLoss, data.classification ? e.errorRate : nil)
     }
 
     /// Diagnostics of the effective weights on a fixed probe batch (nil if they cannot be computed).
@@ -198,8 +175,11 @@ public final class HILTrainer<B: Backend> {
         let learnsFeedback = variant.learnsFeedback
         while learnsFeedback && state.pretrainDone < training.feedbackPretrainEpochs {
             if shouldStop() { try save(); return .interrupted }
+            let start = DispatchTime.now().uptimeNanoseconds
             try feedbackPass(rate: training.feedbackPretrainRate > 0 ? training.feedbackPretrainRate : training.feedbackLearningRate,
-                             pass: 1_000_000 + state.pretrainDone)
+                             pass: 1_000_000 + state.pretrainDone,
+                             label: "feedback pre-training \(state.pretrainDone + 1)/\(training.feedbackPretrainEpochs)")
+            state.pending.add(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, to: "pretrain")
             state.pretrainDone += 1
             try save()
         }
@@ -209,26 +189,34 @@ public final class HILTrainer<B: Backend> {
             var secondsBefore = state.pending.seconds
             while state.position < n {
                 let indices = Array(order[state.position..<min(n, state.position + training.batchSize)])
-                let x = Matrix.vstack(indices.map { data.trainX.rows($0..<($0 + 1)) })
-                let y = Matrix.vstack(indices.map { data.trainY.rows($0..<($0 + 1)) })
-                let update = try backend.update(inputs: x, labels: y, variant: variant)
+                let x = data.trainX.rows(at: indices)
+                let y = data.trainY.rows(at: indices)
+                let update = try timed("update") { try backend.update(inputs: x, labels: y, variant: variant) }
                 var net = backend.network
                 var tensors = net.forwardTensors
-                state.optimizer.step(&tensors, directions: (0..<net.depth).flatMap { [update.dW[$0].storage, update.db[$0]] })
-                guard tensors.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {
+                let finite = timed("optimizer") {
+                    state.optimizer.step(&tensors, directions: (0..<net.depth).flatMap { [update.dW[$0].storage, update.db[$0]] })
+                    return tensors.allSatisfy(VectorMath.allFinite)
+                }
+                guard finite else {
                     throw ModelError("training diverged at epoch \(state.epoch + 1), sample \(state.position): the update made the weights non-finite (lower training.learningRate, or stabilise Q); the last checkpoint is intact")
                 }
                 net.forwardTensors = tensors
                 if variant.learnsFeedback && training.feedbackLearningRate > 0 && training.extraFeedbackEpochs == 0 {
                     // The feedback phase runs on the backend (in SPICE: the circuit) with the weights of this batch.
                     let seed = SeededGenerator(seed: configuration.seed).derived(0xFEED).derived(state.cycle).state.0
-                    let dQ = try backend.feedbackUpdate(inputs: x, noiseSeed: seed)
-                    var q = net.feedbackTensors
-                    state.feedbackOptimizer.step(&q, directions: dQ.map(\.storage))
+                    let backendNow = backend
+                    let q = try timed("feedback") {
+                        let dQ = try backendNow.feedbackUpdate(inputs: x, noiseSeed: seed)
+                        var q = net.feedbackTensors
+                        state.feedbackOptimizer.step(&q, directions: dQ.map(\.storage))
+                        return q
+                    }
                     net.feedbackTensors = q
                 }
                 state.cycle += 1
-                backend = try backend.reprogrammed(with: net, cycle: state.cycle)
+                let previous = backend, cycle = state.cycle
+                backend = try timed("reprogram") { try previous.reprogrammed(with: net, cycle: cycle) }
                 state.forward = net.forwardTensors
                 state.feedback = net.feedbackTensors
                 state.position += indices.count
@@ -242,7 +230,9 @@ public final class HILTrainer<B: Backend> {
                 state.pending.seconds = secondsBefore + Date().timeIntervalSince(started)
                 progress?(state.epoch + 1, state.position, n, update.loss.map { $0 / Double(indices.count) } ?? loss(x, y))
                 if state.samplesSeen - lastCheckpoint >= training.checkpointEvery {
+                    let start = DispatchTime.now().uptimeNanoseconds
                     try save()
+                    state.pending.add(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, to: "checkpoint")
                     lastCheckpoint = state.samplesSeen
                 }
                 if shouldStop() {
@@ -252,18 +242,27 @@ public final class HILTrainer<B: Backend> {
             }
             while learnsFeedback && state.extraFeedbackDone < training.extraFeedbackEpochs {
                 if shouldStop() { try save(); return .interrupted }
-                try feedbackPass(rate: training.feedbackLearningRate, pass: state.epoch * 1000 + state.extraFeedbackDone)
+                let start = DispatchTime.now().uptimeNanoseconds
+                try feedbackPass(rate: training.feedbackLearningRate, pass: state.epoch * 1000 + state.extraFeedbackDone,
+                                 label: "epoch \(state.epoch + 1): feedback pass \(state.extraFeedbackDone + 1)/\(training.extraFeedbackEpochs)")
+                let dt = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                state.pending.add(dt, to: "feedback")
+                state.pending.seconds += dt
                 state.extraFeedbackDone += 1
                 try save()
             }
             state.extraFeedbackDone = 0
+            let test = timed("evaluation") { () -> (Double, Double, Double?, Diagnostics?) in
+                let t = testMetrics()
+                return (loss(data.trainX, data.trainY), t.loss, t.error, probeDiagnostics())
+            }
             var m = state.pending
             m.epoch = state.epoch + 1
-            m.trainLoss = loss(data.trainX, data.trainY)
-            m.testLoss = loss(data.testX, data.testY)
+            m.trainLoss = test.0
+            m.testLoss = test.1
+            m.testError = test.2
+            m.diagnostics = test.3
             m.samplesPerSecond = m.seconds > 0 ? Double(m.samples) / m.seconds : 0
-            m.diagnostics = probeDiagnostics()
-            m.testError = testError()
             state.metrics.append(m)
             state.epoch += 1
             state.position = 0
@@ -278,9 +277,18 @@ public final class HILTrainer<B: Backend> {
         return .finished
     }
 
+    /// Runs `body`, adding its wall time to the pending epoch's `phases[name]` afterwards
+    /// (not during: `body` may itself change the state).
+    func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = try body()
+        state.pending.add(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, to: name)
+        return result
+    }
+
     /// One feedback-only pass over the training set in mini-batches (Eq. 13 on the backend),
     /// its own optimizer state, in an order drawn from the pass number.
-    func feedbackPass(rate: Double, pass: Int) throws {
+    func feedbackPass(rate: Double, pass: Int, label: String) throws {
         guard rate > 0 else { return }
         let n = data.trainX.rows
         let order = order(epoch: 10_000_000 + pass)
@@ -288,13 +296,13 @@ public final class HILTrainer<B: Backend> {
         var position = 0
         while position < n {
             let indices = Array(order[position..<min(n, position + training.batchSize)])
-            let x = Matrix.vstack(indices.map { data.trainX.rows($0..<($0 + 1)) })
+            let x = data.trainX.rows(at: indices)
             let seed = SeededGenerator(seed: configuration.seed).derived(0xFEED).derived(UInt64(pass)).derived(UInt64(position)).state.0
             let dQ = try backend.feedbackUpdate(inputs: x, noiseSeed: seed)
             var net = backend.network
             var q = net.feedbackTensors
             state.feedbackOptimizer.step(&q, directions: dQ.map(\.storage))
-            guard q.allSatisfy({ $0.allSatisfy(\.isFinite) }) else {
+            guard q.allSatisfy(VectorMath.allFinite) else {
                 throw ModelError("feedback learning diverged (pass \(pass)): Q became non-finite; lower the feedback learning rate")
             }
             net.feedbackTensors = q
@@ -302,6 +310,7 @@ public final class HILTrainer<B: Backend> {
             backend = try backend.reprogrammed(with: net, cycle: state.cycle)
             state.feedback = net.feedbackTensors
             position += indices.count
+            feedbackProgress?(label, position, n)
         }
     }
 
@@ -309,7 +318,7 @@ public final class HILTrainer<B: Backend> {
     public func save() throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try AtomicFile.write(try encoder.encode(state), to: directory.appendingPathComponent("checkpoint.json"))
+        try state.write(to: directory, encoder: encoder)
         var npz = NPZ(ModelFile.arrays(of: backend.network))
         npz["seed"] = NDArray(scalar: Double(configuration.seed))
         try npz.write(to: directory.appendingPathComponent("model.npz"))

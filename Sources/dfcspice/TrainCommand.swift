@@ -106,16 +106,31 @@ struct TrainCommand: ParsableCommand {
                                      variant: variant, directory: dir, resume: resume != nil, data: trainingData)
         let t = experiment.training
         let terminal = isatty(STDERR_FILENO) != 0
-        let started = Date()
-        let samplesAtStart = trainer.state.samplesSeen
+        var samplesAtStart = trainer.state.samplesSeen
         var lastLine = Date.distantPast
         trainer.shouldStop = { stop.requested }
+        var forwardStarted: Date?
+        trainer.feedbackProgress = { label, done, total in
+            let text = String(format: "%@ %5d/%d samples", label, done, total)
+            if terminal {
+                FileHandle.standardError.write(Data(("\r" + text + "  " + (done == total ? "\n" : "")).utf8))
+            } else if Date().timeIntervalSince(lastLine) > 10 || done == total {
+                FileHandle.standardError.write(Data((text + "\n").utf8))
+                lastLine = Date()
+            }
+        }
         trainer.progress = { epoch, done, total, loss in
-            let elapsed = Date().timeIntervalSince(started)
+            // The rate counts forward training only: pre-training before it would skew the ETA.
+            let since = forwardStarted ?? Date()
+            if forwardStarted == nil {
+                forwardStarted = since
+                samplesAtStart = trainer.state.samplesSeen
+            }
+            let elapsed = Date().timeIntervalSince(since)
             let rate = Double(trainer.state.samplesSeen - samplesAtStart) / max(elapsed, 1e-9)
             let remaining = Double((t.epochs - epoch) * total + (total - done)) / max(rate, 1e-9)
             let text = String(format: "epoch %d/%d %5d/%d samples  batch loss %.4g  %.1f samples/s  ETA %@",
-                              epoch, t.epochs, done, total, loss, rate, Self.duration(remaining))
+                              epoch, t.epochs, done, total, loss, rate, rate > 0 ? Self.duration(remaining) : "…")
             if terminal {
                 let width = 24, filled = Int(Double(width) * Double(done) / Double(max(total, 1)))
                 FileHandle.standardError.write(Data(("\r[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] " + text + "  ").utf8))

@@ -1,0 +1,105 @@
+import DFC
+import Foundation
+import NumPyFormat
+import Training
+
+/// Everything needed to continue a run exactly where it stopped.
+///
+/// On disk it is two files: `checkpoint.json` (the counters, the metrics, the optimizer
+/// settings: small and readable) and the tensors it names in `tensorFile` (weights and
+/// Adam moments as float64 in an NPZ). Tensors as JSON text made a 784-256-256-256-10
+/// checkpoint 22 MB and took a third of a `bp` epoch to write; binary is exact and fast.
+public struct TrainingCheckpoint: Sendable, Codable {
+    public var seed: UInt64
+    public var backend: String
+    public var variant: String
+    /// The epoch in progress and how many of its samples are done.
+    public var epoch: Int
+    public var position: Int
+    public var samplesSeen: Int
+    /// Reprogramming cycles of the devices so far.
+    public var cycle: UInt64
+    public var forward: [[Double]]
+    public var feedback: [[Double]]
+    public var optimizer: Optimizer
+    public var feedbackOptimizer: Optimizer
+    public var metrics: [EpochMetrics]
+    /// Counts of the epoch in progress.
+    public var pending: EpochMetrics
+    /// Feedback-only pre-training passes done (they come before epoch 1).
+    public var pretrainDone: Int = 0
+    /// Extra feedback passes done after the current epoch's forward pass.
+    public var extraFeedbackDone: Int = 0
+    /// The NPZ beside checkpoint.json that holds the tensors (nil: they are inline, as
+    /// in checkpoints written before the split).
+    public var tensorFile: String?
+}
+
+extension TrainingCheckpoint {
+    static let jsonName = "checkpoint.json"
+    static let tensorPrefix = "checkpoint-"
+
+    /// The tensor groups, named as in the NPZ: `forward.3` is the fourth forward tensor.
+    private var groups: [(String, [[Double]])] {
+        [("forward", forward), ("feedback", feedback),
+         ("optimizer.m", optimizer.firstMoments), ("optimizer.v", optimizer.secondMoments),
+         ("feedbackOptimizer.m", feedbackOptimizer.firstMoments), ("feedbackOptimizer.v", feedbackOptimizer.secondMoments)]
+    }
+
+    /// Writes the tensors to a new NPZ, then checkpoint.json naming it (each atomically),
+    /// then removes older tensor files. A kill at any point leaves a JSON whose NPZ exists.
+    func write(to directory: URL, encoder: JSONEncoder) throws {
+        var npz = NPZ()
+        for (name, tensors) in groups {
+            for (k, t) in tensors.enumerated() { npz["\(name).\(k)"] = NDArray(vector: t) }
+        }
+        let file = "\(Self.tensorPrefix)\(samplesSeen)-\(pretrainDone)-\(extraFeedbackDone)-\(cycle).npz"
+        try npz.write(to: directory.appendingPathComponent(file))
+        var light = self
+        light.forward = []
+        light.feedback = []
+        light.optimizer.firstMoments = []
+        light.optimizer.secondMoments = []
+        light.feedbackOptimizer.firstMoments = []
+        light.feedbackOptimizer.secondMoments = []
+        light.tensorFile = file
+        try AtomicFile.write(try encoder.encode(light), to: directory.appendingPathComponent(Self.jsonName))
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        where name.hasPrefix(Self.tensorPrefix) && name.hasSuffix(".npz") && name != file {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        }
+    }
+
+    /// Reads checkpoint.json and the tensors it names.
+    static func read(from directory: URL) throws -> TrainingCheckpoint {
+        let path = directory.appendingPathComponent(jsonName).path
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw ModelError("\(path): no checkpoint to resume from")
+        }
+        var saved: TrainingCheckpoint
+        do { saved = try JSONDecoder().decode(TrainingCheckpoint.self, from: bytes) } catch {
+            throw ModelError("\(path): unreadable checkpoint (\(error))")
+        }
+        guard let file = saved.tensorFile else { return saved }
+        guard !file.contains("/"), file.hasPrefix(tensorPrefix) else {
+            throw ModelError("\(path): tensorFile '\(file)' is not a checkpoint file of this directory")
+        }
+        let url = directory.appendingPathComponent(file)
+        let npz: NPZ
+        do { npz = try NPZ(contentsOf: url) } catch {
+            throw ModelError("\(url.path): unreadable checkpoint tensors (\(error))")
+        }
+        func group(_ name: String) -> [[Double]] {
+            var out = [[Double]]()
+            while let a = npz["\(name).\(out.count)"] { out.append(a.data) }
+            return out
+        }
+        saved.forward = group("forward")
+        saved.feedback = group("feedback")
+        saved.optimizer.firstMoments = group("optimizer.m")
+        saved.optimizer.secondMoments = group("optimizer.v")
+        saved.feedbackOptimizer.firstMoments = group("feedbackOptimizer.m")
+        saved.feedbackOptimizer.secondMoments = group("feedbackOptimizer.v")
+        return saved
+    }
+}
