@@ -33,6 +33,16 @@ public struct Configuration: Sendable, Equatable {
         PIController(kp: control.kp, alpha: control.alpha, tauU: control.tauU, leak: conventions.leak)
     }
 
+    /// The factor s on the correlation term of Eq. 13, ΔQ_i = s·⟨−v_i^fb uᵀ⟩ − β Q_i: 1 as
+    /// written in the paper, 1/max(σ_fb, 0.01)² as in the published code. Every backend
+    /// takes it from here.
+    public var feedbackCorrelationScale: Double {
+        switch conventions.feedbackScaling {
+        case .none: 1
+        case .noiseVariance: 1 / (max(feedback.sigma, 0.01) * max(feedback.sigma, 0.01))
+        }
+    }
+
     /// Checks ranges and consistency; the message names the field.
     public func validate() throws {
         guard sizes.count >= 2 else { throw ModelError("network.sizes: need at least an input and an output size") }

@@ -37,13 +37,39 @@ public struct Conventions: Sendable, Equatable, Codable {
         case instantaneous
     }
 
+    /// How the feedback rule (Eq. 13) weighs its correlation term against the decay.
+    public enum FeedbackScaling: String, Sendable, Codable, CaseIterable {
+        /// Eq. 13 as written: ΔQ_i ∝ −v_i^fb uᵀ − β Q_i. The correlation scales with σ_fb²,
+        /// so β fixes how large σ_fb must be.
+        case none
+        /// Published code: ΔQ_i ∝ −v_i^fb uᵀ / max(σ_fb, 0.01)² − β Q_i, so the balance
+        /// with β (the γ of Theorem 6) does not depend on the noise level.
+        case noiseVariance
+    }
+
     public var leak: Leak = .integral
     public var lossReduction: LossReduction = .sum
     public var ssaPropagation: SSAPropagation = .nonlinear
     public var trajectoryAverage: TrajectoryAverage = .integral
     public var transmission: Transmission = .delayed
+    public var feedbackScaling: FeedbackScaling = .none
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case leak, lossReduction, ssaPropagation, trajectoryAverage, transmission, feedbackScaling
+    }
+
+    /// Checkpoints and configs written before `feedbackScaling` existed decode with the paper's choice.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        leak = try c.decode(Leak.self, forKey: .leak)
+        lossReduction = try c.decode(LossReduction.self, forKey: .lossReduction)
+        ssaPropagation = try c.decode(SSAPropagation.self, forKey: .ssaPropagation)
+        trajectoryAverage = try c.decode(TrajectoryAverage.self, forKey: .trajectoryAverage)
+        transmission = try c.decode(Transmission.self, forKey: .transmission)
+        feedbackScaling = try c.decodeIfPresent(FeedbackScaling.self, forKey: .feedbackScaling) ?? .none
+    }
 
     /// The published code's choices in every place they differ.
     public static var publishedCode: Conventions {
@@ -53,6 +79,7 @@ public struct Conventions: Sendable, Equatable, Codable {
         c.ssaPropagation = .nonlinear
         c.trajectoryAverage = .mean
         c.transmission = .instantaneous
+        c.feedbackScaling = .noiseVariance
         return c
     }
 }

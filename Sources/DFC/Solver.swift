@@ -181,7 +181,8 @@ public struct Solver: Sendable {
     }
 
     /// The noise-driven feedback phase (Eq. 12–13): target r_L* = r_L⁻, noise σ_fb in the
-    /// apical compartment, returns ΔQ_i = Σ_samples ⟨−v_i^A uᵀ⟩_t − B·β Q_i.
+    /// apical compartment, returns ΔQ_i = s·Σ_samples ⟨−v_i^A uᵀ⟩_t − B·β Q_i, with s = 1 or
+    /// 1/max(σ_fb, 0.01)² by `conventions.feedbackScaling`.
     public func feedbackPhase(input: Matrix, feedforward ff: FeedforwardState,
                               generator: inout SeededGenerator) -> [Matrix] {
         let f = configuration.feedback
@@ -208,6 +209,7 @@ public struct Solver: Sendable {
             }
         }
         let decay = f.decay * Double(input.rows)
-        return zip(run.dQ, network.feedback).map { dq, q in dq - q * decay }
+        let scale = configuration.feedbackCorrelationScale
+        return zip(run.dQ, network.feedback).map { dq, q in dq * scale - q * decay }
     }
 }

@@ -20,12 +20,9 @@ public struct SteadyStateApproximation: Sendable {
         let nL = network.outputSize
         var u = Matrix(rows: B, columns: nL)
         let q = network.feedback
+        let products = network.jacobianTimesFeedback(at: ff.potentials)
         for s in 0..<B {
-            let js = network.layerJacobians(at: ff.potentials, sample: s)
-            var jq = Matrix(rows: nL, columns: nL)
-            for i in 0..<network.depth {
-                Matrix.gemm(js[i], .none, q[i], .none, beta: 1, into: &jq)
-            }
+            var jq = products[s]
             for k in 0..<nL { jq[k, k] += alphaTilde }
             let us: [Double]
             do { us = try jq.solve(delta.row(s)) } catch {

@@ -90,6 +90,7 @@ public struct SpiceBackend: Backend {
         let B = inputs.rows
         let slots = Slots<[Matrix]>(count: B)
         let beta = configuration.feedback.decay
+        let scale = configuration.feedbackCorrelationScale
         DispatchQueue.concurrentPerform(iterations: min(workers, B)) { w in
             for s in stride(from: w, to: B, by: workers) {
                 do {
@@ -120,7 +121,7 @@ public struct SpiceBackend: Backend {
                     for i in 0..<network.depth {
                         var a = apical[i]
                         for k in 0..<T { for j in 0..<a.columns { a[k, j] *= -weights[k] } }
-                        dQ.append(Matrix.product(a, .transposed, u, .none) - network.feedback[i] * beta)
+                        dQ.append(Matrix.product(a, .transposed, u, .none) * scale - network.feedback[i] * beta)
                     }
                     slots.set(s, dQ)
                 } catch {

@@ -54,18 +54,24 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
     /// of the feedback phase made those a quarter of its time.
     public mutating func nextNormal() -> Double {
         let x = Ziggurat.x, ratio = Ziggurat.ratio
-        while true {
-            let bits = next()
-            let i = Int(bits & 0x7F)
-            // 53 bits above the layer index give u uniform in (−1, 1).
-            let u = 2 * ((Double(bits >> 11) + 0.5) * 0x1.0p-53) - 1
-            if abs(u) < ratio[i] { return u * x[i] }
-            if i == 0 { return tail(negative: u < 0) }
-            let xi = u * x[i]
-            let f0 = expDouble(-0.5 * (x[i] * x[i] - xi * xi))
-            let f1 = expDouble(-0.5 * (x[i + 1] * x[i + 1] - xi * xi))
-            if f1 + nextOpenUnit() * (f0 - f1) < 1 { return xi }
-        }
+        let bits = next()
+        let i = Int(bits & 0x7F)
+        // 53 bits above the layer index give u uniform in (−1, 1).
+        let u = 2 * ((Double(bits >> 11) + 0.5) * 0x1.0p-53) - 1
+        if abs(u) < ratio[i] { return u * x[i] }
+        return normalOutsideRectangle(u: u, layer: i)
+    }
+
+    /// The rare rest of a draw whose (u, layer) missed the layer's rectangle: the
+    /// base layer's tail, or the wedge test; a rejected draw starts over.
+    private mutating func normalOutsideRectangle(u: Double, layer i: Int) -> Double {
+        let x = Ziggurat.x
+        if i == 0 { return tail(negative: u < 0) }
+        let xi = u * x[i]
+        let f0 = expDouble(-0.5 * (x[i] * x[i] - xi * xi))
+        let f1 = expDouble(-0.5 * (x[i + 1] * x[i + 1] - xi * xi))
+        if f1 + nextOpenUnit() * (f0 - f1) < 1 { return xi }
+        return nextNormal()
     }
 
     /// The tail beyond R of the base layer (Marsaglia 1964).
@@ -78,9 +84,28 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
         }
     }
 
-    /// Fills `buffer` with standard normal draws.
+    /// Fills `buffer` with scale·N(0, 1) draws: the same stream as repeated `nextNormal()`,
+    /// with the rectangle test on raw table pointers and the state in registers (the
+    /// feedback phase draws millions of these per batch).
     public mutating func fillNormal(_ buffer: inout [Double], scale: Double = 1) {
-        for k in buffer.indices { buffer[k] = scale * nextNormal() }
+        var g = self
+        Ziggurat.x.withUnsafeBufferPointer { xs in
+            Ziggurat.ratio.withUnsafeBufferPointer { rs in
+                buffer.withUnsafeMutableBufferPointer { out in
+                    for k in out.indices {
+                        let bits = g.next()
+                        let i = Int(bits & 0x7F)
+                        let u = 2 * ((Double(bits >> 11) + 0.5) * 0x1.0p-53) - 1
+                        if abs(u) < rs[i] {
+                            out[k] = scale * (u * xs[i])
+                        } else {
+                            out[k] = scale * g.normalOutsideRectangle(u: u, layer: i)
+                        }
+                    }
+                }
+            }
+        }
+        self = g
     }
 
     /// Derives an independent generator for a named purpose, so adding draws in one

@@ -95,7 +95,7 @@ public enum ConfigurationLoader {
         }
         if let v = top["conventions"] {
             let m = try reader.mapping(v, "conventions")
-            try reader.keys(m, allowed: ["preset", "leak", "lossReduction", "ssaPropagation", "trajectoryAverage", "transmission"], at: "conventions")
+            try reader.keys(m, allowed: ["preset", "leak", "lossReduction", "ssaPropagation", "trajectoryAverage", "transmission", "feedbackScaling"], at: "conventions")
             if let p = m["preset"] {
                 switch try reader.string(p, "conventions.preset") {
                 case "paper": c.conventions = Conventions()
@@ -106,6 +106,7 @@ public enum ConfigurationLoader {
             if let x = m["leak"] { c.conventions.leak = try reader.choice(x, "conventions.leak", Conventions.Leak.self) }
             if let x = m["lossReduction"] { c.conventions.lossReduction = try reader.choice(x, "conventions.lossReduction", LossReduction.self) }
             if let x = m["ssaPropagation"] { c.conventions.ssaPropagation = try reader.choice(x, "conventions.ssaPropagation", Conventions.SSAPropagation.self) }
+            if let x = m["feedbackScaling"] { c.conventions.feedbackScaling = try reader.choice(x, "conventions.feedbackScaling", Conventions.FeedbackScaling.self) }
             if let x = m["trajectoryAverage"] { c.conventions.trajectoryAverage = try reader.choice(x, "conventions.trajectoryAverage", Conventions.TrajectoryAverage.self) }
             if let x = m["transmission"] { c.conventions.transmission = try reader.choice(x, "conventions.transmission", Conventions.Transmission.self) }
         }
