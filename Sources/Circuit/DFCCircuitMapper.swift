@@ -104,36 +104,24 @@ public struct DFCCircuitMapper: Sendable {
                                 .pwl([(0, 0), (rise, 1)], parameterScaled: Nodes.enableLevel)))
 
         // Crossbars, programmed through the device model.
-        let deviceRoot = SeededGenerator(seed: p.deviceSeed ?? c.seed)
-        var faults = deviceRoot.derived(0xC1_5C)
-        var noise = deviceRoot.derived(0x7015E).derived(programmingCycle)
-        var realised = network
-        var gUnitW: [Double] = [], gUnitQ: [Double] = []
-        var clipped = 0, stuck = 0
+        let arrays = programArrays(network: network, programmingCycle: programmingCycle)
+        let realised = arrays.realised
+        let gUnitW = arrays.forward.map(\.gUnit), gUnitQ = arrays.feedback.map(\.gUnit)
+        let clipped = arrays.clipped, stuck = arrays.stuck
         for i in 0..<L {
             let layer = i + 1
             let n = network.weights[i].rows
             let inputs = network.weights[i].columns
-            // W_i with b_i as the last column, driven by the constant bias lines.
-            let wb = Matrix.hstack([network.weights[i], Matrix(column: network.biases[i])])
-            let programmed = p.device.program(wb, faults: &faults, noise: &noise)
+            let programmed = arrays.forward[i]
             let plus = (0..<inputs).map { i == 0 ? Nodes.input($0, plus: true) : Nodes.neuron(i, $0, "rp") } + [Nodes.biasPlus]
             let minus = (0..<inputs).map { i == 0 ? Nodes.input($0, plus: false) : Nodes.neuron(i, $0, "rn") } + [Nodes.biasMinus]
             circuit.crossbars.append(Crossbar(prefix: "W\(layer)", rows: (0..<n).map { Nodes.neuron(layer, $0, "bsum") },
                                               plusLines: plus, minusLines: minus, gPlus: programmed.gPlus, gMinus: programmed.gMinus))
-            realised.weights[i] = programmed.realised.columns(0..<inputs)
-            realised.biases[i] = programmed.realised.column(inputs)
-            gUnitW.append(programmed.gUnit)
-
-            let q = p.device.program(network.feedback[i], faults: &faults, noise: &noise)
+            let q = arrays.feedback[i]
             circuit.crossbars.append(Crossbar(prefix: "Q\(layer)", rows: (0..<n).map { Nodes.neuron(layer, $0, "asum") },
                                               plusLines: (0..<nL).map { Nodes.control($0, plus: true) },
                                               minusLines: (0..<nL).map { Nodes.control($0, plus: false) },
                                               gPlus: q.gPlus, gMinus: q.gMinus))
-            realised.feedback[i] = q.realised
-            gUnitQ.append(q.gUnit)
-            clipped += programmed.clipped + q.clipped
-            stuck += programmed.stuckDevices + q.stuckDevices
 
             // Three-compartment neurons.
             let rSoma = p.somaResistance
@@ -333,5 +321,43 @@ public struct DFCCircuitMapper: Sendable {
         case .ideal(let a): "ideal VCVS, A = \(a)"
         case .singlePole(let a, let gbw, let rail): "single pole, A = \(a), GBW = \(gbw) Hz" + (rail > 0 ? ", rails ±\(rail) V" : "")
         }
+    }
+}
+
+/// The device arrays of one programming of a network: [W_i | b_i] and Q_i per layer.
+public struct ProgrammedNetwork: Sendable {
+    public var forward: [ProgrammedArray]
+    public var feedback: [ProgrammedArray]
+    /// The network with every W_i, b_i, Q_i replaced by what the devices realise.
+    public var realised: Network
+    public var clipped: Int
+    public var stuck: Int
+}
+
+extension DFCCircuitMapper {
+    /// Programs every crossbar of `network` through the device model, in the order and
+    /// from the streams the netlist uses (stuck cells from the device seed, programming
+    /// noise from the seed and `programmingCycle`): the behavioral backend reads the same
+    /// realised weights without building the circuit.
+    public func programArrays(network: Network, programmingCycle: UInt64 = 0) -> ProgrammedNetwork {
+        let deviceRoot = SeededGenerator(seed: parameters.deviceSeed ?? configuration.seed)
+        var faults = deviceRoot.derived(0xC1_5C)
+        var noise = deviceRoot.derived(0x7015E).derived(programmingCycle)
+        var out = ProgrammedNetwork(forward: [], feedback: [], realised: network, clipped: 0, stuck: 0)
+        for i in 0..<network.depth {
+            let inputs = network.weights[i].columns
+            // W_i with b_i as the last column, driven by the constant bias lines.
+            let wb = Matrix.hstack([network.weights[i], Matrix(column: network.biases[i])])
+            let w = parameters.device.program(wb, faults: &faults, noise: &noise)
+            out.realised.weights[i] = w.realised.columns(0..<inputs)
+            out.realised.biases[i] = w.realised.column(inputs)
+            let q = parameters.device.program(network.feedback[i], faults: &faults, noise: &noise)
+            out.realised.feedback[i] = q.realised
+            out.forward.append(w)
+            out.feedback.append(q)
+            out.clipped += w.clipped + q.clipped
+            out.stuck += w.stuckDevices + q.stuckDevices
+        }
+        return out
     }
 }

@@ -63,22 +63,31 @@ extension DeviceModel {
         var gn = gp
         var clipped = 0, stuck = 0
         let step = levelStep
-        func programmed(_ target: Double, _ g: inout SeededGenerator) -> Double {
+        // One normal per device, drawn in bulk: element k's active device takes draw 2k and
+        // its idle partner draw 2k + 1 (the order of one nextNormal() per device).
+        var draws = [Double](repeating: 0, count: programmingNoise > 0 ? 2 * weights.count : 0)
+        if programmingNoise > 0 { noise.fillNormal(&draws, scale: programmingNoise) }
+        let lo = gMin, hi = gMax
+        @inline(__always) func programmed(_ target: Double, _ draw: Double) -> Double {
             var x = target
-            if step > 0 { x = gMin + ((x - gMin) / step).rounded() * step }
-            if programmingNoise > 0 { x *= 1 + programmingNoise * g.nextNormal() }
-            return min(gMax, max(gMin, x))
+            if step > 0 { x = lo + ((x - lo) / step).rounded() * step }
+            x *= 1 + draw
+            return min(hi, max(lo, x))
         }
-        for k in 0..<weights.count {
-            var w = weights.storage[k]
-            if abs(w) > wmax { clipped += 1; w = w > 0 ? wmax : -wmax }
-            let active = gMin + abs(w) * gUnit
-            if w >= 0 {
-                gp.storage[k] = programmed(active, &noise)
-                gn.storage[k] = programmed(gMin, &noise)
-            } else {
-                gn.storage[k] = programmed(active, &noise)
-                gp.storage[k] = programmed(gMin, &noise)
+        let noisy = programmingNoise > 0
+        weights.storage.withUnsafeBufferPointer { w in
+            gp.storage.withUnsafeMutableBufferPointer { plus in
+                gn.storage.withUnsafeMutableBufferPointer { minus in
+                    draws.withUnsafeBufferPointer { d in
+                        for k in 0..<w.count {
+                            var x = w[k]
+                            if abs(x) > wmax { clipped += 1; x = x > 0 ? wmax : -wmax }
+                            let active = programmed(lo + abs(x) * gUnit, noisy ? d[2 * k] : 0)
+                            let idle = programmed(lo, noisy ? d[2 * k + 1] : 0)
+                            if x >= 0 { plus[k] = active; minus[k] = idle } else { minus[k] = active; plus[k] = idle }
+                        }
+                    }
+                }
             }
         }
         if stuckOnFraction > 0 || stuckOffFraction > 0 {

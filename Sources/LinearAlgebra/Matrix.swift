@@ -112,7 +112,12 @@ public struct Matrix: Sendable, Equatable {
 
     /// Columns `range` as a new matrix.
     public func columns(_ range: Range<Int>) -> Matrix {
-        Matrix(rows: rows, columns: range.count) { i, j in self[i, range.lowerBound + j] }
+        var out = Matrix(rows: rows, columns: range.count)
+        for i in 0..<rows {
+            out.storage.replaceSubrange((i * range.count)..<((i + 1) * range.count),
+                                        with: storage[(i * columns + range.lowerBound)..<(i * columns + range.upperBound)])
+        }
+        return out
     }
 
     /// Stacks matrices with equal column counts on top of each other.
