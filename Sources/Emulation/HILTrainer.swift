@@ -140,13 +140,14 @@ public final class HILTrainer<B: Backend> {
         return (e.meanLoss, data.classification ? e.errorRate : nil)
     }
 
-    /// Diagnostics of the effective weights on a fixed probe batch (nil if they cannot be computed).
+    /// Diagnostics of the run's own variant with the effective weights on a fixed probe
+    /// batch (nil if they cannot be computed).
     func probeDiagnostics() -> Diagnostics? {
         let n = min(configuration.diagnosticSamples, data.testX.rows)
         guard n > 0, let solver = try? Solver(network: backend.effectiveNetwork, configuration: configuration) else { return nil }
         let x = data.testX.rows(0..<n), y = data.testY.rows(0..<n)
         var g = SeededGenerator(seed: configuration.seed).derived(0xD1A6)
-        guard let s = try? solver.solve(input: x, labels: y, variant: .dfc, traceStride: 0, generator: &g) else { return nil }
+        guard let s = try? solver.solve(input: x, labels: y, variant: variant, traceStride: 0, generator: &g) else { return nil }
         return try? solver.diagnostics(for: s, input: x, labels: y)
     }
 
@@ -229,7 +230,8 @@ public final class HILTrainer<B: Backend> {
                 state.pending.retried += update.retried
                 state.pending.seconds = secondsBefore + Date().timeIntervalSince(started)
                 progress?(state.epoch + 1, state.position, n, update.loss.map { $0 / Double(indices.count) } ?? loss(x, y))
-                if state.samplesSeen - lastCheckpoint >= training.checkpointEvery {
+                // The epoch's end saves anyway: no second checkpoint just before it.
+                if state.samplesSeen - lastCheckpoint >= training.checkpointEvery && state.position < n {
                     let start = DispatchTime.now().uptimeNanoseconds
                     try save()
                     state.pending.add(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, to: "checkpoint")

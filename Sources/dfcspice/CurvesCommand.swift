@@ -11,8 +11,10 @@ struct CurvesCommand: ParsableCommand {
         abstract: "Plot the learning curves and diagnostics of several training runs side by side.",
         discussion: """
         Reads RUN/metrics.jsonl of each run and writes OUT/test-loss.svg and, where the runs
-        recorded them, OUT/angle-mn.svg, OUT/angle-bp.svg, OUT/condition2.svg and
-        OUT/max-eigenvalue.svg, plus OUT/summary.md (a table of the final figures).
+        recorded them, OUT/angle-mn.svg, angle-gn.svg, angle-bp.svg, angle-ssa.svg,
+        condition1.svg, condition2.svg and max-eigenvalue.svg (the measures of the DFC
+        paper's Fig. 3, each of the run's own variant on a fixed probe batch), plus
+        OUT/summary.md (a table of the final figures).
 
         Example: dfcspice curves --runs runs/ideal runs/behavioral runs/spice --out runs/compare
         """
@@ -48,8 +50,11 @@ struct CurvesCommand: ParsableCommand {
             if !p.series.isEmpty { try AtomicFile.write(p.svg(), to: dir.appendingPathComponent(file)) }
         }
         try plot("test-loss.svg", "Test loss", "mean loss per sample (log)", log: true) { $0.testLoss }
-        try plot("angle-mn.svg", "Angle of the dfc update to the minimum-norm update", "degrees", log: false) { $0.diagnostics?.angleToMN }
-        try plot("angle-bp.svg", "Angle of the dfc update to the BP update", "degrees", log: false) { $0.diagnostics?.angleToBP }
+        try plot("angle-mn.svg", "Angle of the update to the minimum-norm update", "degrees", log: false) { $0.diagnostics?.angleToMN }
+        try plot("angle-bp.svg", "Angle of the update to the BP update", "degrees", log: false) { $0.diagnostics?.angleToBP }
+        try plot("angle-gn.svg", "Angle of the update to the Gauss–Newton update", "degrees", log: false) { $0.diagnostics?.angleToGN }
+        try plot("angle-ssa.svg", "Angle of the update to the DFC-SSA update", "degrees", log: false) { $0.diagnostics?.angleToSSA }
+        try plot("condition1.svg", "Condition 1: spread of the layer norms ‖r_i‖ over their mean", "ratio", log: false) { $0.diagnostics?.condition1 }
         try plot("condition2.svg", "Condition 2: share of Q in the row space of J", "ratio", log: false) { $0.diagnostics?.condition2 }
         try plot("max-eigenvalue.svg", "Largest real eigenvalue of the closed loop", "Re λ (1/τ_u)", log: false) { $0.diagnostics?.maxRealEigenvalue }
         var md = "| run | epochs | test loss start | test loss end | reduction | samples/s | skipped | ∠MN end | ∠BP end |\n|---|---|---|---|---|---|---|---|---|\n"
