@@ -273,6 +273,9 @@ public final class HILTrainer<B: Backend> {
             try save()
             lastCheckpoint = state.samplesSeen
             epochFinished?(m)
+            guard m.trainLoss.isFinite, m.testLoss.isFinite else {
+                throw ModelError("training diverged in epoch \(m.epoch): the loss is \(m.trainLoss.isFinite ? m.testLoss : m.trainLoss) (lower training.learningRate); metrics and checkpoint up to this epoch are saved")
+            }
             started = Date()
             secondsBefore = 0
         }
@@ -318,8 +321,7 @@ public final class HILTrainer<B: Backend> {
 
     /// Writes checkpoint.json, model.npz and metrics.jsonl, each atomically.
     public func save() throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        let encoder = TrainingCheckpoint.encoder
         try state.write(to: directory, encoder: encoder)
         var npz = NPZ(ModelFile.arrays(of: backend.network))
         npz["seed"] = NDArray(scalar: Double(configuration.seed))

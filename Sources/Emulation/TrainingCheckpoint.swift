@@ -37,6 +37,22 @@ public struct TrainingCheckpoint: Sendable, Codable {
 
 extension TrainingCheckpoint {
     static let jsonName = "checkpoint.json"
+
+    /// Metrics can hold ±∞ or NaN (a loss that overflowed): JSON has no literal for them,
+    /// so they are written as the strings "inf", "-inf" and "nan".
+    public static var encoder: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return e
+    }
+
+    /// Reads what `encoder` writes.
+    public static var decoder: JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
+    }
     static let tensorPrefix = "checkpoint-"
 
     /// The tensor groups, named as in the NPZ: `forward.3` is the fourth forward tensor.
@@ -77,7 +93,7 @@ extension TrainingCheckpoint {
             throw ModelError("\(path): no checkpoint to resume from")
         }
         var saved: TrainingCheckpoint
-        do { saved = try JSONDecoder().decode(TrainingCheckpoint.self, from: bytes) } catch {
+        do { saved = try decoder.decode(TrainingCheckpoint.self, from: bytes) } catch {
             throw ModelError("\(path): unreadable checkpoint (\(error))")
         }
         guard let file = saved.tensorFile else { return saved }

@@ -25,7 +25,7 @@ struct CurvesCommand: ParsableCommand {
 
     func run() throws {
         guard !runs.isEmpty else { throw ValidationError("give at least one --runs directory") }
-        let decoder = JSONDecoder()
+        let decoder = TrainingCheckpoint.decoder
         var series: [(String, [EpochMetrics])] = []
         for run in runs {
             let path = URL(fileURLWithPath: run).appendingPathComponent("metrics.jsonl").path

@@ -37,7 +37,7 @@ struct TableCommand: ParsableCommand {
             let checkpointPath = dir.appendingPathComponent("checkpoint.json").path
             guard let data = FileManager.default.contents(atPath: checkpointPath) else { throw InputError(file: checkpointPath, "not found") }
             let checkpoint: TrainingCheckpoint
-            do { checkpoint = try JSONDecoder().decode(TrainingCheckpoint.self, from: data) } catch {
+            do { checkpoint = try TrainingCheckpoint.decoder.decode(TrainingCheckpoint.self, from: data) } catch {
                 throw InputError(file: checkpointPath, "not a dfcspice checkpoint")
             }
             guard let last = checkpoint.metrics.last, last.epoch > 0 else { throw InputError(file: checkpointPath, "no finished epoch") }

@@ -124,6 +124,35 @@ struct TrainingLoopTests {
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.npz").path))
     }
 
+    @Test("a learning rate that blows the loss up stops with a clear error and leaves readable metrics")
+    func divergingRunStopsCleanly() throws {
+        var (c, t) = smallTask()
+        t.learningRate = 1e30
+        t.epochs = 5
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trainer = try HILTrainer(backend: try IdealBackend(network: try Network.initialized(c, seed: c.seed), configuration: c),
+                                     configuration: c, training: t, variant: .bp, directory: dir, resume: false)
+        #expect {
+            _ = try trainer.run()
+        } throws: { error in
+            "\(error)".contains("diverged")
+        }
+        let lines = try String(contentsOf: dir.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        for line in lines {
+            _ = try TrainingCheckpoint.decoder.decode(EpochMetrics.self, from: Data(line.utf8))
+        }
+        #expect(!lines.isEmpty)
+    }
+
+    @Test("metrics with an infinite or NaN loss round-trip through the checkpoint's JSON")
+    func nonFiniteMetricsRoundTrip() throws {
+        let text = #"{"epoch":1,"samples":8,"trainLoss":"inf","testLoss":"nan","converged":0,"notConverged":0,"diverged":8,"skipped":0,"retried":0,"seconds":1,"samplesPerSecond":8}"#
+        let m = try TrainingCheckpoint.decoder.decode(EpochMetrics.self, from: Data(text.utf8))
+        let back = try TrainingCheckpoint.decoder.decode(EpochMetrics.self, from: try TrainingCheckpoint.encoder.encode(m))
+        #expect(back.trainLoss == .infinity && back.testLoss.isNaN && back.diverged == 8)
+    }
+
     @Test("a sample ngspice cannot solve is retried with relaxed options, then skipped and counted")
     func nonConvergingSamplesAreSkipped() throws {
         var (c, _) = smallTask()
