@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "Circuit", targets: ["Circuit"]),
         .library(name: "Spice", targets: ["Spice"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "DynamicInversion", targets: ["DynamicInversion"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,6 +48,7 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: vectorFlags
         ),
+        .target(name: "DynamicInversion", dependencies: ["DFC", "LinearAlgebra"], exclude: ["README.md"], swiftSettings: vectorFlags),
         .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CKernels"),
         .systemLibrary(name: "CGzip", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -66,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "dfcspice",
             dependencies: [
-                "DFC", "Circuit", "Spice", "Emulation", "Reports", "Training", "LinearAlgebra", "NumPyFormat", "CMalloc",
+                "DFC", "Circuit", "Spice", "Emulation", "Reports", "Training", "LinearAlgebra", "NumPyFormat", "CMalloc", "DynamicInversion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -75,6 +77,7 @@ let package = Package(
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat", "LinearAlgebra"]),
         .testTarget(name: "DFCTests", dependencies: ["DFC", "LinearAlgebra"]),
+        .testTarget(name: "DynamicInversionTests", dependencies: ["DynamicInversion", "DFC", "LinearAlgebra"]),
         .testTarget(name: "CircuitTests", dependencies: ["Circuit", "Spice", "DFC", "LinearAlgebra", "Training", "NumPyFormat"]),
         .testTarget(name: "SpiceTests", dependencies: ["Spice"]),
         .testTarget(name: "EmulationTests", dependencies: ["Emulation", "Reports", "Circuit", "Spice", "DFC", "LinearAlgebra", "Training"]),

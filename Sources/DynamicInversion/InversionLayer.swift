@@ -1,0 +1,112 @@
+import DFC
+import LinearAlgebra
+
+/// One layer pair of dynamic inversion (DI paper, Section 3): the leaky integral
+/// controller u_l of layer l drives the error population δ_{l−1} of the layer below,
+///
+///     δ̇_{l−1} = −δ_{l−1} + B_l u_l                (Eq. 5)
+///     u̇_l     = −α u_l + W_l δ_{l−1} − δ_l        (Eq. 8)
+///
+/// with W_l (d_l × d_{l−1}, no bias) and B_l (d_{l−1} × d_l). Rows of every matrix are
+/// samples. Time is in units of the population's time constant (1).
+public struct InversionLayer: Sendable {
+    public var weights: Matrix
+    public var feedback: Matrix
+    /// The controller's leak α ≥ 0.
+    public var alpha: Double
+
+    public init(weights: Matrix, feedback: Matrix, alpha: Double) {
+        precondition(feedback.rows == weights.columns && feedback.columns == weights.rows, "B_l must be d_{l−1} × d_l")
+        self.weights = weights
+        self.feedback = feedback
+        self.alpha = alpha
+    }
+
+    /// The controller's system matrix at the population's steady state, W_l B_l − α I
+    /// (Eq. 13): the pair is linearly stable when every eigenvalue has negative real part.
+    public var systemMatrix: Matrix {
+        var m = weights * feedback
+        for k in 0..<m.rows { m[k, k] -= alpha }
+        return m
+    }
+
+    /// The largest real part among the eigenvalues of W_l B_l − α I.
+    public func maxRealEigenvalue() throws -> Double {
+        try systemMatrix.eigenvalues().map(\.re).max() ?? -alpha
+    }
+
+    /// The linear system of Eq. 5 and 8 in the state (δ_{l−1}, u_l): A = [[−I, B],[W, −αI]].
+    public var coupledMatrix: Matrix {
+        let below = weights.columns, above = weights.rows, n = below + above
+        var a = Matrix(rows: n, columns: n)
+        for i in 0..<below { a[i, i] = -1 }
+        for i in 0..<above { a[below + i, below + i] = -alpha }
+        for i in 0..<below { for j in 0..<above { a[i, below + j] = feedback[i, j] } }
+        for i in 0..<above { for j in 0..<below { a[below + i, j] = weights[i, j] } }
+        return a
+    }
+
+    /// max Re λ(A): how fast the slowest mode of the whole pair settles. Eq. 13's
+    /// W B − α I assumes δ_{l−1} is much faster than u_l; with a random B it is not,
+    /// and A can settle a hundred times slower than W B − α I suggests.
+    public func coupledAbscissa() throws -> Double {
+        try coupledMatrix.eigenvalues().map(\.re).max() ?? -1
+    }
+
+    /// The longest forward-Euler step for which the pair still contracts: for every
+    /// eigenvalue λ of A, |1 + dt·λ| < 1 ⇔ dt < −2 Re λ / |λ|². Zero when A is not stable.
+    public func eulerStepLimit() throws -> Double {
+        var limit = Double.infinity
+        for e in try coupledMatrix.eigenvalues() {
+            let m2 = e.re * e.re + e.im * e.im
+            guard m2 > 0 else { continue }
+            if e.re >= 0 { return 0 }
+            limit = min(limit, -2 * e.re / m2)
+        }
+        return limit
+    }
+
+    /// The exact steady state (NDI, Eq. 10): δ_{l−1} = B_l (W_l B_l − α I)⁻¹ δ_l, with
+    /// u_l = (W_l B_l − α I)⁻¹ δ_l. Throws when W_l B_l − α I is singular (α = 0 with an
+    /// expanding layer, d_l > d_{l−1}).
+    public func steadyState(target delta: Matrix) throws -> (delta: Matrix, u: Matrix) {
+        // Rows are samples: uᵀ = M⁻¹ δᵀ for M = W B − α I.
+        let ut: Matrix
+        do { ut = try systemMatrix.solve(delta.transposed) } catch {
+            throw ModelError("dynamic inversion: W_l B_l − α I is singular (α = \(alpha), d_l = \(weights.rows), d_{l−1} = \(weights.columns)); use α > 0")
+        }
+        let u = ut.transposed
+        return (Matrix.product(u, .none, feedback, .transposed), u)
+    }
+
+    /// Forward-Euler integration of Eq. 5 and 8 from δ_{l−1} = 0, u_l = 0 for `steps`
+    /// steps of `dt`. Returns the end state and the relative steady-state residual
+    /// max over samples of ‖W δ_{l−1} − δ_l − α u‖ / ‖δ_l‖ (0 at the fixed point, Eq. 9).
+    public func simulate(target delta: Matrix, dt: Double, steps: Int) -> (delta: Matrix, u: Matrix, residual: Double) {
+        let B = delta.rows
+        var state = Matrix(rows: B, columns: weights.columns)
+        var u = Matrix(rows: B, columns: weights.rows)
+        var drive = state, readout = u
+        for _ in 0..<steps {
+            Matrix.gemm(u, .none, feedback, .transposed, into: &drive)      // (B_l u)ᵀ
+            Matrix.gemm(state, .none, weights, .transposed, into: &readout)  // (W_l δ_{l−1})ᵀ
+            for k in 0..<state.storage.count { state.storage[k] += dt * (drive.storage[k] - state.storage[k]) }
+            for k in 0..<u.storage.count {
+                u.storage[k] += dt * (readout.storage[k] - delta.storage[k] - alpha * u.storage[k])
+            }
+        }
+        Matrix.gemm(state, .none, weights, .transposed, into: &readout)
+        var worst = 0.0
+        for s in 0..<B {
+            var r = 0.0, n = 0.0
+            for j in 0..<u.columns {
+                let x = readout[s, j] - delta[s, j] - alpha * u[s, j]
+                r += x * x
+                n += delta[s, j] * delta[s, j]
+            }
+            let rel = n > 0 ? (r / n).squareRoot() : r.squareRoot()
+            worst = max(worst, rel.isNaN ? .infinity : rel)
+        }
+        return (state, u, worst)
+    }
+}
