@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "Training",
             dependencies: [
-                "DFC", "Circuit", "LinearAlgebra", "NumPyFormat", "Yams", "CGzip",
+                "DFC", "Circuit", "LinearAlgebra", "NumPyFormat", "Yams", "CGzip", "DynamicInversion",
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["README.md"]

@@ -35,7 +35,7 @@ extension InversionModel {
             let back: Matrix
             switch rule {
             case .bp: back = d * w
-            case .fa: back = Matrix.product(d, .none, feedback[l - 2], .transposed)
+            case .fa: back = Matrix.product(d, .none, feedback[l - 2], .transposed) * -1
             case .pbp: back = Matrix.product(d, .none, try w.pseudoInverse(), .transposed)
             case .ndi: back = try layer(l, alpha: p.alpha).steadyState(target: d).delta
             case .di:

@@ -5,7 +5,9 @@ import LinearAlgebra
 public enum InversionRule: String, Sendable, Codable, CaseIterable {
     /// Backpropagation: δ_{l−1} = W_lᵀ δ_l ∘ g'(a_{l−1}).
     case bp
-    /// Feedback alignment: δ_{l−1} = B_l δ_l ∘ g'(a_{l−1}).
+    /// Feedback alignment: δ_{l−1} = −B_l δ_l ∘ g'(a_{l−1}). The sign follows DI's
+    /// convention B ≈ −Wᵀ, so FA with Tr-Init starts as BP (the paper's Eq. 4 writes
+    /// M = B with FA's usual positive random B).
     case fa
     /// Pseudobackprop: δ_{l−1} = W_l⁺ δ_l ∘ g'(a_{l−1}).
     case pbp
@@ -32,16 +34,15 @@ public struct InversionParameters: Sendable, Equatable, Codable {
     /// Shorten dt where forward Euler would diverge or crawl: each simulated controller
     /// uses min(dt, half its Euler step limit) — at half the limit the critical mode
     /// contracts at half its continuous rate, near the limit it barely moves — recomputed
-    /// for every backward pass (layer
-    /// pairs up to 600 units; larger ones keep dt). Without it, dt = 0.5 diverges as
-    /// soon as a singular value of W_l passes ≈ 1.3 (with B = −Wᵀ).
+    /// for every backward pass. Without it, dt = 0.5 diverges as soon as a singular
+    /// value of W_l passes ≈ 1.3 (with B = −Wᵀ).
     public var adaptiveStep = true
 
     public init() {}
 
     /// The step a controller of `layer` is integrated with.
     public func step(for layer: InversionLayer) throws -> Double {
-        guard adaptiveStep, layer.weights.rows + layer.weights.columns <= 600 else { return dt }
+        guard adaptiveStep else { return dt }
         let limit = try layer.eulerStepLimit()
         guard limit > 0 else { throw ModelError("dynamic inversion: the controller of a \(layer.weights.rows)×\(layer.weights.columns) layer is unstable (no Euler step converges); check B and α") }
         return min(dt, 0.5 * limit)

@@ -24,6 +24,11 @@ public enum LinearAlgebraError: Error, Equatable, CustomStringConvertible {
 public struct Eigenvalue: Sendable, Equatable {
     public var re: Double
     public var im: Double
+
+    public init(re: Double, im: Double) {
+        self.re = re
+        self.im = im
+    }
 }
 
 /// A thin singular value decomposition A = U·diag(s)·Vᵀ with k = min(m, n).

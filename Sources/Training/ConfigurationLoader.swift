@@ -8,6 +8,8 @@ public struct Experiment: Sendable {
     public var model: Configuration
     public var circuit: CircuitParameters
     public var training = TrainingParameters()
+    /// The `dynamicInversion` section (DI paper experiments).
+    public var inversion = InversionExperiment()
 }
 
 /// Reads a `Configuration` from YAML or JSON text (JSON is read as YAML).
@@ -41,7 +43,7 @@ public enum ConfigurationLoader {
         }
         var reader = Reader(file: file)
         var c = Configuration()
-        try reader.keys(top, allowed: ["name", "seed", "variant", "network", "dfc", "feedback", "conventions", "diagnostics", "circuit", "training"], at: nil)
+        try reader.keys(top, allowed: ["name", "seed", "variant", "network", "dfc", "feedback", "conventions", "diagnostics", "circuit", "training", "dynamicInversion"], at: nil)
         if let v = top["name"] { c.name = try reader.string(v, "name") }
         if let v = top["seed"] { c.seed = try reader.seed(v, "seed") }
         if let v = top["variant"] { c.variant = try reader.choice(v, "variant", Variant.self) }
@@ -123,7 +125,8 @@ public enum ConfigurationLoader {
         }
         let circuit = try top["circuit"].map { try parseCircuit($0, reader: reader) } ?? CircuitParameters()
         let training = try top["training"].map { try parseTraining($0, reader: reader) } ?? TrainingParameters()
-        return Experiment(model: c, circuit: circuit, training: training)
+        let inversion = try top["dynamicInversion"].map { try parseInversion($0, reader: reader) } ?? InversionExperiment()
+        return Experiment(model: c, circuit: circuit, training: training, inversion: inversion)
     }
 
     static func parseTraining(_ value: Any, reader: Reader) throws -> TrainingParameters {
@@ -257,6 +260,11 @@ public enum ConfigurationLoader {
 
         func intList(_ v: Any, _ field: String) throws -> [Int] {
             try list(v, field).enumerated().map { try int($0.element, "\(field)[\($0.offset)]") }
+        }
+
+        func bool(_ v: Any, _ field: String) throws -> Bool {
+            guard let b = v as? Bool else { throw fail(field, "expected true or false, found \(describe(v))") }
+            return b
         }
 
         func choice<T: RawRepresentable & CaseIterable>(_ v: Any, _ field: String, _ type: T.Type) throws -> T where T.RawValue == String {

@@ -1,3 +1,4 @@
+import Foundation
 import DFC
 import DynamicInversion
 import LinearAlgebra
@@ -148,6 +149,24 @@ struct InversionModelTests {
             try trainer.run(trainX: x, trainY: y, testX: tx, testY: ty, classification: false) { nmse.append($0.testNMSE ?? .nan) }
             #expect(nmse.count == 5)
             #expect(nmse[4] < 0.5 * nmse[0], "\(rule): NMSE \(nmse)")
+        }
+    }
+}
+
+@Suite("Dynamic inversion: the coupled pair's spectrum")
+struct CoupledSpectrumTests {
+    @Test("eigenvalues from W B's quadratic equal those of the full (δ, u) matrix", arguments: [(7, 4), (4, 7), (5, 5)])
+    func coupledEigenvalues(shape: (Int, Int)) throws {
+        let (below, above) = shape
+        let pair = InversionLayer(weights: gaussian(above, below, seed: 30), feedback: gaussian(below, above, seed: 31), alpha: 0.2)
+        var full = try pair.coupledMatrix.eigenvalues()
+        let fast = try pair.coupledEigenvalues()
+        #expect(fast.count == full.count)
+        // Match each to the nearest unused one (sorting breaks ties in conjugate pairs arbitrarily).
+        for a in fast {
+            let k = full.indices.min { hypot(full[$0].re - a.re, full[$0].im - a.im) < hypot(full[$1].re - a.re, full[$1].im - a.im) }!
+            #expect(hypot(full[k].re - a.re, full[k].im - a.im) < 1e-7, "\(a) vs \(full[k])")
+            full.remove(at: k)
         }
     }
 }

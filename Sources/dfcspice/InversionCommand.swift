@@ -1,0 +1,158 @@
+import ArgumentParser
+import DFC
+import DynamicInversion
+import Foundation
+import LinearAlgebra
+import NumPyFormat
+import Reports
+import Training
+
+/// `dfcspice di`: the Dynamic Inversion paper's experiments.
+struct InversionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "di",
+        abstract: "Train with dynamic inversion and its baselines (DI paper: bp, fa, pbp, ndi, di, sldi) and plot them side by side.",
+        discussion: """
+        One run per rule from the same initial network (the config's seed), each in OUT/<rule>/
+        (metrics.jsonl, one JSON object per epoch, epoch 0 = untrained). Then OUT/ gets the
+        comparison plots: nmse.svg (regression) or test-error.svg (images), max-eigenvalue.svg
+        (max Re λ(W_l B_l − α I) of every controller, Eq. 13), angle-di-ndi.svg,
+        angle-ndi-pbp.svg, angle-sldi-ndi.svg (hidden-layer error vectors), angle-b.svg
+        (B_l against −W_lᵀ), and summary.md.
+
+        The `dynamicInversion` config section sets α, dt, steps, the feedback initialization
+        (tr: B = −Wᵀ, r: random stable) and the rules; learningRate, batchSize and epochs come
+        from `training`. Regression data are the student–teacher generator with the config's
+        network (the DI paper's 30-20-10 linear and 30-20-10-10 tanh tasks); images are
+        Fashion-MNIST (or MNIST with --data-dir).
+
+        Examples:
+          dfcspice di --config Examples/dynamic-inversion/linear-regression.yaml --out runs/di-linear
+          dfcspice di --config Examples/dynamic-inversion/classification.yaml --data images --limit 5000 --out runs/di-fm
+        """
+    )
+
+    enum DataKind: String, ExpressibleByArgument, CaseIterable { case regression, images }
+
+    @OptionGroup var options: ConfigOptions
+    @Option(help: "regression (student–teacher from the config's network) or images.") var data: DataKind = .regression
+    @Option(help: ArgumentHelp("Directory with the four IDX files (default: Debian's dataset-fashion-mnist).", valueName: "DIR")) var dataDir: String?
+    @Option(help: "Use only the first N training images (and N/5 test images).") var limit: Int?
+    @Option(parsing: .upToNextOption, help: "Rules to run (default: the config's dynamicInversion.rules).") var rules: [String] = []
+    @Option(help: ArgumentHelp("Output directory (must not hold a previous di run).", valueName: "OUT")) var out: String
+
+    func run() throws {
+        let experiment = try ConfigurationLoader.loadExperiment(path: options.config)
+        let c = experiment.model
+        let ruleList = try rules.isEmpty ? experiment.inversion.rules : rules.map { name in
+            guard let r = InversionRule(rawValue: name) else {
+                throw ValidationError("unknown rule '\(name)' (one of \(InversionRule.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return r
+        }
+        let dir = URL(fileURLWithPath: out)
+        if FileManager.default.fileExists(atPath: dir.appendingPathComponent("summary.md").path) {
+            throw InputError(file: dir.path, "already holds a di run; choose a new directory")
+        }
+        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+            throw InputError(file: dir.path, "cannot create the output directory: \(error.localizedDescription)")
+        }
+        let (trainX, trainY, testX, testY, classification) = try loadData(experiment)
+        let network = try Network.initialized(c, seed: c.seed)
+        let inversion = experiment.inversion
+        let training = inversion.training(experiment.training)
+        // Check every rule before any long run starts.
+        let model = try InversionModel.initialized(network: network, initialization: inversion.initialization,
+                                                   alpha: inversion.parameters.alpha, margin: inversion.margin, seed: c.seed)
+        for rule in ruleList {
+            for w in try model.check(rule, parameters: inversion.parameters) { print("warning: \(rule.rawValue): \(w)") }
+        }
+        print(String(format: "%@: %d train / %d test samples, init %@, α %.3g, dt %.3g × %d steps, lr %.3g, batch %d, %d epochs, seed %llu",
+                     c.name, trainX.rows, testX.rows, inversion.initialization.rawValue, inversion.parameters.alpha,
+                     inversion.parameters.dt, inversion.parameters.steps, training.learningRate, training.batchSize,
+                     training.epochs, c.seed))
+        var results: [(InversionRule, [InversionEpoch])] = []
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        for rule in ruleList {
+            var trainer = try InversionTrainer(model: model, rule: rule, parameters: inversion.parameters, training: training,
+                                               loss: c.loss, seed: c.seed)
+            let runDir = dir.appendingPathComponent(rule.rawValue)
+            try FileManager.default.createDirectory(at: runDir, withIntermediateDirectories: true)
+            var epochs: [InversionEpoch] = []
+            try trainer.run(trainX: trainX, trainY: trainY, testX: testX, testY: testY, classification: classification) { e in
+                epochs.append(e)
+                let lines = try epochs.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+                try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: runDir.appendingPathComponent("metrics.jsonl"))
+                let measure = e.testNMSE.map { String(format: "test NMSE %.4g", $0) } ?? e.testError.map { String(format: "test error %.2f %%", 100 * $0) } ?? ""
+                let eig = e.diagnostics.map { String(format: ", max Re λ %.3g", $0.maxRealEigenvalues.max() ?? .nan) } ?? ""
+                print(String(format: "%@ epoch %d: %@, train loss %.4g, unsettled %d%@, %.1f s", rule.rawValue, e.epoch, measure,
+                             e.trainLoss, e.unconverged, eig, e.seconds))
+            }
+            var npz = NPZ(ModelFile.arrays(of: trainer.model.network))
+            for (k, b) in trainer.model.feedback.enumerated() { npz["B\(k + 2)"] = NDArray(b) }
+            npz["seed"] = NDArray(scalar: Double(c.seed))
+            try npz.write(to: runDir.appendingPathComponent("model.npz"))
+            results.append((rule, epochs))
+        }
+        try Self.plots(results, classification: classification, to: dir)
+        print("wrote \(dir.path)")
+    }
+
+    func loadData(_ experiment: Experiment) throws -> (Matrix, Matrix, Matrix, Matrix, Bool) {
+        let c = experiment.model
+        switch data {
+        case .regression:
+            let task = try StudentTeacher(configuration: c, seed: c.seed)
+            let train = task.samples(experiment.training.trainSamples, seed: SeededGenerator(seed: c.seed).derived(0xDA7A).state.0)
+            let test = task.samples(experiment.training.testSamples, seed: SeededGenerator(seed: c.seed).derived(0x7E57).state.0)
+            return (train.input, train.labels, test.input, test.labels, false)
+        case .images:
+            if let limit, limit < 1 { throw ValidationError("--limit must be ≥ 1") }
+            let images = try ImageDataset.load(directory: dataDir ?? ImageDataset.debianFashionMNIST, limit: limit)
+            guard c.sizes.first == images.train.inputs.columns, c.sizes.last == 10 else {
+                throw InputError(file: options.config, field: "network.sizes", "image data needs \(images.train.inputs.columns) inputs and 10 outputs")
+            }
+            return (images.train.inputs, images.train.labels, images.test.inputs, images.test.labels, true)
+        }
+    }
+
+    static func plots(_ results: [(InversionRule, [InversionEpoch])], classification: Bool, to dir: URL) throws {
+        func plot(_ file: String, _ title: String, _ yLabel: String, log: Bool, _ values: (InversionEpoch) -> [Double]) throws {
+            var p = LinePlot(title: title, xLabel: "epoch", yLabel: yLabel)
+            p.logY = log
+            for (k, (rule, epochs)) in results.enumerated() {
+                let layers = epochs.map(values).map(\.count).max() ?? 0
+                for j in 0..<layers {
+                    let points = epochs.compactMap { e in values(e).indices.contains(j) ? (Double(e.epoch), values(e)[j]) : nil }
+                    guard !points.isEmpty else { continue }
+                    // Solid: the layer nearest the output; dashed: the ones below it.
+                    p.series.append(.init(label: layers > 1 ? "\(rule.rawValue) (\(j + 1))" : rule.rawValue, x: points.map(\.0),
+                                          y: points.map(\.1), color: k, dashed: j != layers - 1))
+                }
+            }
+            if !p.series.isEmpty { try AtomicFile.write(p.svg(), to: dir.appendingPathComponent(file)) }
+        }
+        if classification {
+            try plot("test-error.svg", "Test error", "% misclassified", log: false) { e in e.testError.map { [100 * $0] } ?? [] }
+        } else {
+            try plot("nmse.svg", "Normalized test MSE", "NMSE (log)", log: true) { e in e.testNMSE.map { [$0] } ?? [] }
+        }
+        try plot("max-eigenvalue.svg", "Stability: max Re λ(W_l B_l − α I) per controller (Eq. 13)", "Re λ", log: false) { e in
+            e.diagnostics?.maxRealEigenvalues ?? []
+        }
+        try plot("angle-di-ndi.svg", "Angle between DI and NDI hidden errors δ_l", "degrees", log: false) { $0.diagnostics?.angleDIvsNDI ?? [] }
+        try plot("angle-ndi-pbp.svg", "Angle between NDI and PBP hidden errors δ_l", "degrees", log: false) { $0.diagnostics?.angleNDIvsPBP ?? [] }
+        try plot("angle-sldi-ndi.svg", "Angle between SLDI and NDI hidden errors δ_l", "degrees", log: false) { $0.diagnostics?.angleSLDIvsNDI ?? [] }
+        try plot("angle-b.svg", "Angle between B_l and −W_lᵀ", "degrees", log: false) { $0.diagnostics?.feedbackAngles ?? [] }
+        var md = "| rule | epochs | start | end | best | unsettled backward passes (last epoch) |\n|---|---|---|---|---|---|\n"
+        for (rule, epochs) in results {
+            let v = epochs.map { classification ? 100 * ($0.testError ?? .nan) : ($0.testNMSE ?? .nan) }
+            let fmt = classification ? "%.2f %%" : "%.4g"
+            md += "| \(rule.rawValue) | \(epochs.count - 1) | \(String(format: fmt, v.first ?? .nan)) | \(String(format: fmt, v.last ?? .nan)) | "
+                + "\(String(format: fmt, v.dropFirst().min() ?? .nan)) | \(epochs.last?.unconverged ?? 0) |\n"
+        }
+        try AtomicFile.write(md, to: dir.appendingPathComponent("summary.md"))
+    }
+}
