@@ -55,7 +55,7 @@ let package = Package(
         .systemLibrary(name: "CNgspice", pkgConfig: "ngspice", providers: [.apt(["libngspice0-dev"])]),
         .target(name: "Spice", dependencies: ["CNgspice"], exclude: ["README.md"]),
         .target(name: "Circuit", dependencies: ["DFC", "LinearAlgebra", "Spice"], exclude: ["README.md"]),
-        .target(name: "Emulation", dependencies: ["DFC", "Circuit", "Spice", "LinearAlgebra", "Training", "NumPyFormat"], exclude: ["README.md"]),
+        .target(name: "Emulation", dependencies: ["DFC", "Circuit", "Spice", "LinearAlgebra", "Training", "NumPyFormat", "DynamicInversion"], exclude: ["README.md"]),
         .target(name: "Reports", dependencies: ["Emulation", "DFC", "LinearAlgebra", "NumPyFormat"], exclude: ["README.md"]),
         .target(
             name: "Training",
@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "DynamicInversionTests", dependencies: ["DynamicInversion", "DFC", "LinearAlgebra"]),
         .testTarget(name: "CircuitTests", dependencies: ["Circuit", "Spice", "DFC", "LinearAlgebra", "Training", "NumPyFormat"]),
         .testTarget(name: "SpiceTests", dependencies: ["Spice"]),
-        .testTarget(name: "EmulationTests", dependencies: ["Emulation", "Reports", "Circuit", "Spice", "DFC", "LinearAlgebra", "Training"]),
+        .testTarget(name: "EmulationTests", dependencies: ["Emulation", "Reports", "Circuit", "Spice", "DFC", "LinearAlgebra", "Training", "DynamicInversion"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DFC", "LinearAlgebra"]),
         .testTarget(name: "CLITests", dependencies: ["dfcspice", "NumPyFormat", "LinearAlgebra", "Spice"]),
     ],

@@ -9,6 +9,11 @@ public struct BackwardPass: Sendable {
     /// residual of its steady state; empty for the rules without dynamics.
     public var residuals: [Double]
 
+    public init(deltas: [Matrix], residuals: [Double]) {
+        self.deltas = deltas
+        self.residuals = residuals
+    }
+
     /// Every simulated controller reached its steady state within `tolerance`.
     public func converged(tolerance: Double) -> Bool { residuals.allSatisfy { $0 <= tolerance } }
 }

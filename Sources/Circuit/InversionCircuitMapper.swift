@@ -1,0 +1,103 @@
+import LinearAlgebra
+
+/// One layer pair of dynamic inversion as a circuit (DI paper, Eq. 5 and 8;
+/// docs/dynamic-inversion.md has the schematic and sign conventions):
+///
+/// - error population δ_{l−1}, one leaky inverting integrator per unit j: the B crossbar
+///   (driven by −s·u on its plus lines, +s·u on its minus lines) sinks −s·G_B·(B u)_j into
+///   the summing node, R_F = 1/G_B and C = τ·G_B across the op-amp give
+///   τ dV/dt = −V + s·(B u)_j, so the output is +s·δ_j;
+/// - controller u_l, one integrator per unit k: the W crossbar (from −s·δ / +s·δ) sinks
+///   −s·G_W·(W δ)_k, the target source +s·δ_l,k drives G_W, a leak resistor 1/(α G_W) goes
+///   from the output back to the summing node, C = τ·G_W: dV/dt = s(Wδ − δ_l)_k − α V,
+///   so the output is +s·u_k;
+/// - inverters (VCVS, gain −1) give the −s·δ and −s·u lines.
+///
+/// The target steps from 0 to its value in the first 0.1 % of the run, so the operating
+/// point is δ = 0, u = 0 and the transient shows the dynamics of DI from rest.
+public struct InversionCircuitMapper: Sendable {
+    public var parameters: CircuitParameters
+    /// The controller's leak α.
+    public var alpha: Double
+    /// Length of the transient in model time (units of the populations' τ).
+    public var duration: Double
+    /// Output points of the transient.
+    public var points: Int
+
+    public init(parameters: CircuitParameters, alpha: Double, duration: Double = 200, points: Int = 2000) throws {
+        try parameters.validate()
+        guard alpha > 0, alpha.isFinite else { throw InvalidElementError(element: "alpha", reason: "the circuit needs a leak α > 0 (an ideal integrator has no DC operating point); got \(alpha)") }
+        guard duration > 0, duration.isFinite, points >= 10 else { throw InvalidElementError(element: "duration", reason: "need a positive duration and ≥ 10 points") }
+        self.parameters = parameters
+        self.alpha = alpha
+        self.duration = duration
+        self.points = points
+    }
+
+    public enum Nodes {
+        public static func delta(_ j: Int, plus: Bool) -> SpiceName { SpiceName("D", String(j), plus ? "_p" : "_n") }
+        public static func control(_ k: Int, plus: Bool) -> SpiceName { SpiceName("U", String(k), plus ? "_p" : "_n") }
+    }
+
+    /// The circuit of layer pair `layer` for one sample with target δ_l = `target`; nodes
+    /// D<j>_p carry +s·δ_{l−1,j} and U<k>_p carry +s·u_k (divide by `parameters.signalScale`).
+    public func map(weights w: Matrix, feedback b: Matrix, target: [Double], layer: Int) throws -> Circuit {
+        guard b.rows == w.columns, b.columns == w.rows else {
+            throw InvalidElementError(element: "B\(layer)", reason: "shape \(b.rows)×\(b.columns), need \(w.columns)×\(w.rows)")
+        }
+        guard target.count == w.rows, target.allSatisfy(\.isFinite), w.isFinite, b.isFinite else {
+            throw InvalidElementError(element: "target", reason: "need \(w.rows) finite values and finite weights")
+        }
+        let p = parameters
+        let s = p.signalScale
+        let below = w.columns, above = w.rows
+        var root = SeededGenerator(seed: p.deviceSeed ?? 0).derived(0xD1)
+        var faults = root.derived(1), noise = root.derived(2)
+        _ = root.next()
+        let gw = p.device.program(w, faults: &faults, noise: &noise)
+        let gb = p.device.program(b, faults: &faults, noise: &noise)
+        var circuit = Circuit(title: "DFCSpice dynamic inversion, layer pair \(layer): \(above)×\(below)")
+        circuit.opAmp = p.opAmp
+        var e: [Element] = []
+        let rise = 1e-3 * duration * p.timeScale
+        circuit.crossbars.append(Crossbar(prefix: "B\(layer)", rows: (0..<below).map { SpiceName("D", String($0), "_sum") },
+                                          plusLines: (0..<above).map { Nodes.control($0, plus: false) },
+                                          minusLines: (0..<above).map { Nodes.control($0, plus: true) },
+                                          gPlus: gb.gPlus, gMinus: gb.gMinus))
+        circuit.crossbars.append(Crossbar(prefix: "W\(layer)", rows: (0..<above).map { SpiceName("U", String($0), "_sum") },
+                                          plusLines: (0..<below).map { Nodes.delta($0, plus: false) },
+                                          minusLines: (0..<below).map { Nodes.delta($0, plus: true) },
+                                          gPlus: gw.gPlus, gMinus: gw.gMinus))
+        for j in 0..<below {
+            let sum = SpiceName("D", String(j), "_sum")
+            let out = Nodes.delta(j, plus: true)
+            e.append(.resistor(SpiceName("RD", String(j), "_f"), sum, out, ohms: 1 / gb.gUnit))
+            e.append(.capacitor(SpiceName("CD", String(j)), sum, out, farads: p.timeScale * gb.gUnit))
+            e.append(.opAmp(SpiceName("D", String(j), "_errorIntegrator"), plus: .ground, minus: sum, output: out))
+            e.append(.vcvs(SpiceName("ED", String(j), "_inv"), Nodes.delta(j, plus: false), .ground, out, .ground, gain: -1))
+        }
+        for k in 0..<above {
+            let sum = SpiceName("U", String(k), "_sum")
+            let out = Nodes.control(k, plus: true)
+            let t = SpiceName("T", String(k))
+            e.append(.voltageSource(SpiceName("VT", String(k)), t, .ground, .pwl([(0, 0), (rise, s * target[k])], parameterScaled: nil)))
+            e.append(.resistor(SpiceName("RT", String(k)), t, sum, ohms: 1 / gw.gUnit))
+            e.append(.resistor(SpiceName("RU", String(k), "_leak"), out, sum, ohms: 1 / (alpha * gw.gUnit)))
+            e.append(.capacitor(SpiceName("CU", String(k)), sum, out, farads: p.timeScale * gw.gUnit))
+            e.append(.opAmp(SpiceName("U", String(k), "_controlIntegrator"), plus: .ground, minus: sum, output: out))
+            e.append(.vcvs(SpiceName("EU", String(k), "_inv"), Nodes.control(k, plus: false), .ground, out, .ground, gain: -1))
+        }
+        circuit.elements = e
+        let step = duration * p.timeScale / Double(points)
+        circuit.directives = [
+            .save((0..<below).map { Nodes.delta($0, plus: true) } + (0..<above).map { Nodes.control($0, plus: true) }),
+            .transient(step: step, stop: duration * p.timeScale, maxStep: step),
+        ]
+        circuit.header = [
+            "dynamic inversion (DI paper Eq. 5, 8): D<j>_p = +s*delta_{l-1,j}, U<k>_p = +s*u_k, s = \(s) V/unit,",
+            "tau = \(p.timeScale) s per model time unit, alpha = \(alpha), op-amp \(p.opAmp), target stepped in at t = 0+.",
+        ]
+        try circuit.validate()
+        return circuit
+    }
+}
