@@ -17,3 +17,6 @@ for name in single-neuron two-two-one student-teacher; do
   "$bin" netlist --config "$config" --model "$scratch/$name.npz" --input "$scratch/$name-x.npy" \
     --labels "$scratch/$name-y.npy" --out "$out/$name.cir" >/dev/null
 done
+# The dynamic-inversion layer pair of the DI paper's 30-20-10 linear regression network.
+"$bin" di-circuit --config Examples/dynamic-inversion/linear-regression.yaml --netlist-only --out "$scratch/di" >/dev/null
+cp "$scratch/di/layer2.cir" "$out/di-linear-regression.cir"

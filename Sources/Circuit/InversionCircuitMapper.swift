@@ -56,7 +56,7 @@ public struct InversionCircuitMapper: Sendable {
         _ = root.next()
         let gw = p.device.program(w, faults: &faults, noise: &noise)
         let gb = p.device.program(b, faults: &faults, noise: &noise)
-        var circuit = Circuit(title: "DFCSpice dynamic inversion, layer pair \(layer): \(above)×\(below)")
+        var circuit = Circuit(title: "DFCSpice dynamic inversion, layer pair \(layer): \(above) x \(below)")
         circuit.opAmp = p.opAmp
         var e: [Element] = []
         let rise = 1e-3 * duration * p.timeScale
@@ -71,23 +71,27 @@ public struct InversionCircuitMapper: Sendable {
         for j in 0..<below {
             let sum = SpiceName("D", String(j), "_sum")
             let out = Nodes.delta(j, plus: true)
-            e.append(.resistor(SpiceName("RD", String(j), "_f"), sum, out, ohms: 1 / gb.gUnit))
-            e.append(.capacitor(SpiceName("CD", String(j)), sum, out, farads: p.timeScale * gb.gUnit))
+            e.append(.resistor(SpiceName("D", String(j), "_f"), sum, out, ohms: 1 / gb.gUnit))
+            e.append(.capacitor(SpiceName("D", String(j)), sum, out, farads: p.timeScale * gb.gUnit))
             e.append(.opAmp(SpiceName("D", String(j), "_errorIntegrator"), plus: .ground, minus: sum, output: out))
-            e.append(.vcvs(SpiceName("ED", String(j), "_inv"), Nodes.delta(j, plus: false), .ground, out, .ground, gain: -1))
+            e.append(.vcvs(SpiceName("D", String(j), "_inv"), Nodes.delta(j, plus: false), .ground, out, .ground, gain: -1))
         }
         for k in 0..<above {
             let sum = SpiceName("U", String(k), "_sum")
             let out = Nodes.control(k, plus: true)
             let t = SpiceName("T", String(k))
-            e.append(.voltageSource(SpiceName("VT", String(k)), t, .ground, .pwl([(0, 0), (rise, s * target[k])], parameterScaled: nil)))
-            e.append(.resistor(SpiceName("RT", String(k)), t, sum, ohms: 1 / gw.gUnit))
-            e.append(.resistor(SpiceName("RU", String(k), "_leak"), out, sum, ohms: 1 / (alpha * gw.gUnit)))
-            e.append(.capacitor(SpiceName("CU", String(k)), sum, out, farads: p.timeScale * gw.gUnit))
+            e.append(.voltageSource(SpiceName("T", String(k)), t, .ground, .pwl([(0, 0), (rise, s * target[k])], parameterScaled: nil)))
+            e.append(.resistor(SpiceName("T", String(k)), t, sum, ohms: 1 / gw.gUnit))
+            e.append(.resistor(SpiceName("U", String(k), "_leak"), out, sum, ohms: 1 / (alpha * gw.gUnit)))
+            e.append(.capacitor(SpiceName("U", String(k)), sum, out, farads: p.timeScale * gw.gUnit))
             e.append(.opAmp(SpiceName("U", String(k), "_controlIntegrator"), plus: .ground, minus: sum, output: out))
-            e.append(.vcvs(SpiceName("EU", String(k), "_inv"), Nodes.control(k, plus: false), .ground, out, .ground, gain: -1))
+            e.append(.vcvs(SpiceName("U", String(k), "_inv"), Nodes.control(k, plus: false), .ground, out, .ground, gain: -1))
         }
         circuit.elements = e
+        let opAmpText: String = switch p.opAmp {
+        case .ideal(let a): "ideal VCVS, A = \(a)"
+        case .singlePole(let a, let gbw, let rail): "single pole, A = \(a), GBW = \(gbw) Hz, rails \(rail) V"
+        }
         let step = duration * p.timeScale / Double(points)
         circuit.directives = [
             .save((0..<below).map { Nodes.delta($0, plus: true) } + (0..<above).map { Nodes.control($0, plus: true) }),
@@ -95,7 +99,7 @@ public struct InversionCircuitMapper: Sendable {
         ]
         circuit.header = [
             "dynamic inversion (DI paper Eq. 5, 8): D<j>_p = +s*delta_{l-1,j}, U<k>_p = +s*u_k, s = \(s) V/unit,",
-            "tau = \(p.timeScale) s per model time unit, alpha = \(alpha), op-amp \(p.opAmp), target stepped in at t = 0+.",
+            "tau = \(p.timeScale) s per model time unit, alpha = \(alpha), op-amp \(opAmpText), target stepped in at t = 0+.",
         ]
         try circuit.validate()
         return circuit

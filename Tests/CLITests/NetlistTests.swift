@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Example netlists", .serialized)
 struct NetlistTests {
-    static let examples = ["single-neuron", "two-two-one", "student-teacher"]
+    static let examples = ["single-neuron", "two-two-one", "student-teacher", "di-linear-regression"]
 
     @Test("netlists/ is exactly what netlists/generate.sh produces (golden)")
     func golden() throws {
