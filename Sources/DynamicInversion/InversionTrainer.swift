@@ -107,7 +107,10 @@ public struct InversionTrainer: Sendable {
                 let x = trainX.rows(at: idx), y = trainY.rows(at: idx)
                 let ff = model.network.forward(x)
                 lossSum += loss.perSample(ff.output, y).reduce(0, +)
-                let pass = try model.backward(rule, feedforward: ff, outputError: outputError(ff, y), parameters: parameters)
+                let pass: BackwardPass
+                do { pass = try model.backward(rule, feedforward: ff, outputError: outputError(ff, y), parameters: parameters) } catch let e as ModelError {
+                    throw ModelError("\(rule.rawValue), epoch \(epoch): \(e.message) (the metrics of the finished epochs are kept)")
+                }
                 if !pass.converged(tolerance: parameters.tolerance) { unconverged += idx.count }
                 let update = model.update(pass, feedforward: ff)
                 var scale = training.learningRate

@@ -30,6 +30,8 @@ struct DFCSpiceCommand: ParsableCommand {
         // (measured: 1 epoch of bp on Fashion-MNIST 10 s → 6.4 s).
         _ = mallopt(M_MMAP_THRESHOLD, 1 << 30)
         _ = mallopt(M_TRIM_THRESHOLD, 1 << 30)
+        // Line-buffered stdout: progress lines and a final `error:` (stderr) stay in order in a log file.
+        dfc_line_buffered_stdout()
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = ProcessInfo.processInfo.environment["DFCSPICE_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .info

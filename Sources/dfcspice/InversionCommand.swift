@@ -72,6 +72,7 @@ struct InversionCommand: ParsableCommand {
                      inversion.parameters.dt, inversion.parameters.steps, training.learningRate, training.batchSize,
                      training.epochs, c.seed))
         var results: [(InversionRule, [InversionEpoch])] = []
+        var stopped: [InversionRule: String] = [:]
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -81,6 +82,7 @@ struct InversionCommand: ParsableCommand {
             let runDir = dir.appendingPathComponent(rule.rawValue)
             try FileManager.default.createDirectory(at: runDir, withIntermediateDirectories: true)
             var epochs: [InversionEpoch] = []
+            do {
             try trainer.run(trainX: trainX, trainY: trainY, testX: testX, testY: testY, classification: classification) { e in
                 epochs.append(e)
                 let lines = try epochs.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
@@ -90,13 +92,19 @@ struct InversionCommand: ParsableCommand {
                 print(String(format: "%@ epoch %d: %@, train loss %.4g, unsettled %d%@, %.1f s", rule.rawValue, e.epoch, measure,
                              e.trainLoss, e.unconverged, eig, e.seconds))
             }
+            } catch let e as ModelError {
+                // A rule that goes unstable or diverges is a result, not a failure of the run:
+                // the others still train, and the summary says where this one stopped.
+                print("warning: \(e.message)")
+                stopped[rule] = e.message
+            }
             var npz = NPZ(ModelFile.arrays(of: trainer.model.network))
             for (k, b) in trainer.model.feedback.enumerated() { npz["B\(k + 2)"] = NDArray(b) }
             npz["seed"] = NDArray(scalar: Double(c.seed))
             try npz.write(to: runDir.appendingPathComponent("model.npz"))
             results.append((rule, epochs))
         }
-        try Self.plots(results, classification: classification, to: dir)
+        try Self.plots(results, classification: classification, stopped: stopped, to: dir)
         print("wrote \(dir.path)")
     }
 
@@ -118,7 +126,8 @@ struct InversionCommand: ParsableCommand {
         }
     }
 
-    static func plots(_ results: [(InversionRule, [InversionEpoch])], classification: Bool, to dir: URL) throws {
+    static func plots(_ results: [(InversionRule, [InversionEpoch])], classification: Bool, stopped: [InversionRule: String],
+                      to dir: URL) throws {
         func plot(_ file: String, _ title: String, _ yLabel: String, log: Bool, _ values: (InversionEpoch) -> [Double]) throws {
             var p = LinePlot(title: title, xLabel: "epoch", yLabel: yLabel)
             p.logY = log
@@ -146,12 +155,12 @@ struct InversionCommand: ParsableCommand {
         try plot("angle-ndi-pbp.svg", "Angle between NDI and PBP hidden errors δ_l", "degrees", log: false) { $0.diagnostics?.angleNDIvsPBP ?? [] }
         try plot("angle-sldi-ndi.svg", "Angle between SLDI and NDI hidden errors δ_l", "degrees", log: false) { $0.diagnostics?.angleSLDIvsNDI ?? [] }
         try plot("angle-b.svg", "Angle between B_l and −W_lᵀ", "degrees", log: false) { $0.diagnostics?.feedbackAngles ?? [] }
-        var md = "| rule | epochs | start | end | best | unsettled backward passes (last epoch) |\n|---|---|---|---|---|---|\n"
+        var md = "| rule | epochs | start | end | best | unsettled backward passes (last epoch) | stopped |\n|---|---|---|---|---|---|---|\n"
         for (rule, epochs) in results {
             let v = epochs.map { classification ? 100 * ($0.testError ?? .nan) : ($0.testNMSE ?? .nan) }
             let fmt = classification ? "%.2f %%" : "%.4g"
             md += "| \(rule.rawValue) | \(epochs.count - 1) | \(String(format: fmt, v.first ?? .nan)) | \(String(format: fmt, v.last ?? .nan)) | "
-                + "\(String(format: fmt, v.dropFirst().min() ?? .nan)) | \(epochs.last?.unconverged ?? 0) |\n"
+                + "\(String(format: fmt, v.dropFirst().min() ?? .nan)) | \(epochs.last?.unconverged ?? 0) | \(stopped[rule] ?? "—") |\n"
         }
         try AtomicFile.write(md, to: dir.appendingPathComponent("summary.md"))
     }
