@@ -73,7 +73,7 @@ public struct InversionCircuitMapper: Sendable {
             let out = Nodes.delta(j, plus: true)
             e.append(.resistor(SpiceName("D", String(j), "_f"), sum, out, ohms: 1 / gb.gUnit))
             e.append(.capacitor(SpiceName("D", String(j)), sum, out, farads: p.timeScale * gb.gUnit))
-            e.append(.opAmp(SpiceName("D", String(j), "_errorIntegrator"), plus: .ground, minus: sum, output: out))
+            e.append(.opAmp(SpiceName("D", String(j), "_integrator"), plus: .ground, minus: sum, output: out))
             e.append(.vcvs(SpiceName("D", String(j), "_inv"), Nodes.delta(j, plus: false), .ground, out, .ground, gain: -1))
         }
         for k in 0..<above {
@@ -84,7 +84,7 @@ public struct InversionCircuitMapper: Sendable {
             e.append(.resistor(SpiceName("T", String(k)), t, sum, ohms: 1 / gw.gUnit))
             e.append(.resistor(SpiceName("U", String(k), "_leak"), out, sum, ohms: 1 / (alpha * gw.gUnit)))
             e.append(.capacitor(SpiceName("U", String(k)), sum, out, farads: p.timeScale * gw.gUnit))
-            e.append(.opAmp(SpiceName("U", String(k), "_controlIntegrator"), plus: .ground, minus: sum, output: out))
+            e.append(.opAmp(SpiceName("U", String(k), "_integrator"), plus: .ground, minus: sum, output: out))
             e.append(.vcvs(SpiceName("U", String(k), "_inv"), Nodes.control(k, plus: false), .ground, out, .ground, gain: -1))
         }
         circuit.elements = e
