@@ -78,6 +78,24 @@ public struct InversionLayer: Sendable {
         try coupledEigenvalues().map(\.re).max() ?? -1
     }
 
+    /// The worst relative distance from the controller's fixed point (Eq. 9) over the rows:
+    /// max_s ‖readout_s − δ_l,s − α u_s‖ / ‖δ_l,s‖ (NaN counts as ∞). Every backend —
+    /// Euler, the single loop, the circuit — judges its end state with this.
+    public static func steadyStateResidual(readout: Matrix, target delta: Matrix, u: Matrix, alpha: Double) -> Double {
+        var worst = 0.0
+        for s in 0..<delta.rows {
+            var r = 0.0, n = 0.0
+            for j in 0..<delta.columns {
+                let x = readout[s, j] - delta[s, j] - alpha * u[s, j]
+                r += x * x
+                n += delta[s, j] * delta[s, j]
+            }
+            let rel = n > 0 ? (r / n).squareRoot() : r.squareRoot()
+            worst = max(worst, rel.isNaN ? .infinity : rel)
+        }
+        return worst
+    }
+
     /// The longest forward-Euler step for which the pair still contracts: for every
     /// eigenvalue λ of A, |1 + dt·λ| < 1 ⇔ dt < −2 Re λ / |λ|². Zero when A is not stable.
     public func eulerStepLimit() throws -> Double {
@@ -124,17 +142,7 @@ public struct InversionLayer: Sendable {
             }
         }
         Matrix.gemm(state, .none, weights, .transposed, into: &readout)
-        var worst = 0.0
-        for s in 0..<B {
-            var r = 0.0, n = 0.0
-            for j in 0..<u.columns {
-                let x = readout[s, j] - delta[s, j] - alpha * u[s, j]
-                r += x * x
-                n += delta[s, j] * delta[s, j]
-            }
-            let rel = n > 0 ? (r / n).squareRoot() : r.squareRoot()
-            worst = max(worst, rel.isNaN ? .infinity : rel)
-        }
+        let worst = Self.steadyStateResidual(readout: readout, target: delta, u: u, alpha: alpha)
         return (state, u, worst)
     }
 }

@@ -73,18 +73,7 @@ extension InversionModel {
             }
         }
         let chain = singleLoopReadout(state)
-        let out = chain[network.depth - 1]
-        var worst = 0.0
-        for s in 0..<u.rows {
-            var r = 0.0, n = 0.0
-            for j in 0..<u.columns {
-                let x = out[s, j] - deltaL[s, j] - p.alpha * u[s, j]
-                r += x * x
-                n += deltaL[s, j] * deltaL[s, j]
-            }
-            let rel = n > 0 ? (r / n).squareRoot() : r.squareRoot()
-            worst = max(worst, rel.isNaN ? .infinity : rel)
-        }
+        let worst = InversionLayer.steadyStateResidual(readout: chain[network.depth - 1], target: deltaL, u: u, alpha: p.alpha)
         return (chain, worst)
     }
 

@@ -56,15 +56,8 @@ public struct SpiceInversion: Sendable {
                 let target = deltas[l - 1].row(s)
                 let run = try runPair(weights: w, feedback: b, target: target, layer: l)
                 for j in 0..<w.columns { below[s, j] = run.delta[j] }
-                // Steady-state residual ‖W δ − δ_l − α u‖ / ‖δ_l‖ of the circuit's end state.
-                let readout = w.times(run.delta)
-                var r = 0.0, n = 0.0
-                for k in 0..<w.rows {
-                    let x = readout[k] - target[k] - mapper.alpha * run.u[k]
-                    r += x * x
-                    n += target[k] * target[k]
-                }
-                worst = max(worst, n > 0 ? (r / n).squareRoot() : r.squareRoot())
+                worst = max(worst, InversionLayer.steadyStateResidual(readout: Matrix(row: w.times(run.delta)), target: Matrix(row: target),
+                                                                      u: Matrix(row: run.u), alpha: mapper.alpha))
             }
             residuals.append(worst)
             deltas[l - 2] = below.hadamard(net.activations[l - 2].derivative(ff.potentials[l - 2]))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DFC
 import DynamicInversion
+import Emulation
 import Foundation
 import LinearAlgebra
 import NumPyFormat
@@ -73,9 +74,7 @@ struct InversionCommand: ParsableCommand {
                      training.epochs, c.seed))
         var results: [(InversionRule, [InversionEpoch])] = []
         var stopped: [InversionRule: String] = [:]
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let encoder = TrainingCheckpoint.encoder   // sorted keys, ±∞/NaN as strings
         for rule in ruleList {
             var trainer = try InversionTrainer(model: model, rule: rule, parameters: inversion.parameters, training: training,
                                                loss: c.loss, seed: c.seed)
