@@ -10,7 +10,8 @@ struct CurvesCommand: ParsableCommand {
         commandName: "curves",
         abstract: "Plot the learning curves and diagnostics of several training runs side by side.",
         discussion: """
-        Reads RUN/metrics.jsonl of each run and writes OUT/test-loss.svg and, where the runs
+        Reads RUN/metrics.jsonl of each run and writes OUT/test-loss.svg, OUT/test-error.svg
+        for classification runs and, where the runs
         recorded them, OUT/angle-mn.svg, angle-gn.svg, angle-bp.svg, angle-ssa.svg,
         condition1.svg, condition2.svg and max-eigenvalue.svg (the measures of the DFC
         paper's Fig. 3, each of the run's own variant on a fixed probe batch), plus
@@ -50,6 +51,7 @@ struct CurvesCommand: ParsableCommand {
             if !p.series.isEmpty { try AtomicFile.write(p.svg(), to: dir.appendingPathComponent(file)) }
         }
         try plot("test-loss.svg", "Test loss", "mean loss per sample (log)", log: true) { $0.testLoss }
+        try plot("test-error.svg", "Test error (classification)", "% misclassified", log: false) { $0.testError.map { 100 * $0 } }
         try plot("angle-mn.svg", "Angle of the update to the minimum-norm update", "degrees", log: false) { $0.diagnostics?.angleToMN }
         try plot("angle-bp.svg", "Angle of the update to the BP update", "degrees", log: false) { $0.diagnostics?.angleToBP }
         try plot("angle-gn.svg", "Angle of the update to the Gauss–Newton update", "degrees", log: false) { $0.diagnostics?.angleToGN }
