@@ -55,9 +55,6 @@ struct InversionCommand: ParsableCommand {
         if FileManager.default.fileExists(atPath: dir.appendingPathComponent("summary.md").path) {
             throw InputError(file: dir.path, "already holds a di run; choose a new directory")
         }
-        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-            throw InputError(file: dir.path, "cannot create the output directory: \(error.localizedDescription)")
-        }
         let (trainX, trainY, testX, testY, classification) = try loadData(experiment)
         let network = try Network.initialized(c, seed: c.seed)
         let inversion = experiment.inversion
@@ -67,6 +64,10 @@ struct InversionCommand: ParsableCommand {
                                                    alpha: inversion.parameters.alpha, margin: inversion.margin, seed: c.seed)
         for rule in ruleList {
             for w in try model.check(rule, parameters: inversion.parameters) { print("warning: \(rule.rawValue): \(w)") }
+        }
+        // Only now, after every check: a refused run leaves nothing behind.
+        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+            throw InputError(file: dir.path, "cannot create the output directory: \(error.localizedDescription)")
         }
         print(String(format: "%@: %d train / %d test samples, init %@, α %.3g, dt %.3g × %d steps, lr %.3g, batch %d, %d epochs, seed %llu",
                      c.name, trainX.rows, testX.rows, inversion.initialization.rawValue, inversion.parameters.alpha,
