@@ -33,10 +33,11 @@ struct InversionCommand: ParsableCommand {
         """
     )
 
-    enum DataKind: String, ExpressibleByArgument, CaseIterable { case regression, images }
+    enum DataKind: String, ExpressibleByArgument, CaseIterable { case regression, images, autoencoder }
 
     @OptionGroup var options: ConfigOptions
-    @Option(help: "regression (student–teacher from the config's network) or images.") var data: DataKind = .regression
+    @Option(help: "regression (student–teacher from the config's network), images (classification) or autoencoder (images reconstructed; NMSE).")
+    var data: DataKind = .regression
     @Option(help: ArgumentHelp("Directory with the four IDX files (default: Debian's dataset-fashion-mnist).", valueName: "DIR")) var dataDir: String?
     @Option(help: "Use only the first N training images (and N/5 test images).") var limit: Int?
     @Option(parsing: .upToNextOption, help: "Rules to run (default: the config's dynamicInversion.rules).") var rules: [String] = []
@@ -123,6 +124,14 @@ struct InversionCommand: ParsableCommand {
                 throw InputError(file: options.config, field: "network.sizes", "image data needs \(images.train.inputs.columns) inputs and 10 outputs")
             }
             return (images.train.inputs, images.train.labels, images.test.inputs, images.test.labels, true)
+        case .autoencoder:
+            if let limit, limit < 1 { throw ValidationError("--limit must be ≥ 1") }
+            let images = try ImageDataset.load(directory: dataDir ?? ImageDataset.debianFashionMNIST, limit: limit)
+            let n = images.train.inputs.columns
+            guard c.sizes.first == n, c.sizes.last == n else {
+                throw InputError(file: options.config, field: "network.sizes", "an autoencoder needs \(n) inputs and \(n) outputs")
+            }
+            return (images.train.inputs, images.train.inputs, images.test.inputs, images.test.inputs, false)
         }
     }
 
