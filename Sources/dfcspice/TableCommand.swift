@@ -11,8 +11,8 @@ struct TableCommand: ParsableCommand {
         abstract: "Summarize training runs as a Markdown table beside the DFC paper's Table 1.",
         discussion: """
         Runs are grouped by variant (from RUN/checkpoint.json); for each group: the test error
-        of the last epoch as mean ± std over the runs (seeds), epochs, wall seconds per epoch
-        of training work (forward updates, optimizer, reprogramming and the epoch's feedback
+        of the last epoch as mean ± std over the runs (seeds), epochs, the median wall seconds
+        per epoch of training work (forward updates, optimizer, reprogramming and the epoch's feedback
         passes; not the end-of-epoch evaluation), the one-time feedback pre-training, and
         the published Fashion-MNIST test error.
 
@@ -47,11 +47,14 @@ struct TableCommand: ParsableCommand {
             row.errors.append(100 * error)
             row.epochs.append(last.epoch)
             let trained = checkpoint.metrics.dropFirst()
-            row.seconds.append(trained.map(\.seconds).reduce(0, +) / Double(max(1, trained.count)))
+            // The median: robust to the epochs another job on the machine slowed down.
+            let sorted = trained.map(\.seconds).sorted()
+            row.seconds.append(sorted.isEmpty ? 0 : sorted.count % 2 == 1 ? sorted[sorted.count / 2]
+                               : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2)
             row.pretrain.append(trained.compactMap { $0.phases?["pretrain"] }.reduce(0, +))
             rows[key] = row
         }
-        var out = "| variant | test error (%) | runs | epochs | s per epoch | Q pre-training (s) | paper (%) |\n|---|---|---|---|---|---|---|\n"
+        var out = "| variant | test error (%) | runs | epochs | s per epoch (median) | Q pre-training (s) | paper (%) |\n|---|---|---|---|---|---|---|\n"
         for key in rows.keys.sorted() {
             let r = rows[key]!
             let mean = r.errors.reduce(0, +) / Double(r.errors.count)
