@@ -42,8 +42,11 @@ struct InversionCommand: ParsableCommand {
     @Option(help: "Use only the first N training images (and N/5 test images).") var limit: Int?
     @Option(parsing: .upToNextOption, help: "Rules to run (default: the config's dynamicInversion.rules).") var rules: [String] = []
     @Option(help: ArgumentHelp("Output directory (must not hold a previous di run).", valueName: "OUT")) var out: String
+    @Flag(help: "Only redraw OUT's plots and summary from its OUT/<rule>/metrics.jsonl (e.g. after a run was stopped).")
+    var replot = false
 
     func run() throws {
+        if replot { return try redraw() }
         let experiment = try ConfigurationLoader.loadExperiment(path: options.config)
         let c = experiment.model
         let ruleList = try rules.isEmpty ? experiment.inversion.rules : rules.map { name in
@@ -107,6 +110,29 @@ struct InversionCommand: ParsableCommand {
         }
         try Self.plots(results, classification: classification, stopped: stopped, to: dir)
         print("wrote \(dir.path)")
+    }
+
+    /// Plots and summary from the metrics already in OUT (rules in the config's order).
+    func redraw() throws {
+        let experiment = try ConfigurationLoader.loadExperiment(path: options.config)
+        let dir = URL(fileURLWithPath: out)
+        let decoder = TrainingCheckpoint.decoder
+        var results: [(InversionRule, [InversionEpoch])] = []
+        var classification = false
+        for rule in experiment.inversion.rules {
+            let path = dir.appendingPathComponent(rule.rawValue).appendingPathComponent("metrics.jsonl").path
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+            let epochs = try text.split(separator: "\n").enumerated().map { k, line in
+                do { return try decoder.decode(InversionEpoch.self, from: Data(line.utf8)) } catch {
+                    throw InputError(file: path, field: "line \(k + 1)", "not an epoch record")
+                }
+            }
+            classification = classification || epochs.contains { $0.testError != nil }
+            results.append((rule, epochs))
+        }
+        guard !results.isEmpty else { throw InputError(file: dir.path, "no <rule>/metrics.jsonl to plot") }
+        try Self.plots(results, classification: classification, stopped: [:], to: dir)
+        print("redrew \(dir.path) from \(results.map(\.0.rawValue).joined(separator: ", "))")
     }
 
     func loadData(_ experiment: Experiment) throws -> (Matrix, Matrix, Matrix, Matrix, Bool) {
