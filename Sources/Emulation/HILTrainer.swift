@@ -176,11 +176,11 @@ public final class HILTrainer<B: Backend> {
         let learnsFeedback = variant.learnsFeedback
         while learnsFeedback && state.pretrainDone < training.feedbackPretrainEpochs {
             if shouldStop() { try save(); return .interrupted }
-            let start = DispatchTime.now().uptimeNanoseconds
-            try feedbackPass(rate: training.feedbackPretrainRate > 0 ? training.feedbackPretrainRate : training.feedbackLearningRate,
-                             pass: 1_000_000 + state.pretrainDone,
-                             label: "feedback pre-training \(state.pretrainDone + 1)/\(training.feedbackPretrainEpochs)")
-            state.pending.add(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, to: "pretrain")
+            try timed("pretrain") {
+                try feedbackPass(rate: training.feedbackPretrainRate > 0 ? training.feedbackPretrainRate : training.feedbackLearningRate,
+                                 pass: 1_000_000 + state.pretrainDone,
+                                 label: "feedback pre-training \(state.pretrainDone + 1)/\(training.feedbackPretrainEpochs)")
+            }
             state.pretrainDone += 1
             try save()
         }
@@ -232,9 +232,7 @@ public final class HILTrainer<B: Backend> {
                 progress?(state.epoch + 1, state.position, n, update.loss.map { $0 / Double(indices.count) } ?? loss(x, y))
                 // The epoch's end saves anyway: no second checkpoint just before it.
                 if state.samplesSeen - lastCheckpoint >= training.checkpointEvery && state.position < n {
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    try save()
-                    state.pending.add(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, to: "checkpoint")
+                    try timed("checkpoint") { try save() }
                     lastCheckpoint = state.samplesSeen
                 }
                 if shouldStop() {
@@ -244,12 +242,10 @@ public final class HILTrainer<B: Backend> {
             }
             while learnsFeedback && state.extraFeedbackDone < training.extraFeedbackEpochs {
                 if shouldStop() { try save(); return .interrupted }
-                let start = DispatchTime.now().uptimeNanoseconds
-                try feedbackPass(rate: training.feedbackLearningRate, pass: state.epoch * 1000 + state.extraFeedbackDone,
-                                 label: "epoch \(state.epoch + 1): feedback pass \(state.extraFeedbackDone + 1)/\(training.extraFeedbackEpochs)")
-                let dt = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                state.pending.add(dt, to: "feedback")
-                state.pending.seconds += dt
+                try timed("feedback", countsAsTraining: true) {
+                    try feedbackPass(rate: training.feedbackLearningRate, pass: state.epoch * 1000 + state.extraFeedbackDone,
+                                     label: "epoch \(state.epoch + 1): feedback pass \(state.extraFeedbackDone + 1)/\(training.extraFeedbackEpochs)")
+                }
                 state.extraFeedbackDone += 1
                 try save()
             }
@@ -282,12 +278,15 @@ public final class HILTrainer<B: Backend> {
         return .finished
     }
 
-    /// Runs `body`, adding its wall time to the pending epoch's `phases[name]` afterwards
-    /// (not during: `body` may itself change the state).
-    func timed<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+    /// Runs `body`, adding its wall time to the pending epoch's `phases[name]` (and to its
+    /// `seconds` when it `countsAsTraining`) afterwards — not during: `body` may itself
+    /// change the state.
+    func timed<T>(_ name: String, countsAsTraining: Bool = false, _ body: () throws -> T) rethrows -> T {
         let start = DispatchTime.now().uptimeNanoseconds
         let result = try body()
-        state.pending.add(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, to: name)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        state.pending.add(seconds, to: name)
+        if countsAsTraining { state.pending.seconds += seconds }
         return result
     }
 
