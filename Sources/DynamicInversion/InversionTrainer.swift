@@ -60,16 +60,10 @@ public struct InversionTrainer: Sendable {
 
     /// Test measures of the current model.
     public func evaluate(testX: Matrix, testY: Matrix, classification: Bool) -> (nmse: Double?, error: Double?) {
-        let out = model.network.forward(testX).output
         if classification {
-            var wrong = 0
-            for s in 0..<out.rows {
-                var best = 0
-                for j in 1..<out.columns where out[s, j] > out[s, best] { best = j }
-                if testY[s, best] != 1 { wrong += 1 }
-            }
-            return (nil, Double(wrong) / Double(max(1, out.rows)))
+            return (nil, model.network.evaluate(inputs: testX, labels: testY, loss: loss).errorRate)
         }
+        let out = model.network.forward(testX).output
         let means = testY.columnSums().map { $0 / Double(max(1, testY.rows)) }
         var err = 0.0, spread = 0.0
         for s in 0..<out.rows {

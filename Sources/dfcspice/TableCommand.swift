@@ -97,10 +97,7 @@ struct EvaluateCommand: ParsableCommand {
         let network = try ModelFile.read(path: model, configuration: experiment.model)
         let data = try ImageDataset.load(directory: dataDir ?? ImageDataset.debianFashionMNIST)
         func error(_ net: Network) -> Double {
-            let out = net.forward(data.test.inputs).output
-            var wrong = 0
-            for s in 0..<out.rows where (0..<out.columns).max(by: { out[s, $0] < out[s, $1] }) != data.test.classes[s] { wrong += 1 }
-            return 100 * Double(wrong) / Double(out.rows)
+            100 * net.evaluate(inputs: data.test.inputs, labels: data.test.labels, loss: experiment.model.loss).errorRate
         }
         print(String(format: "ideal weights: %.2f %% test error", error(network)))
         let mapper = try DFCCircuitMapper(configuration: experiment.model, parameters: experiment.circuit)
