@@ -10,6 +10,16 @@ public struct Configuration: Sendable, Equatable {
         case weightProduct = "weight-product"
     }
 
+    /// How the output layer's feedback weights Q_L are set.
+    public enum OutputFeedback: String, Sendable, Codable, CaseIterable {
+        /// Q_L drawn by `feedbackInit` and learned with the other Q_i.
+        case learned
+        /// Q_L = I and never trained: the published code sets the output layer's feedback to
+        /// the identity under every initialization and freezes it (`freeze_fb_weights_output`),
+        /// so the controller drives the output neurons directly and the k_p term acts at once.
+        case identity
+    }
+
     public var name = "dfc"
     public var seed: UInt64 = 42
     /// n_0 … n_L.
@@ -19,6 +29,7 @@ public struct Configuration: Sendable, Equatable {
     public var loss: Loss = .mse
     public var forwardInit: Initialization = .xavierNormal
     public var feedbackInit: Initialization = .xavierNormal
+    public var outputFeedback: OutputFeedback = .learned
     public var variant: Variant = .dfc
     public var control = ControlParameters()
     public var feedback = FeedbackParameters()

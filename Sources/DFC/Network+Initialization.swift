@@ -4,7 +4,7 @@ extension Network {
     /// A freshly initialized network for `configuration`, every draw from `seed`.
     ///
     /// W_i ~ N(0, 2/(n_i + n_{i−1})) (Xavier normal), b_i = 0, Q_i by
-    /// `configuration.feedbackInit`, and FA's B_i ~ Xavier normal. Separate derived
+    /// `configuration.feedbackInit` (Q_L = I when `outputFeedback` is `identity`), and FA's B_i ~ Xavier normal. Separate derived
     /// streams keep W identical whatever Q and B draw.
     public static func initialized(_ configuration: Configuration, seed: UInt64) throws -> Network {
         try configuration.validate()
@@ -19,13 +19,15 @@ extension Network {
         }
         let weights = (1...L).map { xavier(sizes[$0], sizes[$0 - 1], &forward) }
         let biases = (1...L).map { [Double](repeating: 0, count: sizes[$0]) }
-        let feedback: [Matrix]
+        var feedback: [Matrix]
         switch configuration.feedbackInit {
         case .xavierNormal:
             feedback = (1...L).map { xavier(sizes[$0], sizes[L], &feedbackStream) }
         case .weightProduct:
             feedback = weightProductFeedback(weights)
         }
+        // Replaced after the draws, so Q_1 … Q_{L−1} are the same either way.
+        if configuration.outputFeedback == .identity { feedback[L - 1] = .identity(sizes[L]) }
         let fa = L >= 2 ? (2...L).map { xavier(sizes[$0 - 1], sizes[$0], &alignment) } : []
         return try Network(weights: weights, biases: biases, feedback: feedback,
                            feedbackAlignment: fa, activations: configuration.activations)

@@ -185,6 +185,15 @@ public final class HILTrainer<B: Backend> {
             try save()
         }
         while state.epoch < training.epochs {
+            if learnsFeedback && training.feedbackPassFirst && state.position == 0 && state.feedbackFirstDone != true {
+                if shouldStop() { try save(); return .interrupted }
+                try timed("feedback", countsAsTraining: true) {
+                    try feedbackPass(rate: training.feedbackLearningRate, pass: state.epoch * 1000 + 999,
+                                     label: "epoch \(state.epoch + 1): feedback pass before the forward pass")
+                }
+                state.feedbackFirstDone = true
+                try save()
+            }
             let order = order(epoch: state.epoch)
             var started = Date()
             var secondsBefore = state.pending.seconds
@@ -203,14 +212,13 @@ public final class HILTrainer<B: Backend> {
                     throw ModelError("training diverged at epoch \(state.epoch + 1), sample \(state.position): the update made the weights non-finite (lower training.learningRate, or stabilise Q); the last checkpoint is intact")
                 }
                 net.forwardTensors = tensors
-                if variant.learnsFeedback && training.feedbackLearningRate > 0 && training.extraFeedbackEpochs == 0 {
+                if variant.learnsFeedback && training.feedbackLearningRate > 0 && training.extraFeedbackEpochs == 0 && !training.feedbackPassFirst {
                     // The feedback phase runs on the backend (in SPICE: the circuit) with the weights of this batch.
                     let seed = SeededGenerator(seed: configuration.seed).derived(0xFEED).derived(state.cycle).state.0
                     let backendNow = backend
                     let q = try timed("feedback") {
-                        let dQ = try backendNow.feedbackUpdate(inputs: x, noiseSeed: seed)
                         var q = net.feedbackTensors
-                        state.feedbackOptimizer.step(&q, directions: dQ.map(\.storage))
+                        stepFeedback(&q, try backendNow.feedbackUpdate(inputs: x, noiseSeed: seed))
                         return q
                     }
                     net.feedbackTensors = q
@@ -250,6 +258,7 @@ public final class HILTrainer<B: Backend> {
                 try save()
             }
             state.extraFeedbackDone = 0
+            state.feedbackFirstDone = nil
             let test = timed("evaluation") { () -> (Double, Double, Double?, Diagnostics?) in
                 let t = testMetrics()
                 return (loss(data.trainX, data.trainY), t.loss, t.error, probeDiagnostics())
@@ -290,6 +299,16 @@ public final class HILTrainer<B: Backend> {
         return result
     }
 
+    /// One feedback optimizer step on Q from the backend's ΔQ. With `network.outputFeedback:
+    /// identity` Q_L gets a zero direction, so it stays I and its optimizer moments stay zero.
+    func stepFeedback(_ q: inout [[Double]], _ dQ: [Matrix]) {
+        var directions = dQ.map(\.storage)
+        if configuration.outputFeedback == .identity, let last = directions.indices.last {
+            directions[last] = [Double](repeating: 0, count: directions[last].count)
+        }
+        state.feedbackOptimizer.step(&q, directions: directions)
+    }
+
     /// One feedback-only pass over the training set in mini-batches (Eq. 13 on the backend),
     /// its own optimizer state, in an order drawn from the pass number.
     func feedbackPass(rate: Double, pass: Int, label: String) throws {
@@ -305,7 +324,7 @@ public final class HILTrainer<B: Backend> {
             let dQ = try backend.feedbackUpdate(inputs: x, noiseSeed: seed)
             var net = backend.network
             var q = net.feedbackTensors
-            state.feedbackOptimizer.step(&q, directions: dQ.map(\.storage))
+            stepFeedback(&q, dQ)
             guard q.allSatisfy(VectorMath.allFinite) else {
                 throw ModelError("feedback learning diverged (pass \(pass)): Q became non-finite; lower the feedback learning rate")
             }

@@ -30,6 +30,9 @@ public struct TrainingCheckpoint: Sendable, Codable {
     public var pretrainDone: Int = 0
     /// Extra feedback passes done after the current epoch's forward pass.
     public var extraFeedbackDone: Int = 0
+    /// Whether the current epoch's leading feedback pass (`training.feedbackPassFirst`) is
+    /// done; nil in checkpoints written before it existed, and between epochs.
+    public var feedbackFirstDone: Bool?
     /// The NPZ beside checkpoint.json that holds the tensors (nil: they are inline, as
     /// in checkpoints written before the split).
     public var tensorFile: String?

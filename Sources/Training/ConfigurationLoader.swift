@@ -53,7 +53,7 @@ public enum ConfigurationLoader {
         }
         do {
             let m = try reader.mapping(n, "network")
-            try reader.keys(m, allowed: ["sizes", "activations", "hiddenActivation", "outputActivation", "loss", "init", "feedbackInit"], at: "network")
+            try reader.keys(m, allowed: ["sizes", "activations", "hiddenActivation", "outputActivation", "loss", "init", "feedbackInit", "outputFeedback"], at: "network")
             guard let sizes = m["sizes"] else { throw InputError(file: file, field: "network.sizes", "missing (list of layer sizes n_0 … n_L)") }
             c.sizes = try reader.intList(sizes, "network.sizes")
             let layers = c.sizes.count - 1
@@ -69,6 +69,7 @@ public enum ConfigurationLoader {
             if let v = m["loss"] { c.loss = try reader.choice(v, "network.loss", Loss.self) }
             if let v = m["init"] { c.forwardInit = try reader.choice(v, "network.init", Configuration.Initialization.self) }
             if let v = m["feedbackInit"] { c.feedbackInit = try reader.choice(v, "network.feedbackInit", Configuration.Initialization.self) }
+            if let v = m["outputFeedback"] { c.outputFeedback = try reader.choice(v, "network.outputFeedback", Configuration.OutputFeedback.self) }
         }
         if c.forwardInit == .weightProduct {
             throw InputError(file: file, field: "network.init", "weight-product applies to feedbackInit only")
@@ -141,10 +142,14 @@ public enum ConfigurationLoader {
             ("testSamples", \.testSamples), ("checkpointEvery", \.checkpointEvery),
             ("feedbackPretrainEpochs", \.feedbackPretrainEpochs), ("extraFeedbackEpochs", \.extraFeedbackEpochs),
         ]
-        try reader.keys(m, allowed: Set(numbers.map(\.0) + integers.map(\.0) + ["optimizer"]), at: "training")
+        try reader.keys(m, allowed: Set(numbers.map(\.0) + integers.map(\.0) + ["optimizer", "feedbackPassFirst"]), at: "training")
         for (key, path) in numbers { try reader.number(m, key, "training", &t[keyPath: path]) }
         for (key, path) in integers { try reader.integer(m, key, "training", &t[keyPath: path]) }
         if let v = m["optimizer"] { t.optimizer = try reader.choice(v, "training.optimizer", Optimizer.Kind.self) }
+        if let v = m["feedbackPassFirst"] {
+            guard let b = v as? Bool else { throw reader.fail("training.feedbackPassFirst", "expected true or false") }
+            t.feedbackPassFirst = b
+        }
         do { try t.validate() } catch let e as ModelError {
             let parts = e.message.split(separator: ":", maxSplits: 1)
             throw reader.fail(String(parts[0]), parts.count > 1 ? String(parts[1]).trimmingCharacters(in: .whitespaces) : e.message)

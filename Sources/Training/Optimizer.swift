@@ -109,7 +109,11 @@ public struct TrainingParameters: Sendable, Equatable {
     public var feedbackPretrainEpochs = 0
     public var feedbackPretrainRate = 0.0
     public var extraFeedbackEpochs = 0
-    /// With extra feedback epochs, feedback learns in those passes only, not after every batch.
+    /// A feedback-only pass over the training set before each forward epoch, as the published
+    /// code's `train_separate` does (so an epoch has 1 + `extraFeedbackEpochs` feedback passes).
+    public var feedbackPassFirst = false
+    /// With extra feedback epochs or a leading pass, feedback learns in those passes only,
+    /// not after every batch.
 
     public init() {}
 

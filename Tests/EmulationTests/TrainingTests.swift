@@ -109,6 +109,51 @@ struct TrainingLoopTests {
         #expect(resumed.feedback == straight.feedback && resumed.forward == straight.forward)
     }
 
+    @Test("Q_L = I stays exactly I while Q_1 learns; one leading feedback pass per epoch, not redone on resume")
+    func frozenOutputFeedbackAndLeadingPass() throws {
+        var (c, t) = smallTask()
+        c.feedbackInit = .xavierNormal
+        c.feedback.sigma = 0.1
+        c.feedback.steps = 50
+        t.feedbackLearningRate = 0.005
+        t.extraFeedbackEpochs = 1
+        t.feedbackPassFirst = true
+        t.learningRate = 0.05
+        func run(_ c: Configuration, dir: URL, resume: Bool, stopAfter: Int? = nil) throws -> (TrainingCheckpoint, [String]) {
+            var t = t
+            t.epochs = 2
+            let net = try Network.initialized(c, seed: c.seed)
+            let trainer = try HILTrainer(backend: try IdealBackend(network: net, configuration: c), configuration: c,
+                                         training: t, variant: .dfc, directory: dir, resume: resume)
+            var batches = 0, passes: [String] = []
+            trainer.progress = { _, _, _, _ in batches += 1 }
+            trainer.feedbackProgress = { label, done, total in if done == total { passes.append(label) } }
+            trainer.shouldStop = { stopAfter.map { batches >= $0 } ?? false }
+            _ = try trainer.run()
+            return (trainer.state, passes)
+        }
+        var frozen = c
+        frozen.outputFeedback = .identity
+        let start = try Network.initialized(frozen, seed: c.seed)
+        #expect(start.feedback[1] == .identity(2))
+        #expect(start.feedback[0] == (try Network.initialized(c, seed: c.seed)).feedback[0], "Q_1 must not depend on Q_L's choice")
+        let dirA = try scratch(), dirB = try scratch(), dirC = try scratch()
+        defer { for d in [dirA, dirB, dirC] { try? FileManager.default.removeItem(at: d) } }
+        let (straight, passes) = try run(frozen, dir: dirA, resume: false)
+        #expect(straight.feedback[1] == Matrix.identity(2).storage, "Q_L moved")
+        #expect(straight.feedback[0] != start.feedback[0].storage, "Q_1 did not learn")
+        #expect(passes.filter { $0.contains("before the forward pass") }.count == 2, "\(passes)")
+        #expect(passes.count == 4, "an epoch is one leading + one extra pass: \(passes)")
+        // Batch 6 is in epoch 2, after its leading pass: a resume must not run that pass again.
+        _ = try run(frozen, dir: dirB, resume: false, stopAfter: 6)
+        let (resumed, after) = try run(frozen, dir: dirB, resume: true)
+        #expect(resumed.feedback == straight.feedback && resumed.forward == straight.forward)
+        #expect(!after.contains { $0.contains("before the forward pass") }, "\(after)")
+        // With Q_L learned, the same run moves it: the check above can fail.
+        let (learned, _) = try run(c, dir: dirC, resume: false)
+        #expect(learned.feedback[1] != (try Network.initialized(c, seed: c.seed)).feedback[1].storage)
+    }
+
     @Test("training lowers the test loss and writes metrics, model and checkpoint")
     func learnsAndRecords() throws {
         let (c, t) = smallTask()

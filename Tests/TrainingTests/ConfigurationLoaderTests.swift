@@ -34,6 +34,17 @@ struct ConfigurationLoaderTests {
         #expect(paper.activations == [.tanh, .linear])
     }
 
+    @Test("the published code's Q_L = I and leading feedback pass are read, and off by default")
+    func outputFeedbackAndLeadingPass() throws {
+        let e = try ConfigurationLoader.parseExperiment("""
+        network: {sizes: [3, 4, 2], outputFeedback: identity}
+        training: {feedbackPassFirst: true}
+        """)
+        #expect(e.model.outputFeedback == .identity && e.training.feedbackPassFirst)
+        let d = try ConfigurationLoader.parseExperiment(minimal)
+        #expect(d.model.outputFeedback == .learned && !d.training.feedbackPassFirst)
+    }
+
     @Test("JSON configs are read too")
     func json() throws {
         let c = try ConfigurationLoader.parse(#"{"network": {"sizes": [2, 2]}, "dfc": {"kp": 0.5}}"#)
@@ -53,6 +64,8 @@ struct ConfigurationLoaderTests {
         ("network: {sizes: [3, 4, 2], activations: [tanh]}", "network.activations"),
         ("dfc: {kp: 1}", "network.sizes"),
         ("surprise: 1\nnetwork: {sizes: [2, 2]}", "surprise"),
+        ("network: {sizes: [3, 4, 2], outputFeedback: frozen}", "network.outputFeedback"),
+        ("network: {sizes: [3, 4, 2]}\ntraining: {feedbackPassFirst: 3}", "training.feedbackPassFirst"),
     ])
     func badFields(text: String, field: String) {
         do {
