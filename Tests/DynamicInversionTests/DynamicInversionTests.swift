@@ -92,6 +92,29 @@ struct InversionModelTests {
         #expect(d.singleLoopMaxRealEigenvalue < 0)
     }
 
+    @Test("R-Init descends the smoothed spectral abscissa only as far as stability needs")
+    func randomInitBySmoothedSpectralAbscissa() throws {
+        var g = SeededGenerator(seed: 5)
+        let w = Matrix.gaussian(rows: 10, columns: 20, std: (2.0 / 30).squareRoot(), using: &g)
+        let b = Matrix.gaussian(rows: 20, columns: 10, std: (2.0 / 30).squareRoot(), using: &g)
+        let alpha = 0.1, margin = 0.05
+        #expect(try InversionLayer(weights: w, feedback: b, alpha: alpha).maxRealEigenvalue() > -margin, "the draw must need stabilizing")
+        let s = try InversionModel.stabilized(b, forward: w, alpha: alpha, margin: margin)
+        let pair = InversionLayer(weights: w, feedback: s, alpha: alpha)
+        #expect(try pair.maxRealEigenvalue() <= -margin && pair.coupledAbscissa() <= -margin)
+        func angle(_ x: Matrix, _ y: Matrix) -> Double {
+            let dot = zip(x.storage, y.storage).reduce(0) { $0 + $1.0 * $1.1 }
+            return acos(max(-1, min(1, dot / (x.frobeniusNorm * y.frobeniusNorm)))) * 180 / .pi
+        }
+        // It moved, and it is not Tr-Init's −Wᵀ.
+        #expect(s != b)
+        #expect(angle(s, w.transposed * -1) > 20, "to the draw \(angle(s, b))°, to −Wᵀ \(angle(s, w.transposed * -1))°")
+        #expect(try InversionModel.stabilized(s, forward: w, alpha: alpha, margin: margin) == s, "a stable B must come back unchanged")
+        // An expanding layer keeps d_l − d_{l−1} eigenvalues at −α: a margin above α is refused up front.
+        let expanding = Matrix.gaussian(rows: 20, columns: 10, std: 0.3, using: &g)
+        #expect { _ = try InversionModel.stabilized(Matrix.gaussian(rows: 10, columns: 20, std: 0.3, using: &g), forward: expanding, alpha: 0.01, margin: margin) } throws: { "\($0)".contains("zero eigenvalues") }
+    }
+
     @Test("on a linear network every rule's errors agree with its definition; bp is the gradient")
     func rulesOnLinearNetwork() throws {
         let net = try inversionNetwork([6, 5, 4], hidden: .linear, seed: 13)
