@@ -1,4 +1,3 @@
-import Foundation
 import DFC
 import DynamicInversion
 import LinearAlgebra
@@ -102,13 +101,9 @@ struct InversionModelTests {
         let s = try InversionModel.stabilized(b, forward: w, alpha: alpha, margin: margin)
         let pair = InversionLayer(weights: w, feedback: s, alpha: alpha)
         #expect(try pair.maxRealEigenvalue() <= -margin && pair.coupledAbscissa() <= -margin)
-        func angle(_ x: Matrix, _ y: Matrix) -> Double {
-            let dot = zip(x.storage, y.storage).reduce(0) { $0 + $1.0 * $1.1 }
-            return acos(max(-1, min(1, dot / (x.frobeniusNorm * y.frobeniusNorm)))) * 180 / .pi
-        }
         // It moved, and it is not Tr-Init's −Wᵀ.
         #expect(s != b)
-        #expect(angle(s, w.transposed * -1) > 20, "to the draw \(angle(s, b))°, to −Wᵀ \(angle(s, w.transposed * -1))°")
+        #expect(angleDegrees(s.storage, (w.transposed * -1).storage) > 20, "to the draw \(angleDegrees(s.storage, b.storage))°, to −Wᵀ \(angleDegrees(s.storage, (w.transposed * -1).storage))°")
         #expect(try InversionModel.stabilized(s, forward: w, alpha: alpha, margin: margin) == s, "a stable B must come back unchanged")
         // An expanding layer keeps d_l − d_{l−1} eigenvalues at −α: a margin above α is refused up front.
         let expanding = Matrix.gaussian(rows: 20, columns: 10, std: 0.3, using: &g)
