@@ -10,6 +10,9 @@ public struct Experiment: Sendable {
     public var training = TrainingParameters()
     /// The `dynamicInversion` section (DI paper experiments).
     public var inversion = InversionExperiment()
+    /// Whether the file has a `dynamicInversion` section: `compare` then compares the DI
+    /// backward pass instead of the DFC dynamics.
+    public var definesInversion = false
 }
 
 /// Reads a `Configuration` from YAML or JSON text (JSON is read as YAML).
@@ -127,7 +130,8 @@ public enum ConfigurationLoader {
         let circuit = try top["circuit"].map { try parseCircuit($0, reader: reader) } ?? CircuitParameters()
         let training = try top["training"].map { try parseTraining($0, reader: reader) } ?? TrainingParameters()
         let inversion = try top["dynamicInversion"].map { try parseInversion($0, reader: reader) } ?? InversionExperiment()
-        return Experiment(model: c, circuit: circuit, training: training, inversion: inversion)
+        return Experiment(model: c, circuit: circuit, training: training, inversion: inversion,
+                          definesInversion: top["dynamicInversion"] != nil)
     }
 
     static func parseTraining(_ value: Any, reader: Reader) throws -> TrainingParameters {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Circuit
 import DFC
+import DynamicInversion
 import Emulation
 import Foundation
 import LinearAlgebra
@@ -31,9 +32,19 @@ struct CompareCommand: ParsableCommand {
         the ideal ODEs on the circuit's time grid (model time = seconds / timeScale).
         Writes DIR/report.html (plots and a table), DIR/report.json and the SVGs.
 
-        Example:
+        A config with a dynamicInversion section compares the DI backward pass instead:
+        the sample's output error δ_L runs through the DI circuits in ngspice, pair by
+        pair, against the exact steady state (NDI, Eq. 17) and the Euler-simulated DI,
+        with the feedback of dynamicInversion.init (docs/dynamic-inversion.md). It writes
+        DIR/report.html, DIR/comparison.json and DIR/traces.svg.
+
+        Examples:
           dfcspice compare --config Examples/student-teacher.yaml --model model.npz \\
               --input x.npy --labels y.npy --sample 0 --out out/compare
+          dfcspice init --config Examples/dynamic-inversion/linear-regression.yaml --out di.npz
+          dfcspice teacher --config Examples/dynamic-inversion/linear-regression.yaml --samples 4 --input dx.npy --labels dy.npy
+          dfcspice compare --config Examples/dynamic-inversion/linear-regression.yaml --model di.npz \\
+              --input dx.npy --labels dy.npy --sample 0 --out out/compare-di
         """
     )
 
@@ -58,6 +69,13 @@ struct CompareCommand: ParsableCommand {
         let y = try BatchFile.labels(path: labels, outputs: network.outputSize, batch: x.rows)
         guard sample >= 0, sample < x.rows else {
             throw InputError(file: input, "--sample \(sample) is out of range (the batch has \(x.rows) samples)")
+        }
+        if experiment.definesInversion {
+            guard idealWeights == .requested, idealRefine == 1 else {
+                throw InputError(file: options.config, "--ideal-weights and --ideal-refine apply to DFC configs, and this one has a dynamicInversion section")
+            }
+            try compareInversion(experiment, network: network, input: x.rows(sample..<(sample + 1)), labels: y.rows(sample..<(sample + 1)))
+            return
         }
         let spice = try SpiceBackend(network: network, configuration: c, circuit: experiment.circuit, engine: engine.engine)
         var referenceNetwork = network
@@ -92,6 +110,32 @@ struct CompareCommand: ParsableCommand {
                      comparison.updateAngles.map { String(format: "%.3f", $0) }.joined(separator: ", "),
                      comparison.referenceStatus, comparison.candidateStatus, Date().timeIntervalSince(started)))
         print("wrote \(URL(fileURLWithPath: out).appendingPathComponent("report.html").path)")
+    }
+}
+
+extension CompareCommand {
+    /// The DI backward pass of one sample: circuit against NDI and ideal DI.
+    func compareInversion(_ experiment: Experiment, network: Network, input: Matrix, labels: Matrix) throws {
+        let c = experiment.model, inv = experiment.inversion
+        let model = try InversionModel.initialized(network: network, initialization: inv.initialization, alpha: inv.parameters.alpha,
+                                                   margin: inv.margin, seed: c.seed)
+        _ = try model.check(.ndi, parameters: inv.parameters)
+        let ff = network.forward(input)
+        let g = c.loss.gradient(ff.output, labels, reduction: .sum)
+        let deltaL = g.hadamard(network.activations[network.depth - 1].derivative(ff.potentials[network.depth - 1]))
+        let mapper = try InversionCircuitMapper(parameters: experiment.circuit, alpha: inv.parameters.alpha)
+        let comparison = try InversionCircuitComparison.run(model: model, feedforward: ff, outputError: deltaL, parameters: inv.parameters,
+                                                            mapper: mapper, timeScale: experiment.circuit.timeScale, engine: engine.engine)
+        let dir = URL(fileURLWithPath: out)
+        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+            throw InputError(file: dir.path, "cannot create the output directory: \(error.localizedDescription)")
+        }
+        try comparison.write(to: dir, context: [("config", options.config), ("model", model.network.sizes.map(String.init).joined(separator: "-") + " from " + self.model),
+                                                ("sample", "\(sample) of \(self.input)"), ("seed", "\(c.seed)"), ("engine", engine.rawValue),
+                                                ("feedback init", inv.initialization.rawValue), ("α", "\(inv.parameters.alpha)")])
+        print(comparison.table)
+        print(String(format: "DI circuit, %d pairs in ngspice: %.2f s", network.depth - 1, comparison.seconds))
+        print("wrote \(dir.appendingPathComponent("report.html").path)")
     }
 }
 

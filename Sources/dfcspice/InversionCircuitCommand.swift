@@ -22,7 +22,7 @@ struct InversionCircuitCommand: ParsableCommand {
         B_l; docs/dynamic-inversion.md). Each sample's backward pass then runs in ngspice pair by
         pair, from rest, and the end state is compared with the exact steady state (NDI, Eq. 17)
         and with the Euler-simulated DI. OUT/comparison.json holds the numbers, OUT/traces.svg
-        the circuit's δ_{l−1}(t) of the first sample, lowest pair.
+        the circuit's δ_{l−1}(t) of the first sample, lowest pair, OUT/report.html both.
 
         Example: dfcspice di-circuit --config Examples/dynamic-inversion/linear-regression.yaml --samples 8 --out runs/di-circuit
         """
@@ -62,36 +62,13 @@ struct InversionCircuitCommand: ParsableCommand {
         print("wrote \((2...net.depth).map { "layer\($0).cir" }.joined(separator: ", ")) in \(dir.path)")
         if netlistOnly { return }
 
-        let ideal = try model.backward(.di, feedforward: ff, outputError: deltaL, parameters: inv.parameters)
-        let started = Date()
-        let spiceRunner = SpiceInversion(engine: FallbackEngine(), mapper: mapper)
-        let spice = try spiceRunner.backward(model: model, feedforward: ff, outputError: deltaL)
-        let seconds = Date().timeIntervalSince(started)
-        func relative(_ a: Matrix, _ b: Matrix) -> Double { (a - b).frobeniusNorm / max(b.frobeniusNorm, 1e-300) }
-        var rows: [[String: Double]] = []
-        print("| hidden layer | circuit vs NDI | ideal DI vs NDI | angle circuit/NDI | circuit residual |")
-        print("|---|---|---|---|---|")
-        for l in stride(from: net.depth - 1, through: 1, by: -1) {
-            let rc = relative(spice.deltas[l - 1], ndi.deltas[l - 1]), ri = relative(ideal.deltas[l - 1], ndi.deltas[l - 1])
-            let angle = angleDegrees(spice.deltas[l - 1].storage, ndi.deltas[l - 1].storage)
-            let residual = spice.residuals[net.depth - 1 - l]
-            print(String(format: "| δ_%d | %.2e | %.2e | %.4f° | %.2e |", l, rc, ri, angle, residual))
-            rows.append(["layer": Double(l), "circuitVsNDI": rc, "idealVsNDI": ri, "angleDegrees": angle, "circuitResidual": residual])
-        }
-        print(String(format: "%d samples × %d pairs in ngspice: %.2f s", samples, net.depth - 1, seconds))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        struct Report: Encodable { var config: String; var seed: UInt64; var samples: Int; var seconds: Double; var layers: [[String: Double]] }
-        try AtomicFile.write(try encoder.encode(Report(config: options.config, seed: c.seed, samples: samples, seconds: seconds, layers: rows)),
-                             to: dir.appendingPathComponent("comparison.json"))
-        // Traces of the lowest pair for sample 0, circuit against the exact end values.
-        let run = try spiceRunner.runPair(weights: net.weights[1], feedback: model.feedback[0], target: ndi.deltas[1].row(0), layer: 2)
-        var plot = LinePlot(title: "DI in the circuit: δ_1(t) of sample 0, first six units (before ∘ g')", xLabel: "time (τ)", yLabel: "δ_1")
-        let t = run.time.map { $0 / experiment.circuit.timeScale }
-        for j in 0..<min(6, run.deltaTrace.count) {
-            plot.series.append(.init(label: "δ_1,\(j)", x: t, y: run.deltaTrace[j], color: j))
-        }
-        try AtomicFile.write(plot.svg(), to: dir.appendingPathComponent("traces.svg"))
-        print("wrote comparison.json and traces.svg")
+        let comparison = try InversionCircuitComparison.run(model: model, feedforward: ff, outputError: deltaL, parameters: inv.parameters,
+                                                            mapper: mapper, timeScale: experiment.circuit.timeScale)
+        print(comparison.table)
+        print(String(format: "%d samples × %d pairs in ngspice: %.2f s", samples, net.depth - 1, comparison.seconds))
+        try comparison.write(to: dir, context: [("config", options.config), ("seed", "\(c.seed)"), ("samples", "\(samples)"),
+                                                ("network", net.sizes.map(String.init).joined(separator: "-")),
+                                                ("feedback init", inv.initialization.rawValue), ("α", "\(inv.parameters.alpha)")])
+        print("wrote comparison.json, traces.svg and report.html")
     }
 }

@@ -29,6 +29,34 @@ struct InversionCommandTests {
         #expect(ends.count == 2 && ends[0] == ends[1], "\(summary)")
     }
 
+    @Test("compare on a DI config runs the backward pass in ngspice against NDI; DFC-only options are refused")
+    func compareInversion() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        try """
+        seed: 4
+        network: {sizes: [8, 6, 4], activations: [tanh, linear], loss: mse}
+        dynamicInversion: {alpha: 0.1}
+        """.write(to: w.url("d.yaml"), atomically: true, encoding: .utf8)
+        for args in [["init", "--config", w.path("d.yaml"), "--out", w.path("m.npz")],
+                     ["teacher", "--config", w.path("d.yaml"), "--samples", "3", "--input", w.path("x.npy"), "--labels", w.path("y.npy")]] {
+            let r = try CLI.run(args)
+            #expect(r.status == 0, "\(args[0]): \(r.stderr)")
+        }
+        let common = ["compare", "--config", w.path("d.yaml"), "--model", w.path("m.npz"), "--input", w.path("x.npy"), "--labels", w.path("y.npy")]
+        let r = try CLI.run(common + ["--sample", "1", "--out", w.path("out")])
+        #expect(r.status == 0, "\(r.stderr)")
+        for file in ["report.html", "comparison.json", "traces.svg"] {
+            #expect(FileManager.default.fileExists(atPath: w.path("out/\(file)")), "\(file) missing")
+        }
+        struct Report: Decodable { struct Row: Decodable { var layer: Int; var circuitVsNDI: Double }; var layers: [Row] }
+        let report = try JSONDecoder().decode(Report.self, from: Data(contentsOf: w.url("out/comparison.json")))
+        #expect(report.layers.count == 1 && report.layers[0].circuitVsNDI < 1e-3, "\(report.layers.map(\.circuitVsNDI))")
+        let refused = try CLI.run(common + ["--ideal-refine", "2", "--out", w.path("out2")])
+        #expect(refused.status != 0 && refused.stderr.hasPrefix("error:") && refused.stderr.contains("dynamicInversion"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: w.path("out2")))
+    }
+
     @Test("an expanding layer with α = 0 is refused before any run, with one error line")
     func refusesSingularSetup() throws {
         let w = try Workspace()

@@ -1,3 +1,4 @@
+import Foundation
 import DFC
 import DynamicInversion
 import LinearAlgebra
