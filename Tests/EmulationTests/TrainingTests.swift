@@ -26,6 +26,18 @@ func smallTask() -> (Configuration, TrainingParameters) {
     return (c, t)
 }
 
+/// `smallTask` with a random Q that learns: one extra feedback pass per epoch.
+func feedbackTask() -> (Configuration, TrainingParameters) {
+    var (c, t) = smallTask()
+    c.feedbackInit = .xavierNormal
+    c.feedback.sigma = 0.1
+    c.feedback.steps = 50
+    t.feedbackLearningRate = 0.005
+    t.extraFeedbackEpochs = 1
+    t.learningRate = 0.05        // random Q: a gentle forward rate keeps the dynamics stable
+    return (c, t)
+}
+
 func scratch() throws -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("train-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -88,15 +100,10 @@ struct TrainingLoopTests {
 
     @Test("feedback pre-training and extra feedback passes change Q and resume exactly")
     func feedbackPassesResume() throws {
-        var (c, t) = smallTask()
-        c.feedbackInit = .xavierNormal
-        c.feedback.sigma = 0.1
-        c.feedback.steps = 50
+        let (c, base) = feedbackTask()
+        var t = base
         t.feedbackPretrainEpochs = 1
         t.feedbackPretrainRate = 0.01
-        t.feedbackLearningRate = 0.005
-        t.extraFeedbackEpochs = 1
-        t.learningRate = 0.05        // random Q: a gentle forward rate keeps the dynamics stable
         let net = try Network.initialized(c, seed: c.seed)
         let backend = try IdealBackend(network: net, configuration: c)
         let dirA = try scratch(), dirB = try scratch()
@@ -111,14 +118,9 @@ struct TrainingLoopTests {
 
     @Test("Q_L = I stays exactly I while Q_1 learns; one leading feedback pass per epoch, not redone on resume")
     func frozenOutputFeedbackAndLeadingPass() throws {
-        var (c, t) = smallTask()
-        c.feedbackInit = .xavierNormal
-        c.feedback.sigma = 0.1
-        c.feedback.steps = 50
-        t.feedbackLearningRate = 0.005
-        t.extraFeedbackEpochs = 1
+        let (c, base) = feedbackTask()
+        var t = base
         t.feedbackPassFirst = true
-        t.learningRate = 0.05
         func run(_ c: Configuration, dir: URL, resume: Bool, stopAfter: Int? = nil) throws -> (TrainingCheckpoint, [String]) {
             var t = t
             t.epochs = 2
