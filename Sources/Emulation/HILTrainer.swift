@@ -20,6 +20,11 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
     public var samplesPerSecond: Double
     /// Fraction of misclassified test samples (classification data only).
     public var testError: Double? = nil
+    /// Mean loss and misclassified fraction on the validation split, where the data has
+    /// one (Fashion-MNIST's last 5 000 training images): the DFC paper's Table 1 reports the
+    /// test error of the epoch with the best validation result.
+    public var validationLoss: Double? = nil
+    public var validationError: Double? = nil
     /// The DFC paper's measures of the effective weights at the end of the epoch, from the
     /// ideal model on the first 16 test samples (angles of the `dfc` update to BP/GN/MN/SSA,
     /// Conditions 1–3, closed-loop stability).
@@ -45,13 +50,19 @@ public struct TrainingData: Sendable {
     public var testY: Matrix
     /// One-hot labels: report the test error as well as the loss.
     public var classification: Bool
+    /// The held-out split for model selection (empty when the data has none).
+    public var validationX: Matrix
+    public var validationY: Matrix
 
-    public init(trainX: Matrix, trainY: Matrix, testX: Matrix, testY: Matrix, classification: Bool) {
+    public init(trainX: Matrix, trainY: Matrix, testX: Matrix, testY: Matrix, classification: Bool,
+                validationX: Matrix = Matrix(rows: 0, columns: 0), validationY: Matrix = Matrix(rows: 0, columns: 0)) {
         self.trainX = trainX
         self.trainY = trainY
         self.testX = testX
         self.testY = testY
         self.classification = classification
+        self.validationX = validationX
+        self.validationY = validationY
     }
 
     /// The student–teacher task: teacher from the config's seed, inputs from seed + 1 (train) and + 2 (test).
@@ -62,9 +73,10 @@ public struct TrainingData: Sendable {
         return TrainingData(trainX: train.input, trainY: train.labels, testX: test.input, testY: test.labels, classification: false)
     }
 
-    /// An image data set (the test split; the validation split is for model selection).
+    /// An image data set: train, test, and the validation split evaluated every epoch for model selection.
     public static func images(_ d: ImageDataset) -> TrainingData {
-        TrainingData(trainX: d.train.inputs, trainY: d.train.labels, testX: d.test.inputs, testY: d.test.labels, classification: true)
+        TrainingData(trainX: d.train.inputs, trainY: d.train.labels, testX: d.test.inputs, testY: d.test.labels, classification: true,
+                     validationX: d.validation.inputs, validationY: d.validation.labels)
     }
 }
 
@@ -134,9 +146,9 @@ public final class HILTrainer<B: Backend> {
         backend.effectiveNetwork.evaluate(inputs: x, labels: y, loss: configuration.loss).meanLoss
     }
 
-    /// Mean test loss and, for classification data, the misclassified fraction, in one pass.
-    func testMetrics() -> (loss: Double, error: Double?) {
-        let e = backend.effectiveNetwork.evaluate(inputs: data.testX, labels: data.testY, loss: configuration.loss)
+    /// Mean loss and, for classification data, the misclassified fraction of one split, in one pass.
+    func metrics(_ x: Matrix, _ y: Matrix) -> (loss: Double, error: Double?) {
+        let e = backend.effectiveNetwork.evaluate(inputs: x, labels: y, loss: configuration.loss)
         return (e.meanLoss, data.classification ? e.errorRate : nil)
     }
 
@@ -259,15 +271,17 @@ public final class HILTrainer<B: Backend> {
             }
             state.extraFeedbackDone = 0
             state.feedbackFirstDone = nil
-            let test = timed("evaluation") { () -> (Double, Double, Double?, Diagnostics?) in
-                let t = testMetrics()
-                return (loss(data.trainX, data.trainY), t.loss, t.error, probeDiagnostics())
+            let test = timed("evaluation") { () -> (Double, (loss: Double, error: Double?), (loss: Double, error: Double?)?, Diagnostics?) in
+                let validation = data.validationX.rows > 0 ? metrics(data.validationX, data.validationY) : nil
+                return (loss(data.trainX, data.trainY), metrics(data.testX, data.testY), validation, probeDiagnostics())
             }
             var m = state.pending
             m.epoch = state.epoch + 1
             m.trainLoss = test.0
-            m.testLoss = test.1
-            m.testError = test.2
+            m.testLoss = test.1.loss
+            m.testError = test.1.error
+            m.validationLoss = test.2?.loss
+            m.validationError = test.2?.error
             m.diagnostics = test.3
             m.samplesPerSecond = m.seconds > 0 ? Double(m.samples) / m.seconds : 0
             state.metrics.append(m)

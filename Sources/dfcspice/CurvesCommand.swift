@@ -52,6 +52,8 @@ struct CurvesCommand: ParsableCommand {
         }
         try plot("test-loss.svg", "Test loss", "mean loss per sample (log)", log: true) { $0.testLoss }
         try plot("test-error.svg", "Test error (classification)", "% misclassified", log: false) { $0.testError.map { 100 * $0 } }
+        try plot("validation-error.svg", "Validation error (classification; Table 1 picks the epoch where it is lowest)", "% misclassified",
+                 log: false) { $0.validationError.map { 100 * $0 } }
         try plot("angle-mn.svg", "Angle of the update to the minimum-norm update", "degrees", log: false) { $0.diagnostics?.angleToMN }
         try plot("angle-bp.svg", "Angle of the update to the BP update", "degrees", log: false) { $0.diagnostics?.angleToBP }
         try plot("angle-gn.svg", "Angle of the update to the Gauss–Newton update", "degrees", log: false) { $0.diagnostics?.angleToGN }

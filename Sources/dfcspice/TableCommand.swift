@@ -10,8 +10,10 @@ struct TableCommand: ParsableCommand {
         commandName: "table",
         abstract: "Summarize training runs as a Markdown table beside the DFC paper's Table 1.",
         discussion: """
-        Runs are grouped by variant (from RUN/checkpoint.json); for each group: the test error
-        of the last epoch as mean ± std over the runs (seeds), epochs, the median wall seconds
+        Runs are grouped by variant (from RUN/checkpoint.json); for each group, as mean ± std
+        over the runs (seeds): the test error of the epoch with the lowest validation error
+        (the paper's Table 1 selection; "—" for runs without a validation split) and of the
+        last epoch; then epochs, the median wall seconds
         per epoch of training work (forward updates, optimizer, reprogramming and the epoch's feedback
         passes; not the end-of-epoch evaluation), the one-time feedback pre-training, and
         the published Fashion-MNIST test error.
@@ -27,7 +29,23 @@ struct TableCommand: ParsableCommand {
         "bp": 10.60, "dfc": 11.17, "dfc-ssa": 11.28, "dfc-ss": 11.15, "dfc-fixed": 11.62, "dfa": 11.38,
     ]
 
-    struct Row { var errors: [Double] = []; var epochs: [Int] = []; var seconds: [Double] = []; var pretrain: [Double] = [] }
+    struct Row {
+        /// Test error (%) at the epoch with the lowest validation error, as the paper's Table 1; nil for runs without a validation split.
+        var selected: [Double?] = []
+        var last: [Double] = []
+        var epochs: [Int] = []
+        var seconds: [Double] = []
+        var pretrain: [Double] = []
+    }
+
+    /// "mean" or "mean ± std" (sample std) of `values`, "—" when there are none.
+    static func summary(_ values: [Double]) -> String {
+        guard !values.isEmpty else { return "—" }
+        let mean = values.reduce(0, +) / Double(values.count)
+        guard values.count > 1 else { return String(format: "%.2f", mean) }
+        let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
+        return String(format: "%.2f ± %.2f", mean, std)
+    }
 
     func run() throws {
         guard !runs.isEmpty else { throw ValidationError("give at least one --runs directory") }
@@ -44,9 +62,11 @@ struct TableCommand: ParsableCommand {
             guard let error = last.testError else { throw InputError(file: checkpointPath, "not a classification run (no test error)") }
             let key = checkpoint.backend == "ideal" ? checkpoint.variant : "\(checkpoint.variant) (\(checkpoint.backend))"
             var row = rows[key] ?? Row()
-            row.errors.append(100 * error)
-            row.epochs.append(last.epoch)
             let trained = checkpoint.metrics.dropFirst()
+            let best = trained.filter { $0.validationError != nil && $0.testError != nil }.min { $0.validationError! < $1.validationError! }
+            row.selected.append(best.map { 100 * $0.testError! })
+            row.last.append(100 * error)
+            row.epochs.append(last.epoch)
             // The median: robust to the epochs another job on the machine slowed down.
             let sorted = trained.map(\.seconds).sorted()
             row.seconds.append(sorted.isEmpty ? 0 : sorted.count % 2 == 1 ? sorted[sorted.count / 2]
@@ -54,15 +74,15 @@ struct TableCommand: ParsableCommand {
             row.pretrain.append(trained.compactMap { $0.phases?["pretrain"] }.reduce(0, +))
             rows[key] = row
         }
-        var out = "| variant | test error (%) | runs | epochs | s per epoch (median) | Q pre-training (s) | paper (%) |\n|---|---|---|---|---|---|---|\n"
+        var out = "| variant | test error at best validation epoch (%) | last epoch (%) | runs | epochs | s per epoch (median) | Q pre-training (s) | paper (%) |\n|---|---|---|---|---|---|---|---|\n"
         for key in rows.keys.sorted() {
-            let r = rows[key]!
-            let mean = r.errors.reduce(0, +) / Double(r.errors.count)
-            let std = r.errors.count > 1 ? (r.errors.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(r.errors.count - 1)).squareRoot() : 0
+            guard let r = rows[key] else { continue }
             let base = String(key.split(separator: " ").first ?? "")
             let pretrain = r.pretrain.reduce(0, +) / Double(r.pretrain.count)
-            out += String(format: "| %@ | %.2f%@ | %d | %@ | %.1f | %@ | %@ |\n", key, mean, r.errors.count > 1 ? String(format: " ± %.2f", std) : "",
-                          r.errors.count, Set(r.epochs).sorted().map(String.init).joined(separator: ", "),
+            let selected = r.selected.compactMap { $0 }
+            out += String(format: "| %@ | %@ | %@ | %d | %@ | %.1f | %@ | %@ |\n", key,
+                          selected.count == r.selected.count ? Self.summary(selected) : "—", Self.summary(r.last),
+                          r.last.count, Set(r.epochs).sorted().map(String.init).joined(separator: ", "),
                           r.seconds.reduce(0, +) / Double(r.seconds.count), pretrain > 0 ? String(format: "%.0f", pretrain) : "—",
                           Self.published[base].map { String(format: "%.2f", $0) } ?? "—")
         }

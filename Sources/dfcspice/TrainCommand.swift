@@ -146,8 +146,10 @@ struct TrainCommand: ParsableCommand {
         }
         trainer.epochFinished = { m in
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
-            print(String(format: "epoch %d: train loss %.5g, test loss %.5g%@, converged %d, not converged %d, diverged %d, skipped %d (retried %d), %.1f samples/s",
-                         m.epoch, m.trainLoss, m.testLoss, m.testError.map { String(format: ", test error %.2f %%", 100 * $0) } ?? "", m.converged, m.notConverged, m.diverged, m.skipped, m.retried, m.samplesPerSecond))
+            print(String(format: "epoch %d: train loss %.5g, test loss %.5g%@%@, converged %d, not converged %d, diverged %d, skipped %d (retried %d), %.1f samples/s",
+                         m.epoch, m.trainLoss, m.testLoss, m.testError.map { String(format: ", test error %.2f %%", 100 * $0) } ?? "",
+                         m.validationError.map { String(format: ", validation error %.2f %%", 100 * $0) } ?? "",
+                         m.converged, m.notConverged, m.diverged, m.skipped, m.retried, m.samplesPerSecond))
             try? Self.learningCurve(trainer.state.metrics, title: "\(experiment.model.name): \(trainer.backend.name), \(variant.rawValue)")
                 .write(to: dir.appendingPathComponent("learning-curve.svg"))
         }

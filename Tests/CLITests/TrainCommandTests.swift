@@ -172,6 +172,19 @@ struct TableTests {
         #expect(table.status == 0, "\(table.stderr)")
         let row = try #require(table.stdout.split(separator: "\n").first { $0.hasPrefix("| bp ") })
         #expect(row.contains("±") && row.contains("| 2 |") && row.contains("10.60"), "\(row)")
+        // The paper's selection, recomputed from metrics.jsonl: the test error of each run's
+        // epoch with the lowest validation error, averaged over the two runs.
+        var selected: [Double] = []
+        for seed in ["a", "b"] {
+            let lines = try String(contentsOf: w.url("\(seed)/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+            let epochs = try lines.compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .filter { ($0["epoch"] as? Int ?? 0) > 0 }
+            #expect(epochs.allSatisfy { $0["validationError"] is Double }, "every epoch records its validation error")
+            let best = try #require(epochs.min { ($0["validationError"] as? Double ?? 1) < ($1["validationError"] as? Double ?? 1) })
+            selected.append(100 * (best["testError"] as? Double ?? .nan))
+        }
+        let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(cells[1].hasPrefix(String(format: "%.2f", (selected[0] + selected[1]) / 2)), "\(row) against \(selected)")
         let bad = try CLI.run(["table", "--runs", w.path("nothing")])
         #expect(bad.status != 0 && bad.stderr.hasPrefix("error:"))
         let e = try CLI.run(["evaluate", "--config", w.path("a.yaml"), "--model", w.path("a/model.npz"), "--device-bits", "4", "--programmings", "2"])
