@@ -145,12 +145,11 @@ public struct Dynamics: Sendable {
         // so its outer product is taken once at the end.
         var firstLayerSum = Matrix(rows: B, columns: net.weights[0].rows)
         var dQ = options.feedbackPlasticity ? net.feedback.map { Matrix(rows: $0.rows, columns: $0.columns) } : []
-        // −w_k v^A(k) u(k)ᵀ is gathered `feedbackBlock` steps at a time and folded into dQ by
-        // one product with K = steps·batch: per-step products with K = batch ran at a
-        // fraction of the BLAS rate (n_L = 10 columns).
-        var apicalBlock = options.feedbackPlasticity ? (0..<L).map { Matrix(rows: Self.feedbackBlock * B, columns: net.weights[$0].rows) } : []
-        var controlBlock = Matrix(rows: options.feedbackPlasticity ? Self.feedbackBlock * B : 0, columns: net.outputSize)
-        var blockFill = 0
+        // Both integrals are folded in 8 steps at a time (see `OuterProductBlock`).
+        var forwardBlocks = gatherForward && L > 1
+            ? (1..<L).map { OuterProductBlock(rowsPerStep: B, leftColumns: net.weights[$0].rows, rightColumns: net.weights[$0].columns) } : []
+        var feedbackBlocks = options.feedbackPlasticity
+            ? (0..<L).map { OuterProductBlock(rowsPerStep: B, leftColumns: net.weights[$0].rows, rightColumns: net.outputSize) } : []
         var traces: Traces? = options.traceStride > 0 ? Traces() : nil
         if traces != nil {
             traces?.soma = Array(repeating: [], count: L)
@@ -212,26 +211,17 @@ public struct Dynamics: Sendable {
                     if i == 0 {
                         firstLayerSum.addScaled(d[0], weight)
                     } else {
-                        Matrix.gemm(d[i], .transposed, r[i], .none, alpha: weight, beta: 1, into: &dW[i])
+                        forwardBlocks[i - 1].append(d[i], scale: weight, r[i])
+                        if forwardBlocks[i - 1].isFull || k == n { forwardBlocks[i - 1].flush(into: &dW[i]) }
                         addColumnSums(d[i], weight, into: &db[i])
                     }
                 }
             }
             if options.feedbackPlasticity {
                 let w = trajectoryWeight(k, n, .integral)
-                for i in 0..<L { copyRows(vA[i], into: &apicalBlock[i], at: blockFill * B, scale: 1) }
-                copyRows(u, into: &controlBlock, at: blockFill * B, scale: -w)
-                blockFill += 1
-                if blockFill == Self.feedbackBlock || k == n {
-                    if blockFill < Self.feedbackBlock {
-                        // A partial block: the unused rows must add nothing.
-                        for i in 0..<L { zeroRows(&apicalBlock[i], from: blockFill * B) }
-                        zeroRows(&controlBlock, from: blockFill * B)
-                    }
-                    for i in 0..<L {
-                        Matrix.gemm(apicalBlock[i], .transposed, controlBlock, .none, beta: 1, into: &dQ[i])
-                    }
-                    blockFill = 0
+                for i in 0..<L {
+                    feedbackBlocks[i].append(vA[i], scale: -w, u)
+                    if feedbackBlocks[i].isFull || k == n { feedbackBlocks[i].flush(into: &dQ[i]) }
                 }
             }
             if traces != nil, k % options.traceStride == 0 || k == n {
@@ -283,24 +273,6 @@ public struct Dynamics: Sendable {
         }
         return DynamicsResult(soma: v, basal: vB, apical: vA, u: u, error: e, dW: dW, db: db, dQ: dQ,
                               traces: traces, diverged: diverged)
-    }
-
-    /// Steps of v^A and u gathered per feedback-plasticity product.
-    static let feedbackBlock = 8
-
-    /// Writes scale·src into dst's rows from `row` on.
-    @inline(__always)
-    func copyRows(_ src: Matrix, into dst: inout Matrix, at row: Int, scale: Double) {
-        let offset = row * dst.columns
-        dst.storage.withUnsafeMutableBufferPointer { d in
-            src.storage.withUnsafeBufferPointer { p in
-                for k in p.indices { d[offset + k] = scale * p[k] }
-            }
-        }
-    }
-
-    func zeroRows(_ m: inout Matrix, from row: Int) {
-        for k in (row * m.columns)..<m.storage.count { m.storage[k] = 0 }
     }
 
     /// x += gain·(−x + a + b): the leaky-integrator Euler step.
