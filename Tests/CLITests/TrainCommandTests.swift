@@ -152,6 +152,28 @@ struct ImageTrainingTests {
             #expect(error < 0.4, "\(variant): test error \(error)")
         }
     }
+
+    @Test("simulated dfc with learned Q (Q_L = I) on 1 000 images: every sample converges, Q aligns, error far below chance",
+          .enabled(if: FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist")))
+    func simulatedDFCLearnsImages() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        let config = CLI.repository.appendingPathComponent("Examples/fashion-mnist/small-dfc.yaml").path
+        let r = try CLI.run(["train", "--config", config, "--data", "images", "--limit", "1000", "--out", w.path("dfc")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let epochs = try String(contentsOf: w.url("dfc/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(epochs.count == 3)
+        let start = try #require((epochs.first?["diagnostics"] as? [String: Any])?["condition2"] as? Double)
+        for e in epochs.dropFirst() {
+            #expect(e["converged"] as? Int == 1000, "every sample converges: \(e["converged"] ?? "-") of 1000")
+        }
+        let last = try #require(epochs.last)
+        let error = try #require(last["testError"] as? Double)
+        let aligned = try #require((last["diagnostics"] as? [String: Any])?["condition2"] as? Double)
+        #expect(error < 0.5, "test error \(error)")
+        #expect(aligned > 0.8 && aligned > start + 0.3, "Condition 2 \(start) → \(aligned)")
+    }
 }
 
 @Suite("table and evaluate", .serialized)
