@@ -47,17 +47,30 @@ public struct Conventions: Sendable, Equatable, Codable {
         case noiseVariance
     }
 
+    /// What the optimizer receives from a DFC variant: the clip norm and Adam's ε only mean
+    /// the same as in the published configs at the same scale.
+    public enum UpdateScale: String, Sendable, Codable, CaseIterable {
+        /// The update as returned: ΔW summed over the batch, ΔQ summed over the batch.
+        case sum
+        /// Published code: its layer gradient is −(2/B) Σ_b (φ(v) − φ(v^ff)) rᵀ (a batch mean of
+        /// the derivative of ‖φ(v) − φ(v^ff)‖²) and its feedback gradient a batch mean, so the
+        /// optimizer gets (2/B)·ΔW and (1/B)·ΔQ. The baselines' updates are the gradient of the
+        /// batch-mean loss already, and stay as they are.
+        case publishedMean
+    }
+
     public var leak: Leak = .integral
     public var lossReduction: LossReduction = .sum
     public var ssaPropagation: SSAPropagation = .nonlinear
     public var trajectoryAverage: TrajectoryAverage = .integral
     public var transmission: Transmission = .delayed
     public var feedbackScaling: FeedbackScaling = .none
+    public var updateScale: UpdateScale = .sum
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case leak, lossReduction, ssaPropagation, trajectoryAverage, transmission, feedbackScaling
+        case leak, lossReduction, ssaPropagation, trajectoryAverage, transmission, feedbackScaling, updateScale
     }
 
     /// Checkpoints and configs written before `feedbackScaling` existed decode with the paper's choice.
@@ -69,6 +82,7 @@ public struct Conventions: Sendable, Equatable, Codable {
         trajectoryAverage = try c.decode(TrajectoryAverage.self, forKey: .trajectoryAverage)
         transmission = try c.decode(Transmission.self, forKey: .transmission)
         feedbackScaling = try c.decodeIfPresent(FeedbackScaling.self, forKey: .feedbackScaling) ?? .none
+        updateScale = try c.decodeIfPresent(UpdateScale.self, forKey: .updateScale) ?? .sum
     }
 
     /// The published code's choices in every place they differ.
@@ -80,6 +94,7 @@ public struct Conventions: Sendable, Equatable, Codable {
         c.trajectoryAverage = .mean
         c.transmission = .instantaneous
         c.feedbackScaling = .noiseVariance
+        c.updateScale = .publishedMean
         return c
     }
 }

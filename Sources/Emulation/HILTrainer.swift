@@ -216,8 +216,13 @@ public final class HILTrainer<B: Backend> {
                 let update = try timed("update") { try backend.update(inputs: x, labels: y, variant: variant) }
                 var net = backend.network
                 var tensors = net.forwardTensors
+                let forwardScale = configuration.conventions.updateScale == .publishedMean && variant.family != .baseline
+                    ? 2 / Double(indices.count) : 1
                 let finite = timed("optimizer") {
-                    state.optimizer.step(&tensors, directions: (0..<net.depth).flatMap { [update.dW[$0].storage, update.db[$0]] })
+                    state.optimizer.step(&tensors, directions: (0..<net.depth).flatMap {
+                        forwardScale == 1 ? [update.dW[$0].storage, update.db[$0]]
+                            : [update.dW[$0].storage.map { $0 * forwardScale }, update.db[$0].map { $0 * forwardScale }]
+                    })
                     return tensors.allSatisfy(VectorMath.allFinite)
                 }
                 guard finite else {
@@ -230,7 +235,7 @@ public final class HILTrainer<B: Backend> {
                     let backendNow = backend
                     let q = try timed("feedback") {
                         var q = net.feedbackTensors
-                        stepFeedback(&q, try backendNow.feedbackUpdate(inputs: x, noiseSeed: seed))
+                        stepFeedback(&q, try backendNow.feedbackUpdate(inputs: x, noiseSeed: seed), batch: x.rows)
                         return q
                     }
                     net.feedbackTensors = q
@@ -313,10 +318,12 @@ public final class HILTrainer<B: Backend> {
         return result
     }
 
-    /// One feedback optimizer step on Q from the backend's ΔQ. With `network.outputFeedback:
+    /// One feedback optimizer step on Q from the backend's ΔQ of a `batch`-sample batch (scaled
+    /// by 1/batch under `conventions.updateScale: publishedMean`). With `network.outputFeedback:
     /// identity` Q_L gets a zero direction, so it stays I and its optimizer moments stay zero.
-    func stepFeedback(_ q: inout [[Double]], _ dQ: [Matrix]) {
-        var directions = dQ.map(\.storage)
+    func stepFeedback(_ q: inout [[Double]], _ dQ: [Matrix], batch: Int) {
+        let scale = configuration.conventions.updateScale == .publishedMean ? 1 / Double(batch) : 1
+        var directions = dQ.map { scale == 1 ? $0.storage : $0.storage.map { $0 * scale } }
         if configuration.outputFeedback == .identity, let last = directions.indices.last {
             directions[last] = [Double](repeating: 0, count: directions[last].count)
         }
@@ -338,7 +345,7 @@ public final class HILTrainer<B: Backend> {
             let dQ = try backend.feedbackUpdate(inputs: x, noiseSeed: seed)
             var net = backend.network
             var q = net.feedbackTensors
-            stepFeedback(&q, dQ)
+            stepFeedback(&q, dQ, batch: x.rows)
             guard q.allSatisfy(VectorMath.allFinite) else {
                 throw ModelError("feedback learning diverged (pass \(pass)): Q became non-finite; lower the feedback learning rate")
             }

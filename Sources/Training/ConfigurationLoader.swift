@@ -101,7 +101,7 @@ public enum ConfigurationLoader {
         }
         if let v = top["conventions"] {
             let m = try reader.mapping(v, "conventions")
-            try reader.keys(m, allowed: ["preset", "leak", "lossReduction", "ssaPropagation", "trajectoryAverage", "transmission", "feedbackScaling"], at: "conventions")
+            try reader.keys(m, allowed: ["preset", "leak", "lossReduction", "ssaPropagation", "trajectoryAverage", "transmission", "feedbackScaling", "updateScale"], at: "conventions")
             if let p = m["preset"] {
                 switch try reader.string(p, "conventions.preset") {
                 case "paper": c.conventions = Conventions()
@@ -114,6 +114,7 @@ public enum ConfigurationLoader {
             if let x = m["ssaPropagation"] { c.conventions.ssaPropagation = try reader.choice(x, "conventions.ssaPropagation", Conventions.SSAPropagation.self) }
             if let x = m["feedbackScaling"] { c.conventions.feedbackScaling = try reader.choice(x, "conventions.feedbackScaling", Conventions.FeedbackScaling.self) }
             if let x = m["trajectoryAverage"] { c.conventions.trajectoryAverage = try reader.choice(x, "conventions.trajectoryAverage", Conventions.TrajectoryAverage.self) }
+            if let x = m["updateScale"] { c.conventions.updateScale = try reader.choice(x, "conventions.updateScale", Conventions.UpdateScale.self) }
             if let x = m["transmission"] { c.conventions.transmission = try reader.choice(x, "conventions.transmission", Conventions.Transmission.self) }
         }
         if let v = top["diagnostics"] {

@@ -156,6 +156,33 @@ struct TrainingLoopTests {
         #expect(learned.feedback[1] != (try Network.initialized(c, seed: c.seed)).feedback[1].storage)
     }
 
+    @Test("updateScale publishedMean hands the optimizer (2/B)·ΔW and (1/B)·ΔQ, the published code's gradient scale")
+    func publishedMeanScalesUpdates() throws {
+        let (c0, base) = feedbackTask()
+        var t = base
+        t.extraFeedbackEpochs = 0          // Q learns after every batch
+        func firstBatch(_ scale: Conventions.UpdateScale) throws -> (forward: [[Double]], feedback: [[Double]]) {
+            var c = c0
+            c.conventions.updateScale = scale
+            let dir = try scratch()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let trainer = try HILTrainer(backend: try IdealBackend(network: try Network.initialized(c, seed: c.seed), configuration: c),
+                                         configuration: c, training: t, variant: .dfc, directory: dir, resume: false)
+            trainer.shouldStop = { true }  // checked after the first batch
+            _ = try trainer.run()
+            return (trainer.state.forward, trainer.state.feedback)
+        }
+        let start = try Network.initialized(c0, seed: c0.seed)
+        let sum = try firstBatch(.sum), mean = try firstBatch(.publishedMean)
+        let B = Double(t.batchSize)
+        func steps(_ after: [[Double]], _ before: [[Double]]) -> [Double] { zip(after, before).flatMap { zip($0, $1).map { $0 - $1 } } }
+        let dSum = steps(sum.forward, start.forwardTensors), dMean = steps(mean.forward, start.forwardTensors)
+        let qSum = steps(sum.feedback, start.feedbackTensors), qMean = steps(mean.feedback, start.feedbackTensors)
+        #expect(dSum.contains { $0 != 0 } && qSum.contains { $0 != 0 })
+        #expect(zip(dSum, dMean).allSatisfy { abs($0 * 2 / B - $1) <= 1e-12 * max(1, abs($0)) })
+        #expect(zip(qSum, qMean).allSatisfy { abs($0 / B - $1) <= 1e-12 * max(1, abs($0)) })
+    }
+
     @Test("training lowers the test loss and writes metrics, model and checkpoint")
     func learnsAndRecords() throws {
         let (c, t) = smallTask()
