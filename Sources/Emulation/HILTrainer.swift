@@ -219,10 +219,8 @@ public final class HILTrainer<B: Backend> {
                 let forwardScale = configuration.conventions.updateScale == .publishedMean && variant.family != .baseline
                     ? 2 / Double(indices.count) : 1
                 let finite = timed("optimizer") {
-                    state.optimizer.step(&tensors, directions: (0..<net.depth).flatMap {
-                        forwardScale == 1 ? [update.dW[$0].storage, update.db[$0]]
-                            : [update.dW[$0].storage.map { $0 * forwardScale }, update.db[$0].map { $0 * forwardScale }]
-                    })
+                    state.optimizer.step(&tensors, directions: (0..<net.depth).flatMap { [update.dW[$0].storage, update.db[$0]] },
+                                         scale: forwardScale)
                     return tensors.allSatisfy(VectorMath.allFinite)
                 }
                 guard finite else {
@@ -322,12 +320,12 @@ public final class HILTrainer<B: Backend> {
     /// by 1/batch under `conventions.updateScale: publishedMean`). With `network.outputFeedback:
     /// identity` Q_L gets a zero direction, so it stays I and its optimizer moments stay zero.
     func stepFeedback(_ q: inout [[Double]], _ dQ: [Matrix], batch: Int) {
-        let scale = configuration.conventions.updateScale == .publishedMean ? 1 / Double(batch) : 1
-        var directions = dQ.map { scale == 1 ? $0.storage : $0.storage.map { $0 * scale } }
+        var directions = dQ.map(\.storage)
         if configuration.outputFeedback == .identity, let last = directions.indices.last {
             directions[last] = [Double](repeating: 0, count: directions[last].count)
         }
-        state.feedbackOptimizer.step(&q, directions: directions)
+        state.feedbackOptimizer.step(&q, directions: directions,
+                                     scale: configuration.conventions.updateScale == .publishedMean ? 1 / Double(batch) : 1)
     }
 
     /// One feedback-only pass over the training set in mini-batches (Eq. 13 on the backend),

@@ -29,8 +29,10 @@ public struct Optimizer: Sendable, Codable, Equatable {
         self.clipNorm = clipNorm
     }
 
-    /// Applies one step to `tensors` (flat parameter arrays) along the descent directions `directions`.
-    public mutating func step(_ tensors: inout [[Double]], directions: [[Double]]) {
+    /// Applies one step to `tensors` (flat parameter arrays) along the descent directions
+    /// `scale`·`directions`; the scale is folded into the rate like clipping, and the clip
+    /// norm applies to the scaled directions.
+    public mutating func step(_ tensors: inout [[Double]], directions: [[Double]], scale: Double = 1) {
         precondition(tensors.count == directions.count)
         steps += 1
         if kind == .adam && firstMoments.count != tensors.count {
@@ -42,10 +44,10 @@ public struct Optimizer: Sendable, Codable, Equatable {
             let d = directions[t]
             precondition(d.count == tensors[t].count, "optimizer: tensor \(t) has \(tensors[t].count) values, its update \(d.count)")
             // Clipping scales the whole update; folded into the rate, it costs no extra pass.
-            var scale = 1.0
+            var scale = scale
             if clipNorm > 0 {
-                let norm = VectorMath.sumOfSquares(d).squareRoot()
-                if norm > clipNorm { scale = clipNorm / norm }
+                let norm = abs(scale) * VectorMath.sumOfSquares(d).squareRoot()
+                if norm > clipNorm { scale *= clipNorm / norm }
             }
             let rate = learningRate
             switch kind {
