@@ -9,6 +9,20 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 DEMO_OUT ?= out/demo
 
+# OpenBLAS 0.3.21 falls back to its SSE3 kernels on CPUs it does not know (6× slower
+# dgemm here); the test process cannot re-execute itself as dfcspice does, so make picks
+# the kernels from the CPU flags (the rule of LinearAlgebra's BLASCore.recommended).
+ifeq ($(origin OPENBLAS_CORETYPE),undefined)
+OPENBLAS_CORETYPE := $(shell f=$$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null); \
+  has() { for x in "$$@"; do echo " $$f " | grep -q " $$x " || return 1; done; }; \
+  if has avx512f avx512bw avx512vl avx512dq avx512_bf16; then echo Cooperlake; \
+  elif has avx512f avx512bw avx512vl avx512dq; then echo SkylakeX; \
+  elif has avx2 fma; then echo Haswell; fi)
+ifneq ($(OPENBLAS_CORETYPE),)
+export OPENBLAS_CORETYPE
+endif
+endif
+
 .PHONY: deps build release demo test bench clean
 
 deps:

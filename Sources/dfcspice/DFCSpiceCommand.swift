@@ -25,6 +25,9 @@ struct DFCSpiceCommand: ParsableCommand {
 
     /// Runs the command; every failure a user can cause ends as one `error:` line and exit 1.
     static func main() {
+        // First, before any thread exists: OpenBLAS's generic kernels on CPUs it does not
+        // recognise are ~6× slower than the vector ones (see `BLASCore`).
+        BLASCore.reexecWithRecommendedCoreIfNeeded()
         // Keep large blocks (batches, weight matrices) on the heap instead of mapping and
         // zeroing fresh pages for each: training allocates the same sizes every batch
         // (measured: 1 epoch of bp on Fashion-MNIST 10 s → 6.4 s).

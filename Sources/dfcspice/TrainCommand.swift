@@ -4,6 +4,7 @@ import DFC
 import Dispatch
 import Emulation
 import Foundation
+import LinearAlgebra
 import NumPyFormat
 import Reports
 import Spice
@@ -159,6 +160,8 @@ struct TrainCommand: ParsableCommand {
                          t.optimizer.rawValue, t.learningRate, experiment.model.seed,
                          resume != nil ? ", resumed at epoch \(trainer.state.epoch + 1) sample \(trainer.state.position)" : "", first.testLoss))
         }
+        // Epoch times depend on the kernels OpenBLAS runs (see `BLASCore`): the log says which.
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLASCore.current)")
         let outcome = try trainer.run()
         if let first = trainer.state.metrics.first {
             try Self.learningCurve(trainer.state.metrics, title: "\(experiment.model.name): \(trainer.backend.name), \(variant.rawValue)")

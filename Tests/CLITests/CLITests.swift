@@ -21,10 +21,12 @@ struct CLI {
         try run(binary, arguments, in: directory)
     }
 
-    static func run(_ executable: URL, _ arguments: [String], in directory: URL? = nil) throws -> Result {
+    static func run(_ executable: URL, _ arguments: [String], in directory: URL? = nil,
+                    environment: [String: String]? = nil) throws -> Result {
         let p = Process()
         p.executableURL = executable
         p.arguments = arguments
+        if let environment { p.environment = environment }
         if let directory { p.currentDirectoryURL = directory }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -162,5 +164,27 @@ struct CLITests {
         let r = try CLI.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script, CLI.binary.path, w.dir.path])
         #expect(r.status == 0, "python3 ssa.py failed (make test installs NumPy): \(r.stderr)")
         #expect(r.stdout.contains("numpy cross-check: ok"))
+    }
+}
+
+@Suite("dfcspice picks OpenBLAS's vector kernels")
+struct BLASCoreCLITests {
+    /// With OPENBLAS_CORETYPE unset, the binary must end up on the kernels this CPU's flags
+    /// call for, whatever OpenBLAS's own detection picked (it re-executes itself).
+    @Test("unset OPENBLAS_CORETYPE → the recommended core; a set one is kept")
+    func reexec() throws {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let arguments = ["bench", "--sizes", "4,3,2", "--batch", "2", "--steps", "2", "--repeats", "1"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENBLAS_CORETYPE"] = nil
+        let result = try CLI.run(CLI.binary, arguments, environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        if let expected = BLASCore.recommended(cpuFlags: BLASCore.cpuFlags(cpuinfo: cpuinfo)) {
+            #expect(result.stdout.lowercased().contains("openblas core \(expected.lowercased())"), "\(result.stdout)")
+        }
+        environment["OPENBLAS_CORETYPE"] = "Core2"
+        let kept = try CLI.run(CLI.binary, arguments, environment: environment)
+        #expect(kept.status == 0, "\(kept.stderr)")
+        #expect(kept.stdout.lowercased().contains("openblas core core2"), "\(kept.stdout)")
     }
 }

@@ -1,0 +1,79 @@
+import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which OpenBLAS kernel set ("core") runs the products, and the one this CPU should run.
+///
+/// OpenBLAS picks its kernels once, when the library loads, from the CPU's model number.
+/// Debian's 0.3.21 does not know the model numbers of newer Xeons and falls back to
+/// `Prescott`, its SSE3 kernels: on the 2-core AVX-512 machines this project is measured
+/// on that made dgemm 6× slower (15.5 GFLOP/s against 104–113 with the AVX-512 kernels,
+/// docs/results.md). The environment variable `OPENBLAS_CORETYPE` overrides the choice, but
+/// only before the library loads, so `dfcspice` sets it and re-executes itself
+/// (`reexecWithRecommendedCoreIfNeeded`); `make test` exports the same choice.
+public enum BLASCore {
+    /// The kernel set OpenBLAS is using, as it names it (e.g. "Cooperlake", "Haswell", "Prescott").
+    public static var current: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+
+    /// The kernel set for a CPU with these `/proc/cpuinfo` flags, or nil when none of the
+    /// vector kernels applies (OpenBLAS's own choice then stands):
+    /// AVX-512 with BF16 → Cooperlake, AVX-512 F/BW/VL/DQ → SkylakeX, AVX2 with FMA → Haswell.
+    /// These are the features OpenBLAS's kernels for those cores need.
+    public static func recommended(cpuFlags flags: Set<String>) -> String? {
+        let avx512 = ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(flags.contains)
+        if avx512 && flags.contains("avx512_bf16") { return "Cooperlake" }
+        if avx512 { return "SkylakeX" }
+        if flags.contains("avx2") && flags.contains("fma") { return "Haswell" }
+        return nil
+    }
+
+    /// The flags of the first processor in `cpuinfo` (the text of /proc/cpuinfo).
+    public static func cpuFlags(cpuinfo: String) -> Set<String> {
+        for line in cpuinfo.split(separator: "\n") where line.hasPrefix("flags") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
+        }
+        return []
+    }
+
+    /// Whether `current` should be replaced by `recommended`: only when the user has not
+    /// chosen a core (`OPENBLAS_CORETYPE` unset) and OpenBLAS picked a different one.
+    public static func shouldOverride(current: String, recommended: String?, userChoice: String?) -> Bool {
+        guard let recommended, userChoice == nil else { return false }
+        return current.lowercased() != recommended.lowercased()
+    }
+
+    /// Sets `OPENBLAS_CORETYPE` to the recommended core and re-executes this program with
+    /// the same arguments when OpenBLAS picked a different one and the user chose none.
+    /// Returns (and the run goes on with OpenBLAS's own choice) when nothing needs to change
+    /// or the re-execution fails; it never loops, because the variable is then set.
+    /// Call it first in `main`, before any thread is started.
+    public static func reexecWithRecommendedCoreIfNeeded() {
+        guard let text = readSmallFile("/proc/cpuinfo") else { return }
+        let target = recommended(cpuFlags: cpuFlags(cpuinfo: text))
+        let userChoice = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
+        guard shouldOverride(current: current, recommended: target, userChoice: userChoice), let target else { return }
+        setenv("OPENBLAS_CORETYPE", target, 1)
+        let argv = CommandLine.unsafeArgv
+        execv("/proc/self/exe", argv)
+        // execv returns only on failure: run on with the kernels already loaded.
+    }
+
+    private static func readSmallFile(_ path: String) -> String? {
+        guard let f = fopen(path, "r") else { return nil }
+        defer { fclose(f) }
+        var bytes = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&buffer, 1, buffer.count, f)
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
+            if bytes.count > 1 << 22 { break }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
