@@ -77,10 +77,27 @@ extension InversionModel {
         return (chain, worst)
     }
 
-    /// ΔW_l = −Σ_samples δ_l h_{l−1}ᵀ and Δb_l = −Σ δ_l (Eq. 2), signed to lower the loss.
-    public func update(_ pass: BackwardPass, feedforward ff: FeedforwardState) -> (dW: [Matrix], db: [[Double]]) {
-        let dW = (0..<network.depth).map { Matrix.product(pass.deltas[$0], .transposed, ff.rates[$0], .none) * -1 }
-        let db = (0..<network.depth).map { pass.deltas[$0].columnSums().map { -$0 } }
-        return (dW, db)
+    /// Eq. 2's step in place: W_l ← W_l − rate·Σ_s δ_l,s h_{l−1},sᵀ, b_l ← b_l − rate·Σ_s δ_l,s.
+    /// One accumulating product per layer: online training on 784-1000-10 otherwise spent
+    /// most of its time forming, negating and scaling copies of a 1000×784 update.
+    public mutating func applyUpdate(_ pass: BackwardPass, feedforward ff: FeedforwardState, rate: Double) {
+        for l in 0..<network.depth {
+            Matrix.gemm(pass.deltas[l], .transposed, ff.rates[l], .none, alpha: -rate, beta: 1, into: &network.weights[l])
+            let sums = pass.deltas[l].columnSums()
+            for j in sums.indices { network.biases[l][j] -= rate * sums[j] }
+        }
+    }
+
+    /// ‖ΔW‖² + ‖Δb‖² of the whole update, without forming ΔW: for ΔW_l = −Σ_s δ_s h_sᵀ,
+    /// ‖ΔW_l‖_F² = Σ_{s,t} (δ_s·δ_t)(h_s·h_t), the element-wise product of two Gram matrices.
+    public func updateNormSquared(_ pass: BackwardPass, feedforward ff: FeedforwardState) -> Double {
+        var total = 0.0
+        for l in 0..<network.depth {
+            let deltaGram = Matrix.product(pass.deltas[l], .none, pass.deltas[l], .transposed)
+            let rateGram = Matrix.product(ff.rates[l], .none, ff.rates[l], .transposed)
+            for k in 0..<deltaGram.storage.count { total += deltaGram.storage[k] * rateGram.storage[k] }
+            total += pass.deltas[l].columnSums().reduce(0) { $0 + $1 * $1 }
+        }
+        return total
     }
 }

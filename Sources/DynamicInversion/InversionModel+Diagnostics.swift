@@ -42,7 +42,7 @@ extension InversionModel {
     public func check(_ rule: InversionRule, parameters p: InversionParameters) throws -> [String] {
         guard p.alpha >= 0, p.alpha.isFinite else { throw ModelError("alpha: must be ≥ 0 and finite, got \(p.alpha)") }
         guard p.dt > 0, p.dt.isFinite, p.steps > 0 else { throw ModelError("dt and steps: must be positive (dt \(p.dt), steps \(p.steps))") }
-        var warnings: [String] = []
+        let warnings: [String] = []
         let L = network.depth
         switch rule {
         case .ndi, .di:

@@ -106,20 +106,19 @@ public struct InversionTrainer: Sendable {
                     throw ModelError("\(rule.rawValue), epoch \(epoch): \(e.message) (the metrics of the finished epochs are kept)")
                 }
                 if !pass.converged(tolerance: parameters.tolerance) { unconverged += idx.count }
-                let update = model.update(pass, feedforward: ff)
-                var scale = training.learningRate
+                // Non-finite errors mean the weights they came from already diverged.
+                guard pass.deltas.allSatisfy(\.isFinite) else {
+                    throw ModelError("\(rule.rawValue): training diverged in epoch \(epoch) (errors turned non-finite); lower the learning rate")
+                }
+                var rate = training.learningRate
                 if training.fixedNorm {
-                    let norm = (update.dW.reduce(0) { $0 + $1.frobeniusNorm * $1.frobeniusNorm }
-                        + update.db.reduce(0) { $0 + $1.reduce(0) { $0 + $1 * $1 } }).squareRoot()
-                    scale = norm > 0 ? training.learningRate / norm : 0
+                    let norm = model.updateNormSquared(pass, feedforward: ff).squareRoot()
+                    rate = norm > 0 ? training.learningRate / norm : 0
                 }
-                for l in 0..<model.network.depth {
-                    model.network.weights[l] += update.dW[l] * scale
-                    for j in 0..<model.network.biases[l].count { model.network.biases[l][j] += scale * update.db[l][j] }
-                }
-                guard model.network.weights.allSatisfy(\.isFinite) else {
-                    throw ModelError("\(rule.rawValue): training diverged in epoch \(epoch) (weights turned non-finite); lower the learning rate")
-                }
+                model.applyUpdate(pass, feedforward: ff, rate: rate)
+            }
+            guard model.network.weights.allSatisfy(\.isFinite) else {
+                throw ModelError("\(rule.rawValue): training diverged in epoch \(epoch) (weights turned non-finite); lower the learning rate")
             }
             let test = evaluate(testX: testX, testY: testY, classification: classification)
             try epochFinished(InversionEpoch(epoch: epoch, testNMSE: test.nmse, testError: test.error, trainLoss: lossSum / Double(n),

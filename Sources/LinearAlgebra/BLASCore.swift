@@ -58,8 +58,11 @@ public enum BLASCore {
         let userChoice = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
         guard shouldOverride(current: current, recommended: target, userChoice: userChoice), let target else { return }
         setenv("OPENBLAS_CORETYPE", target, 1)
-        let argv = CommandLine.unsafeArgv
-        execv("/proc/self/exe", argv)
+        // The resolved path, not /proc/self/exe itself, so the process keeps its name in ps/top.
+        var path = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &path, path.count - 1)
+        guard n > 0 else { return }
+        execv(path, CommandLine.unsafeArgv)
         // execv returns only on failure: run on with the kernels already loaded.
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 import DFC
-import DynamicInversion
+@testable import DynamicInversion
 import LinearAlgebra
 import Testing
 
@@ -49,6 +49,24 @@ struct InversionLayerTests {
         // Too few steps: the residual reports it.
         let short = layer.simulate(target: delta, dt: 0.5, steps: 5)
         #expect(short.residual > 1e-2)
+    }
+
+    @Test("a contracting layer's reduced Euler run is the full one, step for step", arguments: [5, 40, 400])
+    func reducedEulerIsFull(steps: Int) throws {
+        // Random B (not −Wᵀ), so W B has no special structure; a short run is far from the
+        // fixed point, a long one near it: both must agree, not just the steady states.
+        let w = gaussian(6, 30, seed: 21, std: 0.3), b = gaussian(30, 6, seed: 22, std: 0.3)
+        let layer = InversionLayer(weights: w, feedback: b * -1 + w.transposed * -1, alpha: 0.2)
+        let delta = gaussian(3, 6, seed: 23)
+        let dt = 0.5 * (try layer.eulerStepLimit())
+        let full = layer.simulateFull(target: delta, dt: dt, steps: steps)
+        let reduced = layer.simulateReduced(target: delta, dt: dt, steps: steps)
+        #expect(relativeError(reduced.delta, full.delta) < 1e-11)
+        #expect(relativeError(reduced.u, full.u) < 1e-11)
+        #expect(abs(reduced.residual - full.residual) <= 1e-8 * full.residual)
+        // simulate picks the reduced form for this shape.
+        let picked = layer.simulate(target: delta, dt: dt, steps: steps)
+        #expect(picked.delta.storage == reduced.delta.storage)
     }
 
     @Test("square invertible layer with α → 0: DI's δ equals W⁻¹ δ")
@@ -146,6 +164,35 @@ struct InversionModelTests {
         #expect(throws: ModelError.self) { try unstable.check(.di, parameters: p) }
         #expect(throws: ModelError.self) {
             _ = try InversionTrainer(model: unstable, rule: .di, parameters: p, training: InversionTraining(), loss: .mse, seed: 1)
+        }
+    }
+
+    @Test("the in-place step is Eq. 2's −rate·Σ δ hᵀ, and its norm the norm of the formed update")
+    func updateInPlace() throws {
+        let net = try inversionNetwork([6, 5, 4], seed: 22)
+        var model = try InversionModel.initialized(network: net, initialization: .transpose, alpha: 0.1, seed: 6)
+        let ff = net.forward(gaussian(3, 6, seed: 23))
+        let pass = try model.backward(.ndi, feedforward: ff, outputError: gaussian(3, 4, seed: 24), parameters: InversionParameters())
+        let rate = 0.037
+        var squared = 0.0
+        var expected = net.weights, expectedBiases = net.biases
+        for l in 0..<2 {
+            // Formed explicitly, sample by sample.
+            var dW = Matrix(rows: net.weights[l].rows, columns: net.weights[l].columns)
+            for s in 0..<3 {
+                for i in 0..<dW.rows { for j in 0..<dW.columns { dW[i, j] -= pass.deltas[l][s, i] * ff.rates[l][s, j] } }
+            }
+            let db = (0..<dW.rows).map { i in -(0..<3).reduce(0) { $0 + pass.deltas[l][$1, i] } }
+            squared += dW.frobeniusNorm * dW.frobeniusNorm + db.reduce(0) { $0 + $1 * $1 }
+            expected[l] += dW * rate
+            for i in db.indices { expectedBiases[l][i] += rate * db[i] }
+        }
+        let norm = model.updateNormSquared(pass, feedforward: ff)
+        #expect(abs(norm - squared) <= 1e-12 * squared)
+        model.applyUpdate(pass, feedforward: ff, rate: rate)
+        for l in 0..<2 {
+            #expect(relativeError(model.network.weights[l], expected[l]) < 1e-14)
+            for i in expectedBiases[l].indices { #expect(abs(model.network.biases[l][i] - expectedBiases[l][i]) < 1e-14) }
         }
     }
 
