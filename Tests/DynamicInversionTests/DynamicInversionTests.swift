@@ -60,11 +60,26 @@ struct InversionLayerTests {
         let delta = gaussian(3, 6, seed: 23)
         let dt = 0.5 * (try layer.eulerStepLimit())
         let full = layer.simulateFull(target: delta, dt: dt, steps: steps)
-        let reduced = layer.simulateReduced(target: delta, dt: dt, steps: steps)
+        let reduced = layer.simulateContracting(target: delta, dt: dt, steps: steps)
         #expect(relativeError(reduced.delta, full.delta) < 1e-11)
         #expect(relativeError(reduced.u, full.u) < 1e-11)
         #expect(abs(reduced.residual - full.residual) <= 1e-8 * full.residual)
         // simulate picks the reduced form for this shape.
+        let picked = layer.simulate(target: delta, dt: dt, steps: steps)
+        #expect(picked.delta.storage == reduced.delta.storage)
+    }
+
+    @Test("an expanding layer's reduced Euler run is the full one, step for step", arguments: [5, 40, 400])
+    func expandingEulerIsFull(steps: Int) throws {
+        let w = gaussian(30, 6, seed: 24, std: 0.3), b = gaussian(6, 30, seed: 25, std: 0.3)
+        let layer = InversionLayer(weights: w, feedback: b * -1 + w.transposed * -1, alpha: 0.2)
+        let delta = gaussian(3, 30, seed: 26)
+        let dt = 0.5 * (try layer.eulerStepLimit())
+        let full = layer.simulateFull(target: delta, dt: dt, steps: steps)
+        let reduced = layer.simulateExpanding(target: delta, dt: dt, steps: steps)
+        #expect(relativeError(reduced.delta, full.delta) < 1e-11)
+        #expect(relativeError(reduced.u, full.u) < 1e-11)
+        #expect(abs(reduced.residual - full.residual) <= 1e-8 * full.residual)
         let picked = layer.simulate(target: delta, dt: dt, steps: steps)
         #expect(picked.delta.storage == reduced.delta.storage)
     }
