@@ -40,11 +40,26 @@ public enum BLASCore {
         return []
     }
 
+    /// How wide a kernel set's vectors are: 0 for everything before AVX2 (Prescott, Core2,
+    /// Nehalem, Sandybridge, … and names this table does not know), 1 for AVX2 (Haswell, Zen),
+    /// 2 for AVX-512 (SkylakeX), 3 with BF16 (Cooperlake), 4 for Sapphire Rapids.
+    public static func rank(_ core: String) -> Int {
+        switch core.lowercased() {
+        case "sapphirerapids": 4
+        case "cooperlake": 3
+        case "skylakex": 2
+        case "haswell", "zen": 1
+        default: 0
+        }
+    }
+
     /// Whether `current` should be replaced by `recommended`: only when the user has not
-    /// chosen a core (`OPENBLAS_CORETYPE` unset) and OpenBLAS picked a different one.
+    /// chosen a core (`OPENBLAS_CORETYPE` unset) and OpenBLAS picked narrower kernels than the
+    /// CPU's flags allow. A choice as wide or wider (Zen on an AVX2 CPU, a newer OpenBLAS's
+    /// own name for a newer CPU) is kept.
     public static func shouldOverride(current: String, recommended: String?, userChoice: String?) -> Bool {
         guard let recommended, userChoice == nil else { return false }
-        return current.lowercased() != recommended.lowercased()
+        return rank(current) < rank(recommended)
     }
 
     /// Sets `OPENBLAS_CORETYPE` to the recommended core and re-executes this program with

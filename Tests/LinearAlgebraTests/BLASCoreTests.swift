@@ -30,12 +30,18 @@ struct BLASCoreTests {
         #expect(BLASCore.cpuFlags(cpuinfo: "no flags here").isEmpty)
     }
 
-    @Test("The user's OPENBLAS_CORETYPE always wins; a matching core is left alone")
+    @Test("The user's OPENBLAS_CORETYPE always wins; a core as wide as the flags allow is left alone")
     func override() {
         #expect(BLASCore.shouldOverride(current: "Prescott", recommended: "Cooperlake", userChoice: nil))
         #expect(!BLASCore.shouldOverride(current: "Prescott", recommended: "Cooperlake", userChoice: "Haswell"))
         #expect(!BLASCore.shouldOverride(current: "Prescott", recommended: "Cooperlake", userChoice: ""))
         #expect(!BLASCore.shouldOverride(current: "cooperlake", recommended: "Cooperlake", userChoice: nil))
         #expect(!BLASCore.shouldOverride(current: "Prescott", recommended: nil, userChoice: nil))
+        // Only narrower kernels are replaced: OpenBLAS's own Zen on an AVX2 CPU, or a newer
+        // core name than ours, stands.
+        #expect(!BLASCore.shouldOverride(current: "Zen", recommended: "Haswell", userChoice: nil))
+        #expect(!BLASCore.shouldOverride(current: "SapphireRapids", recommended: "Cooperlake", userChoice: nil))
+        #expect(BLASCore.shouldOverride(current: "Haswell", recommended: "SkylakeX", userChoice: nil))
+        #expect(BLASCore.shouldOverride(current: "Sandybridge", recommended: "Haswell", userChoice: nil))
     }
 }
