@@ -163,8 +163,7 @@ public struct InversionLayer: Sendable {
         }
         var u = Matrix.product(a, .none, weights, .transposed)
         u.addScaled(delta, -c)
-        let readout = Matrix.product(state, .none, weights, .transposed)
-        return (state, u, Self.steadyStateResidual(readout: readout, target: delta, u: u, alpha: alpha))
+        return settled(state, u, target: delta)
     }
 
     /// The Euler recursion of `simulate` on the readout y = W δ_{l−1} instead of δ_{l−1}.
@@ -189,8 +188,12 @@ public struct InversionLayer: Sendable {
                 y.storage[k] = keep * y.storage[k] + dt * drive.storage[k]
             }
         }
-        let state = Matrix.product(z, .none, feedback, .transposed)
-        // The residual from W δ_N itself, not from y: it judges the state that is returned.
+        return settled(Matrix.product(z, .none, feedback, .transposed), u, target: delta)
+    }
+
+    /// An end state with its residual, judged from W δ_{l−1} itself (not from a reduced
+    /// readout), so every form of the run is judged on the state it returns.
+    func settled(_ state: Matrix, _ u: Matrix, target delta: Matrix) -> (delta: Matrix, u: Matrix, residual: Double) {
         let readout = Matrix.product(state, .none, weights, .transposed)
         return (state, u, Self.steadyStateResidual(readout: readout, target: delta, u: u, alpha: alpha))
     }
@@ -209,8 +212,6 @@ public struct InversionLayer: Sendable {
                 u.storage[k] += dt * (readout.storage[k] - delta.storage[k] - alpha * u.storage[k])
             }
         }
-        Matrix.gemm(state, .none, weights, .transposed, into: &readout)
-        let worst = Self.steadyStateResidual(readout: readout, target: delta, u: u, alpha: alpha)
-        return (state, u, worst)
+        return settled(state, u, target: delta)
     }
 }

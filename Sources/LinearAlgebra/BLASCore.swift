@@ -63,14 +63,16 @@ public enum BLASCore {
     }
 
     /// Sets `OPENBLAS_CORETYPE` to the recommended core and re-executes this program with
-    /// the same arguments when OpenBLAS picked a different one and the user chose none.
+    /// the same arguments when OpenBLAS picked narrower kernels and the user chose none.
     /// Returns (and the run goes on with OpenBLAS's own choice) when nothing needs to change
     /// or the re-execution fails; it never loops, because the variable is then set.
     /// Call it first in `main`, before any thread is started.
     public static func reexecWithRecommendedCoreIfNeeded() {
-        guard let text = readSmallFile("/proc/cpuinfo") else { return }
-        let target = recommended(cpuFlags: cpuFlags(cpuinfo: text))
+        // A set variable (the user's, a re-executed run's, every SPICE worker's) ends it
+        // before /proc/cpuinfo is read.
         let userChoice = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
+        guard userChoice == nil, let text = readSmallFile("/proc/cpuinfo") else { return }
+        let target = recommended(cpuFlags: cpuFlags(cpuinfo: text))
         guard shouldOverride(current: current, recommended: target, userChoice: userChoice), let target else { return }
         setenv("OPENBLAS_CORETYPE", target, 1)
         // The resolved path, not /proc/self/exe itself, so the process keeps its name in ps/top.
