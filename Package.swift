@@ -50,7 +50,8 @@ let package = Package(
         ),
         .target(name: "DynamicInversion", dependencies: ["DFC", "LinearAlgebra"], exclude: ["README.md"], swiftSettings: vectorFlags),
         .systemLibrary(name: "CMalloc"),
-        .systemLibrary(name: "CKernels"),
+        // Optimized in debug builds too: the tests train networks through it.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .systemLibrary(name: "CGzip", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CNgspice", pkgConfig: "ngspice", providers: [.apt(["libngspice0-dev"])]),
         .target(name: "Spice", dependencies: ["CNgspice"], exclude: ["README.md"]),

@@ -84,8 +84,17 @@ public enum VectorMath {
         return t.replacing(with: x, where: isNaN)
     }
 
-    /// dst[k] = tanh(src[k]) for every k.
+    /// dst[k] = tanh(src[k]) for every k: the same math as `tanh(_: Lanes)`, bit for bit,
+    /// run by CKernels' `dfc_tanh`, which has a clone per vector width (AVX-512 on CPUs
+    /// that have it; Swift code here is built for AVX2 only).
     public static func tanh(_ src: UnsafeBufferPointer<Double>, _ dst: UnsafeMutableBufferPointer<Double>) {
+        precondition(src.count == dst.count)
+        guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+        dfc_tanh(s, d, src.count)
+    }
+
+    /// The Swift reference of the buffer kernel, eight lanes at a time (tests compare the two).
+    public static func tanhReference(_ src: UnsafeBufferPointer<Double>, _ dst: UnsafeMutableBufferPointer<Double>) {
         precondition(src.count == dst.count)
         let n = src.count
         let w = Lanes.scalarCount

@@ -1,7 +1,9 @@
-// Element-wise kernels that Swift cannot vectorize itself: its square root keeps
-// C's errno path (a libm call per negative lane), which blocks vectorization.
-// Clang's element-wise builtin on vector types has no errno, so these compile to
-// packed sqrt/div instructions. Header-only: compiled by the Swift importer.
+// Element-wise kernels that Swift cannot express as fast itself.
+// - Adam: Swift's square root keeps C's errno path (a libm call per negative lane),
+//   which blocks vectorization; clang's element-wise builtin has none. Inline here.
+// - tanh: Swift has no per-CPU code paths, and its targets are built for AVX2 (Haswell).
+//   tanh.c is compiled in clones for AVX-512, AVX2 + FMA and baseline x86-64, chosen
+//   at load time by the CPU (an ifunc), with results identical bit for bit on all three.
 #ifndef DFCSPICE_KERNELS_H
 #define DFCSPICE_KERNELS_H
 #include <stddef.h>
@@ -36,4 +38,7 @@ static inline void dfc_adam_step(double *p, double *m, double *v, const double *
         p[k] -= rate * m[k] / (__builtin_elementwise_sqrt(x)[0] + eps);
     }
 }
+/// dst[k] = tanh(src[k]) for k < n, within a few ulp of glibc's tanh; NaN passes through.
+/// src and dst may be the same buffer.
+void dfc_tanh(const double *src, double *dst, size_t n);
 #endif
