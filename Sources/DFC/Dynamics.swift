@@ -313,11 +313,7 @@ public struct Dynamics: Sendable {
 
     /// How many elements are not within ±bound (NaN counts as outside).
     func countOutside(_ m: Matrix, _ bound: Double) -> Int {
-        var n = 0
-        m.storage.withUnsafeBufferPointer { p in
-            for x in p { n &+= abs(x) <= bound ? 0 : 1 }
-        }
-        return n
+        m.storage.withUnsafeBufferPointer { VectorMath.countOutside($0, bound: bound) }
     }
 
     func rowWithin(_ ms: [Matrix], _ s: Int, bound: Double) -> Bool {

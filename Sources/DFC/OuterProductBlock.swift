@@ -47,12 +47,16 @@ struct OuterProductBlock: Sendable {
     @inline(__always)
     private static func copy(_ src: Matrix, into dst: inout Matrix, at row: Int, scale: Double) {
         let offset = row * dst.columns
+        precondition(offset + src.count <= dst.count, "OuterProductBlock: step past the block")
         dst.storage.withUnsafeMutableBufferPointer { d in
             src.storage.withUnsafeBufferPointer { p in
+                // Through base pointers: `d[offset + k]` kept an overflow check per element,
+                // which stopped the scaled copy from vectorizing (≈ 4 % of a feedback pass).
+                guard let out = d.baseAddress.map({ $0 + offset }), let from = p.baseAddress else { return }
                 if scale == 1 {
-                    for k in p.indices { d[offset + k] = p[k] }
+                    out.update(from: from, count: p.count)
                 } else {
-                    for k in p.indices { d[offset + k] = scale * p[k] }
+                    for k in 0..<p.count { out[k] = scale * from[k] }
                 }
             }
         }

@@ -52,9 +52,12 @@ extension Matrix {
     public mutating func addRowVector(_ vector: [Double]) {
         precondition(vector.count == columns, "row vector length \(vector.count) ≠ \(columns)")
         storage.withUnsafeMutableBufferPointer { p in
-            for i in 0..<rows {
-                let base = i * columns
-                for j in 0..<columns { p[base + j] += vector[j] }
+            vector.withUnsafeBufferPointer { b in
+                guard let out = p.baseAddress, let bias = b.baseAddress else { return }
+                for i in 0..<rows {
+                    let row = out + i * columns
+                    for j in 0..<columns { row[j] += bias[j] }
+                }
             }
         }
     }

@@ -40,6 +40,18 @@ struct VectorMathTests {
         }
     }
 
+    @Test("countOutside counts |x| > bound, NaN included, in the lanes and in the tail")
+    func countOutsideMatchesScalarCount() {
+        var g = SeededGenerator(seed: 5)
+        for n in [0, 3, 8, 21, 1_000] {
+            var xs = (0..<n).map { _ in g.nextNormal() * 2 }
+            if n > 2 { xs[n - 1] = .nan; xs[0] = -.infinity; xs[1] = 1.5 }
+            let expected = xs.filter { !(abs($0) <= 1.5) }.count
+            let counted = xs.withUnsafeBufferPointer { VectorMath.countOutside($0, bound: 1.5) }
+            #expect(counted == expected, "n = \(n)")
+        }
+    }
+
     @Test("NaN and infinities")
     func specialValues() {
         let xs: [Double] = [.nan, .infinity, -.infinity]
