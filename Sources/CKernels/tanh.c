@@ -1,11 +1,11 @@
-// tanh over a buffer, eight lanes at a time, in one clone per x86-64 vector width.
+// tanh over a buffer, eight lanes at a time, compiled once per x86-64 feature level.
 //
 // The math is VectorMath.tanh's (LinearAlgebra), operation for operation:
 //   |x| > 0.175:  tanh|x| = −m / (2 + m),  m = expm1(−2|x|) = 2^k·exp(r) − 1,
 //                 k = round(−2|x| / ln 2), r by Cody–Waite, exp(r) by Taylor to degree 13;
 //   |x| ≤ 0.175:  x·(1 + x²·P(x²)), Taylor to degree 17.
 // IEEE add, multiply, divide and fused multiply-add give the same bits at any vector
-// width, so the clones agree with each other and with the Swift version as long as
+// width, so the levels agree with each other and with the Swift version as long as
 // nothing is contracted or reassociated: contraction is off for this file.
 #include "kernels.h"
 #include <stdint.h>
@@ -87,14 +87,7 @@ static inline __attribute__((always_inline)) void tanh8(const v8d *in, v8d *out)
     *out = SELECT(is_nan, x, t);
 }
 
-// Clones by feature level, not CPU model: "arch=haswell" would be picked only on a
-// CPU that *is* a Haswell (a Xeon with AVX-512 fell through to the default clone, whose
-// fma is a libm call per lane, 30× slower). x86-64-v4 = AVX-512 F/BW/CD/DQ/VL,
-// x86-64-v3 = AVX2 + FMA.
-#if defined(__x86_64__) && defined(__linux__)
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
-void dfc_tanh(const double *src, double *dst, size_t n) {
+static inline __attribute__((always_inline)) void tanh_buffer(const double *src, double *dst, size_t n) {
     size_t k = 0;
     for (; k + 8 <= n; k += 8) {
         v8d x;
@@ -111,3 +104,44 @@ void dfc_tanh(const double *src, double *dst, size_t n) {
         memcpy(dst + k, &t, (n - k) * sizeof(double));
     }
 }
+
+// One body per feature level, not per CPU model: target_clones("arch=haswell") would
+// be picked only on a CPU that *is* a Haswell (a Xeon with AVX-512 fell through to the
+// baseline, whose fma is a libm call per lane, 30× slower). x86-64-v4 = AVX-512
+// F/BW/CD/DQ/VL, x86-64-v3 = AVX2 + FMA. The dispatch is explicit (not an ifunc) so that
+// the tests can run each level this CPU supports against the Swift reference.
+void dfc_tanh_baseline(const double *src, double *dst, size_t n) { tanh_buffer(src, dst, n); }
+
+#if defined(__x86_64__)
+__attribute__((target("arch=x86-64-v3")))
+void dfc_tanh_v3(const double *src, double *dst, size_t n) { tanh_buffer(src, dst, n); }
+
+__attribute__((target("arch=x86-64-v4")))
+void dfc_tanh_v4(const double *src, double *dst, size_t n) { tanh_buffer(src, dst, n); }
+#endif
+
+int dfc_tanh_level(void) {
+#if defined(__x86_64__)
+    static int cached = -1;
+    int level = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (level < 0) {
+        // Threads that race here compute the same value.
+        __builtin_cpu_init();
+        level = __builtin_cpu_supports("x86-64-v4") ? 4 : __builtin_cpu_supports("x86-64-v3") ? 3 : 0;
+        __atomic_store_n(&cached, level, __ATOMIC_RELAXED);
+    }
+    return level;
+#else
+    return 0;
+#endif
+}
+
+void dfc_tanh_at_level(int level, const double *src, double *dst, size_t n) {
+#if defined(__x86_64__)
+    if (level >= 4) { dfc_tanh_v4(src, dst, n); return; }
+    if (level == 3) { dfc_tanh_v3(src, dst, n); return; }
+#endif
+    dfc_tanh_baseline(src, dst, n);
+}
+
+void dfc_tanh(const double *src, double *dst, size_t n) { dfc_tanh_at_level(dfc_tanh_level(), src, dst, n); }

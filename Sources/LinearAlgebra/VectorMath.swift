@@ -85,12 +85,22 @@ public enum VectorMath {
     }
 
     /// dst[k] = tanh(src[k]) for every k: the same math as `tanh(_: Lanes)`, bit for bit,
-    /// run by CKernels' `dfc_tanh`, which has a clone per vector width (AVX-512 on CPUs
+    /// run by CKernels' `dfc_tanh`, compiled once per x86-64 feature level (AVX-512 on CPUs
     /// that have it; Swift code here is built for AVX2 only).
     public static func tanh(_ src: UnsafeBufferPointer<Double>, _ dst: UnsafeMutableBufferPointer<Double>) {
         precondition(src.count == dst.count)
         guard let s = src.baseAddress, let d = dst.baseAddress else { return }
         dfc_tanh(s, d, src.count)
+    }
+
+    /// The x86-64 feature level the tanh kernel runs at on this CPU: 4 (AVX-512), 3 (AVX2 + FMA), 0.
+    public static var tanhKernelLevel: Int { Int(dfc_tanh_level()) }
+
+    /// The buffer tanh at a given feature level, for tests; levels above `tanhKernelLevel` run it.
+    public static func tanh(_ src: UnsafeBufferPointer<Double>, _ dst: UnsafeMutableBufferPointer<Double>, kernelLevel: Int) {
+        precondition(src.count == dst.count)
+        guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+        dfc_tanh_at_level(Int32(min(kernelLevel, tanhKernelLevel)), s, d, src.count)
     }
 
     /// The Swift reference of the buffer kernel, eight lanes at a time (tests compare the two).

@@ -44,7 +44,7 @@ public enum ConfigurationLoader {
         guard let top = root as? [String: Any] else {
             throw InputError(file: file, "the top level must be a mapping of keys (name, seed, network, dfc, …)")
         }
-        var reader = Reader(file: file)
+        let reader = Reader(file: file)
         var c = Configuration()
         try reader.keys(top, allowed: ["name", "seed", "variant", "network", "dfc", "feedback", "conventions", "diagnostics", "circuit", "training", "dynamicInversion"], at: nil)
         if let v = top["name"] { c.name = try reader.string(v, "name") }

@@ -23,19 +23,21 @@ struct VectorMathTests {
         #expect(worst <= 4, "worst error \(worst) ulp")
     }
 
-    @Test("the C kernel (whichever clone this CPU runs) gives the Swift reference's bits, tails and in place included")
-    func kernelMatchesReferenceBitForBit() {
+    @Test("the C kernel at every feature level this CPU has gives the Swift reference's bits, tails and in place included",
+          arguments: [0, 3, 4])
+    func kernelMatchesReferenceBitForBit(level: Int) {
+        guard level <= VectorMath.tanhKernelLevel else { return }
         var g = SeededGenerator(seed: 11)
         for n in [0, 1, 7, 8, 9, 63, 4_099] {
             var xs = (0..<n).map { _ in g.nextNormal() * 2 }
             if n > 3 { xs[1] = .nan; xs[2] = 1e-9; xs[3] = -60 }
             var kernel = [Double](repeating: 0, count: n)
             var reference = kernel
-            xs.withUnsafeBufferPointer { s in kernel.withUnsafeMutableBufferPointer { VectorMath.tanh(s, $0) } }
+            xs.withUnsafeBufferPointer { s in kernel.withUnsafeMutableBufferPointer { VectorMath.tanh(s, $0, kernelLevel: level) } }
             xs.withUnsafeBufferPointer { s in reference.withUnsafeMutableBufferPointer { VectorMath.tanhReference(s, $0) } }
             #expect(kernel.map(\.bitPattern) == reference.map(\.bitPattern), "n = \(n)")
             var inPlace = xs
-            inPlace.withUnsafeMutableBufferPointer { p in VectorMath.tanh(UnsafeBufferPointer(p), p) }
+            inPlace.withUnsafeMutableBufferPointer { p in VectorMath.tanh(UnsafeBufferPointer(p), p, kernelLevel: level) }
             #expect(inPlace.map(\.bitPattern) == reference.map(\.bitPattern), "in place, n = \(n)")
         }
     }

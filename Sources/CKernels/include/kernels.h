@@ -2,8 +2,8 @@
 // - Adam: Swift's square root keeps C's errno path (a libm call per negative lane),
 //   which blocks vectorization; clang's element-wise builtin has none. Inline here.
 // - tanh: Swift has no per-CPU code paths, and its targets are built for AVX2 (Haswell).
-//   tanh.c is compiled in clones for AVX-512, AVX2 + FMA and baseline x86-64, chosen
-//   at load time by the CPU (an ifunc), with results identical bit for bit on all three.
+//   tanh.c is compiled once per feature level (x86-64-v4 = AVX-512, v3 = AVX2 + FMA,
+//   baseline), chosen by the CPU on first use, with results identical bit for bit.
 #ifndef DFCSPICE_KERNELS_H
 #define DFCSPICE_KERNELS_H
 #include <stddef.h>
@@ -41,4 +41,8 @@ static inline void dfc_adam_step(double *p, double *m, double *v, const double *
 /// dst[k] = tanh(src[k]) for k < n, within a few ulp of glibc's tanh; NaN passes through.
 /// src and dst may be the same buffer.
 void dfc_tanh(const double *src, double *dst, size_t n);
+/// The feature level dfc_tanh runs on this CPU: 4 (x86-64-v4), 3 (x86-64-v3) or 0 (baseline).
+int dfc_tanh_level(void);
+/// dfc_tanh at a given level; a level the CPU lacks faults, so callers pass ≤ dfc_tanh_level().
+void dfc_tanh_at_level(int level, const double *src, double *dst, size_t n);
 #endif
