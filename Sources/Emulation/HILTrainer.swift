@@ -92,7 +92,8 @@ public final class HILTrainer<B: Backend> {
     public let variant: Variant
     public let directory: URL
     public private(set) var state: TrainingCheckpoint
-    let data: TrainingData
+    /// The sets being trained on (their rows, not the config's sample counts, are what runs).
+    public let data: TrainingData
 
     public enum Outcome: Sendable { case finished, interrupted }
 

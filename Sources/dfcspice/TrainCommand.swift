@@ -155,8 +155,10 @@ struct TrainCommand: ParsableCommand {
                 .write(to: dir.appendingPathComponent("learning-curve.svg"))
         }
         if let first = trainer.state.metrics.first {
-            print(String(format: "%@ %@ on %@: %d train / %d test samples, batch %d, %@ lr %.3g, seed %llu%@; initial test loss %.5g",
-                         trainer.backend.name, variant.rawValue, experiment.model.name, t.trainSamples, t.testSamples, t.batchSize,
+            let d = trainer.data
+            let validation = d.validationX.rows > 0 ? " / \(d.validationX.rows) validation" : ""
+            print(String(format: "%@ %@ on %@: %d train / %d test%@ samples, batch %d, %@ lr %.3g, seed %llu%@; initial test loss %.5g",
+                         trainer.backend.name, variant.rawValue, experiment.model.name, d.trainX.rows, d.testX.rows, validation, t.batchSize,
                          t.optimizer.rawValue, t.learningRate, experiment.model.seed,
                          resume != nil ? ", resumed at epoch \(trainer.state.epoch + 1) sample \(trainer.state.position)" : "", first.testLoss))
         }
