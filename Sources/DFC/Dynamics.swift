@@ -133,7 +133,8 @@ public struct Dynamics: Sendable {
         var phiBasal = (0..<L).map { Matrix(rows: B, columns: net.weights[$0].rows) }
         var d = phiBasal
         var scratch = vA
-        var noise = [Double]()
+        // Euler–Maruyama noise in eight lanes (see `NormalLanes`), seeded from this chunk's generator.
+        var noise = NormalLanes(generator: generator)
         var diverged = [Bool](repeating: false, count: B)
         var target = target
         var firstBasalRatesReady = false
@@ -188,7 +189,7 @@ public struct Dynamics: Sendable {
                 for i in 0..<L {
                     Matrix.gemm(u, .none, net.feedback[i], .transposed, into: &vA[i])
                     if apicalNoise > 0 {
-                        addNoise(&vA[i], scale: apicalNoise, buffer: &noise, generator: &generator)
+                        addNoise(&vA[i], scale: apicalNoise, lanes: &noise)
                     }
                 }
             }
@@ -242,7 +243,7 @@ public struct Dynamics: Sendable {
             case .delayed:
                 for i in 0..<L {
                     eulerSoma(&v[i], basal: vB[i], apical: vA[i], gain: gain)
-                    if somaNoise > 0 { addNoise(&v[i], scale: somaNoise, buffer: &noise, generator: &generator) }
+                    if somaNoise > 0 { addNoise(&v[i], scale: somaNoise, lanes: &noise) }
                 }
                 for i in 0..<L {
                     net.activations[i].apply(v[i], into: &r[i + 1])
@@ -252,7 +253,7 @@ public struct Dynamics: Sendable {
                 for i in 0..<L {
                     if i > 0 { net.basal(layer: i, r[i], into: &vB[i]) }
                     eulerSoma(&v[i], basal: vB[i], apical: vA[i], gain: gain)
-                    if somaNoise > 0 { addNoise(&v[i], scale: somaNoise, buffer: &noise, generator: &generator) }
+                    if somaNoise > 0 { addNoise(&v[i], scale: somaNoise, lanes: &noise) }
                     net.activations[i].apply(v[i], into: &r[i + 1])
                 }
             }
@@ -261,7 +262,7 @@ public struct Dynamics: Sendable {
                 for i in 0..<L {
                     Matrix.gemm(u, .none, net.feedback[i], .transposed, into: &scratch[i])
                     eulerSoma(&vA[i], basal: scratch[i], apical: nil, gain: aGain)
-                    if apicalNoise > 0 { addNoise(&vA[i], scale: apicalNoise, buffer: &noise, generator: &generator) }
+                    if apicalNoise > 0 { addNoise(&vA[i], scale: apicalNoise, lanes: &noise) }
                 }
             }
             controller.step(integral: &uInt, error: e, output: u, dt: p.dt)
@@ -291,12 +292,8 @@ public struct Dynamics: Sendable {
         }
     }
 
-    func addNoise(_ x: inout Matrix, scale: Double, buffer: inout [Double], generator: inout SeededGenerator) {
-        if buffer.count != x.count { buffer = [Double](repeating: 0, count: x.count) }
-        generator.fillNormal(&buffer, scale: scale)
-        x.storage.withUnsafeMutableBufferPointer { px in
-            for k in px.indices { px[k] += buffer[k] }
-        }
+    func addNoise(_ x: inout Matrix, scale: Double, lanes: inout NormalLanes) {
+        x.storage.withUnsafeMutableBufferPointer { lanes.fill($0, scale: scale, add: true) }
     }
 
     /// d = a − b in one pass.

@@ -7,6 +7,7 @@
 #ifndef DFCSPICE_KERNELS_H
 #define DFCSPICE_KERNELS_H
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 typedef double dfc_v4d __attribute__((ext_vector_type(4)));
@@ -45,4 +46,10 @@ void dfc_tanh(const double *src, double *dst, size_t n);
 int dfc_tanh_level(void);
 /// dfc_tanh at a given level; a level the CPU lacks faults, so callers pass ≤ dfc_tanh_level().
 void dfc_tanh_at_level(int level, const double *src, double *dst, size_t n);
+/// Eight-lane standard normal draws. `state` is 32 words: xoshiro256** word j of lane l
+/// at state[8j + l]. Fills (add = 0) or adds to (add = 1) out[0..<n] with scale·N(0, 1),
+/// value k from lane k mod 8; a last partial block discards its unused draws. x (129
+/// entries), ratio (128) and r are the ziggurat of SeededGenerator. Levels as dfc_tanh's.
+void dfc_normal_at_level(int level, uint64_t *state, double *out, size_t n, double scale, int add,
+                         const double *x, const double *ratio, double r);
 #endif
