@@ -1,5 +1,5 @@
 import Foundation
-import LinearAlgebra
+@testable import LinearAlgebra
 import Testing
 
 @Suite("NormalLanes")
@@ -33,15 +33,14 @@ struct NormalLanesTests {
     @Test("lane l is the xoshiro256** stream of generator.derived(l) through the ziggurat's rectangle test")
     func lanesAreSeededStreams() {
         let values = Self.draws(seed: 5)
-        // The ziggurat's layer edges, rebuilt here from the normal density (Doornik 2005).
-        let r = 3.442619855899, v = 9.91256303526217e-3
-        var x = [Double](repeating: 0, count: 129)
-        var f = exp(-0.5 * r * r)
-        x[0] = v / f
-        x[1] = r
-        for i in 2..<128 {
-            x[i] = (-2 * log(v / x[i - 1] + f)).squareRoot()
-            f = exp(-0.5 * x[i] * x[i])
+        let x = Ziggurat.x
+        // The table itself, by the property that defines it (Marsaglia–Tsang 2000): every
+        // layer has area V under f(x) = exp(−x²/2); the base one is R·f(R) plus the tail.
+        let f = { (t: Double) in exp(-0.5 * t * t) }
+        let v = Ziggurat.v, r = Ziggurat.r
+        #expect(abs(r * f(r) + (Double.pi / 2).squareRoot() * erfc(r / 2.0.squareRoot()) - v) < 1e-9 * v)
+        for i in 1..<127 {
+            #expect(abs(x[i] * (f(x[i + 1]) - f(x[i])) - v) < 1e-9 * v, "layer \(i)")
         }
         var checked = 0
         for l in 0..<8 {
