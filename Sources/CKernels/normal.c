@@ -125,7 +125,7 @@ static void dfc_normal_v3(uint64_t *state, double *out, size_t n, double scale, 
     fill_lanes(state, out, n, scale, add, x, ratio, r);
 }
 
-__attribute__((target("arch=x86-64-v4")))
+__attribute__((target("arch=x86-64-v4"), min_vector_width(512)))
 static void dfc_normal_v4(uint64_t *state, double *out, size_t n, double scale, int add,
                           const double *x, const double *ratio, double r) {
     fill_lanes(state, out, n, scale, add, x, ratio, r);

@@ -116,7 +116,7 @@ void dfc_tanh_baseline(const double *src, double *dst, size_t n) { tanh_buffer(s
 __attribute__((target("arch=x86-64-v3")))
 void dfc_tanh_v3(const double *src, double *dst, size_t n) { tanh_buffer(src, dst, n); }
 
-__attribute__((target("arch=x86-64-v4")))
+__attribute__((target("arch=x86-64-v4"), min_vector_width(512)))
 void dfc_tanh_v4(const double *src, double *dst, size_t n) { tanh_buffer(src, dst, n); }
 #endif
 

@@ -133,6 +133,12 @@ public struct Dynamics: Sendable {
         var phiBasal = (0..<L).map { Matrix(rows: B, columns: net.weights[$0].rows) }
         var d = phiBasal
         var scratch = vA
+        // W_i (i > 1) and Q_i are fixed for the run: packed once for the per-step products.
+        let packedW = (0..<L).map { $0 == 0 ? nil : PackedTranspose(net.weights[$0]) }
+        let packedQ = net.feedback.map(PackedTranspose.init)
+        func basal(_ i: Int, _ rates: Matrix, into out: inout Matrix) {
+            if let w = packedW[i] { Matrix.multiply(rates, transposed: w, bias: net.biases[i], into: &out) }
+        }
         // Euler–Maruyama noise in eight lanes (see `NormalLanes`), seeded from this chunk's generator.
         var noise = NormalLanes(generator: generator)
         var diverged = [Bool](repeating: false, count: B)
@@ -187,7 +193,7 @@ public struct Dynamics: Sendable {
             // Apical compartment at state k (instantaneous case: Q u, plus white noise).
             if !apicalLeaky {
                 for i in 0..<L {
-                    Matrix.gemm(u, .none, net.feedback[i], .transposed, into: &vA[i])
+                    Matrix.multiply(u, transposed: packedQ[i], into: &vA[i])
                     if apicalNoise > 0 {
                         addNoise(&vA[i], scale: apicalNoise, lanes: &noise)
                     }
@@ -248,10 +254,10 @@ public struct Dynamics: Sendable {
                 for i in 0..<L {
                     net.activations[i].apply(v[i], into: &r[i + 1])
                 }
-                for i in 1..<L { net.basal(layer: i, r[i], into: &vB[i]) }
+                for i in 1..<L { basal(i, r[i], into: &vB[i]) }
             case .instantaneous:
                 for i in 0..<L {
-                    if i > 0 { net.basal(layer: i, r[i], into: &vB[i]) }
+                    if i > 0 { basal(i, r[i], into: &vB[i]) }
                     eulerSoma(&v[i], basal: vB[i], apical: vA[i], gain: gain)
                     if somaNoise > 0 { addNoise(&v[i], scale: somaNoise, lanes: &noise) }
                     net.activations[i].apply(v[i], into: &r[i + 1])
@@ -260,7 +266,7 @@ public struct Dynamics: Sendable {
             if apicalLeaky {
                 let aGain = p.dt / options.apicalTau
                 for i in 0..<L {
-                    Matrix.gemm(u, .none, net.feedback[i], .transposed, into: &scratch[i])
+                    Matrix.multiply(u, transposed: packedQ[i], into: &scratch[i])
                     eulerSoma(&vA[i], basal: scratch[i], apical: nil, gain: aGain)
                     if apicalNoise > 0 { addNoise(&vA[i], scale: apicalNoise, lanes: &noise) }
                 }

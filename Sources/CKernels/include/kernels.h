@@ -52,4 +52,14 @@ void dfc_tanh_at_level(int level, const double *src, double *dst, size_t n);
 /// entries), ratio (128) and r are the ziggurat of SeededGenerator. Levels as dfc_tanh's.
 void dfc_normal_at_level(int level, uint64_t *state, double *out, size_t n, double scale, int add,
                          const double *x, const double *ratio, double r);
+/// How many doubles dfc_pack_nt writes for an n × k matrix B (n rounded up to 16).
+size_t dfc_pack_nt_count(size_t n, size_t k);
+/// Packs B (n × k, row stride ldb) for dfc_gemm_nt: panels of 16 rows of B, k-major, zero-padded.
+void dfc_pack_nt(size_t n, size_t k, const double *b, size_t ldb, double *packed);
+/// C = A·Bᵀ (+ bias[j] on column j when bias is not NULL); A is m × k (row stride lda), C is
+/// m × n (row stride ldc), B packed by dfc_pack_nt. Element (i, j) is the fused
+/// multiply-add chain over k in order from zero, then the bias: identical bits at every
+/// level. Levels as dfc_tanh's (the baseline's fma is a libm call: correct, slow).
+void dfc_gemm_nt_at_level(int level, size_t m, size_t n, size_t k, const double *a, size_t lda,
+                          const double *packed, const double *bias, double *c, size_t ldc);
 #endif

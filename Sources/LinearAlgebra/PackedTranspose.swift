@@ -1,0 +1,72 @@
+import CKernels
+
+/// A matrix B (n × k) packed once for many products C = A·Bᵀ (+ a bias row), the shape of
+/// every per-step product of the dynamics: v^B_i = r_{i−1} W_iᵀ + b_i and Q_i u.
+///
+/// B is stored in panels of 16 of its rows, k-major, so the kernel reads it in order and
+/// never repacks; A is read in place. Element (i, j) of C is the fused multiply-add chain
+/// Σ_k A[i, k]·B[j, k] taken in k order from zero, then + bias[j]: the same bits on
+/// every CPU level and tile shape (`CKernels/gemm.c`), unlike BLAS, whose order depends
+/// on the kernel it picks. On CPUs without AVX2 and FMA the product is OpenBLAS's.
+public struct PackedTranspose: Sendable {
+    /// n: B's rows, the product's columns.
+    public let rows: Int
+    /// k: B's columns, the inner dimension.
+    public let columns: Int
+    let packed: [Double]
+    /// B itself, for the BLAS path below feature level 3.
+    let original: Matrix
+
+    /// The feature level the kernel runs at here (as `VectorMath.tanhKernelLevel`); below 3
+    /// products go to BLAS.
+    public static var kernelLevel: Int { VectorMath.tanhKernelLevel }
+
+    public init(_ b: Matrix) {
+        rows = b.rows
+        columns = b.columns
+        original = b
+        var out = [Double](repeating: 0, count: dfc_pack_nt_count(b.rows, b.columns))
+        b.storage.withUnsafeBufferPointer { pb in
+            out.withUnsafeMutableBufferPointer { po in
+                guard let src = pb.baseAddress, let dst = po.baseAddress else { return }
+                dfc_pack_nt(b.rows, b.columns, src, max(1, b.columns), dst)
+            }
+        }
+        packed = out
+    }
+}
+
+extension Matrix {
+    /// c = a·bᵀ, plus `bias` on every row when given (a is m × k, b is n × k, c is m × n).
+    /// `kernelLevel` picks a lower level, for tests; 0 runs the portable C body.
+    public static func multiply(_ a: Matrix, transposed b: PackedTranspose, bias: [Double]? = nil,
+                                into c: inout Matrix, kernelLevel: Int = PackedTranspose.kernelLevel) {
+        precondition(a.columns == b.columns, "product inner dimensions differ: \(a.columns) vs \(b.columns)")
+        precondition(c.rows == a.rows && c.columns == b.rows, "product output is \(c.rows)×\(c.columns), need \(a.rows)×\(b.rows)")
+        precondition(bias == nil || bias?.count == b.rows, "bias has \(bias?.count ?? 0) entries, need \(b.rows)")
+        if a.rows == 0 || b.rows == 0 { return }
+        if b.columns == 0 {
+            for i in 0..<c.rows { for j in 0..<c.columns { c[i, j] = bias?[j] ?? 0 } }
+            return
+        }
+        let level = min(kernelLevel, PackedTranspose.kernelLevel)
+        if level < 3 && kernelLevel == PackedTranspose.kernelLevel {
+            // No FMA in hardware: the portable body would call libm per lane.
+            gemm(a, .none, b.original, .transposed, into: &c)
+            if let bias { c.addRowVector(bias) }
+            return
+        }
+        a.storage.withUnsafeBufferPointer { pa in
+            b.packed.withUnsafeBufferPointer { pb in
+                c.storage.withUnsafeMutableBufferPointer { pc in
+                    guard let a0 = pa.baseAddress, let b0 = pb.baseAddress, let c0 = pc.baseAddress else { return }
+                    func run(_ biasPointer: UnsafePointer<Double>?) {
+                        dfc_gemm_nt_at_level(Int32(level), a.rows, b.rows, b.columns, a0, max(1, a.columns),
+                                             b0, biasPointer, c0, max(1, c.columns))
+                    }
+                    if let bias { bias.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+                }
+            }
+        }
+    }
+}
