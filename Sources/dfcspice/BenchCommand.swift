@@ -12,11 +12,11 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time the ideal solver on the Fashion-MNIST shape and compare with the dgemm peak.",
         discussion: """
-        Measures, in one process and interleaved round by round (so that a noisy
-        neighbour on a shared machine hits both alike): the dgemm peak of this machine
-        with every core (2048×2048 products), the time per controlled batch of `dfc`
-        (Euler steps as given), and the GFLOP/s its inner loop achieves counting its
-        matrix products (basal W_i r_{i−1}, apical Q_i u, plasticity dᵀ r). Reports the
+        Measures, in one process and interleaved round by round (so that a noisy \
+        neighbour on a shared machine hits both alike): the dgemm peak of this machine \
+        with every core (2048×2048 products), the time per controlled batch of `dfc` \
+        (Euler steps as given), and the GFLOP/s its inner loop achieves counting its \
+        matrix products (basal W_i r_{i−1}, apical Q_i u, plasticity dᵀ r). Reports the \
         median over rounds of each figure and of the ratio, then `dfc-ssa` and `bp`.
         """
     )

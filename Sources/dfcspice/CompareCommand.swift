@@ -27,23 +27,28 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Run one sample as a circuit in ngspice and in the ideal solver, and report how they differ.",
         discussion: """
-        The circuit's feedforward operating point gives its output r_L⁻, the target r_L*
-        follows from the labels (Eq. 3), and the controlled transient is compared with
-        the ideal ODEs on the circuit's time grid (model time = seconds / timeScale).
+        The circuit's feedforward operating point gives its output r_L⁻, the target r_L* \
+        follows from the labels (Eq. 3), and the controlled transient is compared with \
+        the ideal ODEs on the circuit's time grid (model time = seconds / timeScale). \
         Writes DIR/report.html (plots and a table), DIR/report.json and the SVGs.
 
         A config with a dynamicInversion section compares the DI backward pass instead:
-        the sample's output error δ_L runs through the DI circuits in ngspice, pair by
-        pair, against the exact steady state (NDI, Eq. 17) and the Euler-simulated DI,
-        with the feedback of dynamicInversion.init (docs/dynamic-inversion.md). It writes
+        the sample's output error δ_L runs through the DI circuits in ngspice, pair by \
+        pair, against the exact steady state (NDI, Eq. 17) and the Euler-simulated DI, \
+        with the feedback of dynamicInversion.init (docs/dynamic-inversion.md). It writes \
         DIR/report.html, DIR/comparison.json and DIR/traces.svg.
 
         Examples:
           dfcspice compare --config Examples/student-teacher.yaml --model model.npz \\
               --input x.npy --labels y.npy --sample 0 --out out/compare
-          dfcspice init --config Examples/dynamic-inversion/linear-regression.yaml --out di.npz
-          dfcspice teacher --config Examples/dynamic-inversion/linear-regression.yaml --samples 4 --input dx.npy --labels dy.npy
-          dfcspice compare --config Examples/dynamic-inversion/linear-regression.yaml --model di.npz \\
+          dfcspice init --config Examples/dynamic-inversion/linear-regression.yaml \\
+              --out di.npz
+          dfcspice teacher \\
+              --config Examples/dynamic-inversion/linear-regression.yaml \\
+              --samples 4 --input dx.npy --labels dy.npy
+          dfcspice compare \\
+              --config Examples/dynamic-inversion/linear-regression.yaml \\
+              --model di.npz \\
               --input dx.npy --labels dy.npy --sample 0 --out out/compare-di
         """
     )
@@ -146,7 +151,7 @@ struct SimulateCommand: ParsableCommand {
         commandName: "simulate",
         abstract: "Run a netlist in ngspice and write every vector of its analysis to .npz.",
         discussion: """
-        Runs the netlist's own analysis (.tran or .op). Netlists with .control blocks,
+        Runs the netlist's own analysis (.tran or .op). Netlists with .control blocks, \
         .include, shell or other command lines are refused unless --allow-control is given.
 
         Example: dfcspice simulate --netlist netlists/two-two-one.cir --out traces.npz

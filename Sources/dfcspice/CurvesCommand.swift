@@ -10,14 +10,16 @@ struct CurvesCommand: ParsableCommand {
         commandName: "curves",
         abstract: "Plot the learning curves and diagnostics of several training runs side by side.",
         discussion: """
-        Reads RUN/metrics.jsonl of each run and writes OUT/test-loss.svg, OUT/test-error.svg
-        for classification runs and, where the runs
-        recorded them, OUT/angle-mn.svg, angle-gn.svg, angle-bp.svg, angle-ssa.svg,
-        condition1.svg, condition2.svg and max-eigenvalue.svg (the measures of the DFC
-        paper's Fig. 3, each of the run's own variant on a fixed probe batch), plus
+        Reads RUN/metrics.jsonl of each run and writes OUT/test-loss.svg, OUT/test-error.svg \
+        for classification runs and, where the runs \
+        recorded them, OUT/angle-mn.svg, angle-gn.svg, angle-bp.svg, angle-ssa.svg, \
+        condition1.svg, condition2.svg and max-eigenvalue.svg (the measures of the DFC \
+        paper's Fig. 3, each of the run's own variant on a fixed probe batch), plus \
         OUT/summary.md (a table of the final figures).
 
-        Example: dfcspice curves --runs runs/ideal runs/behavioral runs/spice --out runs/compare
+        Example:
+          dfcspice curves --runs runs/ideal runs/behavioral runs/spice \\
+              --out runs/compare
         """
     )
 

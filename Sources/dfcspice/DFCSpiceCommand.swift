@@ -15,8 +15,8 @@ struct DFCSpiceCommand: ParsableCommand {
         commandName: "dfcspice",
         abstract: "Deep Feedback Control: ideal solver, circuits and hardware-in-the-loop learning.",
         discussion: """
-        Start with `dfcspice init` to make a model from a config, then `dfcspice solve`
-        to run a variant (dfc, dfc-ss, dfc-ssa, the -fixed forms, bp, dfa, fa) on a batch.
+        Start with `dfcspice init` to make a model from a config, then `dfcspice solve` \
+        to run a variant (dfc, dfc-ss, dfc-ssa, the -fixed forms, bp, dfa, fa) on a batch. \
         Configs are YAML or JSON (see docs/config.md); models are .npz files NumPy can read.
         """,
         version: "0.1.0",

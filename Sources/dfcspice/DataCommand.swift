@@ -11,7 +11,8 @@ struct DataCommand: ParsableCommand {
         discussion: """
         The teacher has the config's layer sizes and activations; inputs are N(0, 1).
         Example:
-          dfcspice teacher --config Examples/student-teacher.yaml --samples 128 --input X.npy --labels Y.npy
+          dfcspice teacher --config Examples/student-teacher.yaml --samples 128 \\
+              --input X.npy --labels Y.npy
         """
     )
 

@@ -13,9 +13,9 @@ struct DemoCommand: ParsableCommand {
         commandName: "demo",
         abstract: "Run every variant on the student–teacher example and write a report.",
         discussion: """
-        Makes a teacher dataset, initializes a student, runs dfc, dfc-ss, dfc-ssa, the
-        -fixed forms and the baselines on one batch, and writes DIR/report.md (a table of
-        convergence and the DFC paper's diagnostics), DIR/report.json, and the inputs and
+        Makes a teacher dataset, initializes a student, runs dfc, dfc-ss, dfc-ssa, the \
+        -fixed forms and the baselines on one batch, and writes DIR/report.md (a table of \
+        convergence and the DFC paper's diagnostics), DIR/report.json, and the inputs and \
         results as .npy/.npz files. `make demo` runs this on Examples/student-teacher.yaml.
         """
     )

@@ -8,8 +8,8 @@ struct InitCommand: ParsableCommand {
         commandName: "init",
         abstract: "Create an initialized model (.npz) from a config.",
         discussion: """
-        W_i are drawn Xavier-normal, b_i = 0, Q_i by network.feedbackInit (xavier-normal,
-        or weight-product Q_i = W_{i+1}ᵀ⋯W_Lᵀ for the -fixed variants), and FA's B_i
+        W_i are drawn Xavier-normal, b_i = 0, Q_i by network.feedbackInit (xavier-normal, \
+        or weight-product Q_i = W_{i+1}ᵀ⋯W_Lᵀ for the -fixed variants), and FA's B_i \
         Xavier-normal. The seed (config `seed`, or --seed) is stored in the file.
 
         Example: dfcspice init --config Examples/student-teacher.yaml --out model.npz

@@ -16,15 +16,17 @@ struct InversionCircuitCommand: ParsableCommand {
         commandName: "di-circuit",
         abstract: "Write the dynamic-inversion circuits of a network and compare their backward pass (ngspice) with NDI and ideal DI.",
         discussion: """
-        For the config's initial network (its seed), the feedback of `dynamicInversion.init` and
-        student–teacher probe samples: OUT/layer<l>.cir is the circuit of layer pair l for the
-        first sample (error integrators δ_{l−1}, controller integrators u_l, crossbars W_l and
-        B_l; docs/dynamic-inversion.md). Each sample's backward pass then runs in ngspice pair by
-        pair, from rest, and the end state is compared with the exact steady state (NDI, Eq. 17)
-        and with the Euler-simulated DI. OUT/comparison.json holds the numbers, OUT/traces.svg
+        For the config's initial network (its seed), the feedback of `dynamicInversion.init` and \
+        student–teacher probe samples: OUT/layer<l>.cir is the circuit of layer pair l for the \
+        first sample (error integrators δ_{l−1}, controller integrators u_l, crossbars W_l and \
+        B_l; docs/dynamic-inversion.md). Each sample's backward pass then runs in ngspice pair by \
+        pair, from rest, and the end state is compared with the exact steady state (NDI, Eq. 17) \
+        and with the Euler-simulated DI. OUT/comparison.json holds the numbers, OUT/traces.svg \
         the circuit's δ_{l−1}(t) of the first sample, lowest pair, OUT/report.html both.
 
-        Example: dfcspice di-circuit --config Examples/dynamic-inversion/linear-regression.yaml --samples 8 --out runs/di-circuit
+        Example:
+          dfcspice di-circuit --config Examples/dynamic-inversion/linear-regression.yaml \\
+              --samples 8 --out runs/di-circuit
         """
     )
 

@@ -14,22 +14,24 @@ struct InversionCommand: ParsableCommand {
         commandName: "di",
         abstract: "Train with dynamic inversion and its baselines (DI paper: bp, fa, pbp, ndi, di, sldi) and plot them side by side.",
         discussion: """
-        One run per rule from the same initial network (the config's seed), each in OUT/<rule>/
-        (metrics.jsonl, one JSON object per epoch, epoch 0 = untrained). Then OUT/ gets the
-        comparison plots: nmse.svg (regression) or test-error.svg (images), max-eigenvalue.svg
-        (max Re λ(W_l B_l − α I) of every controller, Eq. 13), angle-di-ndi.svg,
-        angle-ndi-pbp.svg, angle-sldi-ndi.svg (hidden-layer error vectors), angle-b.svg
+        One run per rule from the same initial network (the config's seed), each in OUT/<rule>/ \
+        (metrics.jsonl, one JSON object per epoch, epoch 0 = untrained). Then OUT/ gets the \
+        comparison plots: nmse.svg (regression) or test-error.svg (images), max-eigenvalue.svg \
+        (max Re λ(W_l B_l − α I) of every controller, Eq. 13), angle-di-ndi.svg, \
+        angle-ndi-pbp.svg, angle-sldi-ndi.svg (hidden-layer error vectors), angle-b.svg \
         (B_l against −W_lᵀ), and summary.md.
 
-        The `dynamicInversion` config section sets α, dt, steps, the feedback initialization
-        (tr: B = −Wᵀ, r: random stable) and the rules; learningRate, batchSize and epochs come
-        from `training`. Regression data are the student–teacher generator with the config's
-        network (the DI paper's 30-20-10 linear and 30-20-10-10 tanh tasks); images are
+        The `dynamicInversion` config section sets α, dt, steps, the feedback initialization \
+        (tr: B = −Wᵀ, r: random stable) and the rules; learningRate, batchSize and epochs come \
+        from `training`. Regression data are the student–teacher generator with the config's \
+        network (the DI paper's 30-20-10 linear and 30-20-10-10 tanh tasks); images are \
         Fashion-MNIST (or MNIST with --data-dir).
 
         Examples:
-          dfcspice di --config Examples/dynamic-inversion/linear-regression.yaml --out runs/di-linear
-          dfcspice di --config Examples/dynamic-inversion/classification.yaml --data images --limit 5000 --out runs/di-fm
+          dfcspice di --config Examples/dynamic-inversion/linear-regression.yaml \\
+              --out runs/di-linear
+          dfcspice di --config Examples/dynamic-inversion/classification.yaml \\
+              --data images --limit 5000 --out runs/di-fm
         """
     )
 

@@ -11,19 +11,20 @@ struct NetlistCommand: ParsableCommand {
         commandName: "netlist",
         abstract: "Write an ngspice netlist of the network for one sample.",
         discussion: """
-        Maps W_i, b_i and Q_i onto differential crossbars, every neuron onto basal and
-        apical TIAs and a leaky soma integrator, and the PI controller onto difference,
-        integrator and summing stages (docs/circuit-mapping.md). The config's `circuit`
-        section sets signal and time scales, component values, the op-amp model and the
-        device model. The target r_L* comes from --labels (Eq. 3) or, without labels,
+        Maps W_i, b_i and Q_i onto differential crossbars, every neuron onto basal and \
+        apical TIAs and a leaky soma integrator, and the PI controller onto difference, \
+        integrator and summing stages (docs/circuit-mapping.md). The config's `circuit` \
+        section sets signal and time scales, component values, the op-amp model and the \
+        device model. The target r_L* comes from --labels (Eq. 3) or, without labels, \
         equals the feedforward output.
 
-        The netlist runs with stock ngspice:  ngspice -b -r out.raw F.cir
-        `alterparam ctl_level=0` (feedforward) or 1 (controlled) switches the phase.
+        The netlist runs with stock ngspice (ngspice -b -r out.raw F.cir); `alterparam \
+        ctl_level=0` (feedforward) or 1 (controlled) switches the phase.
 
         Example:
           dfcspice netlist --config Examples/student-teacher.yaml --model model.npz \\
-              --input x.npy --labels y.npy --sample 0 --out st.cir --realised st-weights.npz
+              --input x.npy --labels y.npy --sample 0 --out st.cir \\
+              --realised st-weights.npz
         """
     )
 

@@ -21,13 +21,15 @@ struct SolveCommand: ParsableCommand {
           target, delta     r_L* and δ_L = r_L* − r_L⁻
           status            per sample: 1 converged, 0 not converged, −1 diverged
                             (always 1 for bp, fa, dfa, which have no dynamics)
-          t, trace_*        for dfc/dfc-ss: time axis and traces of v, vB, vA per layer,
-                            u and e (recorded states × batch × n) every dfc.traceStride steps
+          t, trace_*        for dfc/dfc-ss: time axis and traces of v, vB, vA per
+                            layer, u and e (recorded states × batch × n) every
+                            dfc.traceStride steps
           seed, loss
 
         Example:
           dfcspice solve --config Examples/student-teacher.yaml --model model.npz \\
-              --input Examples/data/st-x.npy --labels Examples/data/st-y.npy --variant dfc --out r.npz --json
+              --input Examples/data/st-x.npy --labels Examples/data/st-y.npy \\
+              --variant dfc --out r.npz --json
         """
     )
 

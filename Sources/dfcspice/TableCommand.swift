@@ -10,12 +10,12 @@ struct TableCommand: ParsableCommand {
         commandName: "table",
         abstract: "Summarize training runs as a Markdown table beside the DFC paper's Table 1.",
         discussion: """
-        Runs are grouped by variant (from RUN/checkpoint.json); for each group, as mean ± std
-        over the runs (seeds): the test error of the epoch with the lowest validation error
-        (the paper's Table 1 selection; "—" for runs without a validation split) and of the
-        last epoch; then epochs, the median wall seconds
-        per epoch of training work (forward updates, optimizer, reprogramming and the epoch's feedback
-        passes; not the end-of-epoch evaluation), the one-time feedback pre-training, and
+        Runs are grouped by variant (from RUN/checkpoint.json); for each group, as mean ± std \
+        over the runs (seeds): the test error of the epoch with the lowest validation error \
+        (the paper's Table 1 selection; "—" for runs without a validation split) and of the \
+        last epoch; then epochs, the median wall seconds \
+        per epoch of training work (forward updates, optimizer, reprogramming and the epoch's feedback \
+        passes; not the end-of-epoch evaluation), the one-time feedback pre-training, and \
         the published Fashion-MNIST test error.
 
         Example: dfcspice table --runs runs/fm-bp-s1 runs/fm-bp-s2 runs/fm-dfc-ssa
@@ -95,11 +95,14 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Test error of a trained model, ideal and as programmed onto the config's devices.",
         discussion: """
-        The "train ideal, deploy analog" gap: the model's Fashion-MNIST test error with its
-        own weights, and with the weights the config's device model realises (levels,
+        The "train ideal, deploy analog" gap: the model's Fashion-MNIST test error with its \
+        own weights, and with the weights the config's device model realises (levels, \
         programming noise, stuck cells; `--programmings K` draws of the programming noise).
 
-        Example: dfcspice evaluate --config Examples/fashion-mnist/bp.yaml --model runs/fm-bp/model.npz --device-bits 6 --programming-noise 0.02
+        Example:
+          dfcspice evaluate --config Examples/fashion-mnist/bp.yaml \\
+              --model runs/fm-bp/model.npz \\
+              --device-bits 6 --programming-noise 0.02
         """
     )
 

@@ -30,22 +30,26 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train on the student–teacher task or images with the ideal, behavioral or SPICE backend (hardware in the loop).",
         discussion: """
-        Per mini-batch every sample runs on the backend (feedforward phase, target,
-        controlled run), the plasticity of Eq. 5 is integrated from its traces, the host
-        takes an optimizer step (config `training` section: sgd or adam) and reprograms
-        the devices. Variants that learn Q also run the feedback phase (Eq. 12–13): the
-        config's feedback pre-training passes first, then extra passes after each epoch (or
-        one update per batch). RUN/ receives metrics.jsonl (one line per epoch, with seconds
-        per phase), learning-curve.svg, model.npz and checkpoint.json (+ its tensor NPZ),
-        written atomically every training.checkpointEvery samples and at every epoch.
-        Ctrl-C stops after the current batch with a checkpoint; `--resume RUN/` continues
+        Per mini-batch every sample runs on the backend (feedforward phase, target, \
+        controlled run), the plasticity of Eq. 5 is integrated from its traces, the host \
+        takes an optimizer step (config `training` section: sgd or adam) and reprograms \
+        the devices. Variants that learn Q also run the feedback phase (Eq. 12–13): the \
+        config's feedback pre-training passes first, then extra passes after each epoch (or \
+        one update per batch). RUN/ receives metrics.jsonl (one line per epoch, with seconds \
+        per phase), learning-curve.svg, model.npz and checkpoint.json (+ its tensor NPZ), \
+        written atomically every training.checkpointEvery samples and at every epoch. \
+        Ctrl-C stops after the current batch with a checkpoint; `--resume RUN/` continues \
         exactly where it stopped.
 
         Examples:
-          dfcspice train --config Examples/training/st-4-3-2.yaml --backend spice --workers 2 --out runs/spice
-          dfcspice train --config Examples/training/st-4-3-2.yaml --backend spice --workers 2 --resume runs/spice
-          dfcspice train --config Examples/fashion-mnist/dfc-ssa.yaml --data images --out runs/fm-dfc-ssa
-          dfcspice train --config Examples/fashion-mnist/bp-6bit.yaml --backend behavioral --data images --out runs/fm-bp-6bit
+          dfcspice train --config Examples/training/st-4-3-2.yaml --backend spice \\
+              --workers 2 --out runs/spice
+          dfcspice train --config Examples/training/st-4-3-2.yaml --backend spice \\
+              --workers 2 --resume runs/spice
+          dfcspice train --config Examples/fashion-mnist/dfc-ssa.yaml \\
+              --data images --out runs/fm-dfc-ssa
+          dfcspice train --config Examples/fashion-mnist/bp-6bit.yaml \\
+              --backend behavioral --data images --out runs/fm-bp-6bit
         """
     )
 
