@@ -39,13 +39,13 @@ struct TrainCommand: ParsableCommand {
         per phase), learning-curve.svg, model.npz and checkpoint.json (+ its tensor NPZ), \
         written atomically every training.checkpointEvery samples and at every epoch. \
         Ctrl-C stops after the current batch with a checkpoint; `--resume RUN/` continues \
-        exactly where it stopped.
+        exactly where it stopped, with the config the run saved (RUN/config.yaml); give the \
+        same --backend, --data and --limit.
 
         Examples:
           dfcspice train --config Examples/training/st-4-3-2.yaml --backend spice \\
               --workers 2 --out runs/spice
-          dfcspice train --config Examples/training/st-4-3-2.yaml --backend spice \\
-              --workers 2 --resume runs/spice
+          dfcspice train --backend spice --workers 2 --resume runs/spice
           dfcspice train --config Examples/fashion-mnist/dfc-ssa.yaml \\
               --data images --out runs/fm-dfc-ssa
           dfcspice train --config Examples/fashion-mnist/bp-6bit.yaml \\
@@ -53,7 +53,8 @@ struct TrainCommand: ParsableCommand {
         """
     )
 
-    @OptionGroup var options: ConfigOptions
+    @Option(help: ArgumentHelp("Experiment config (YAML or JSON); with --resume, RUN/config.yaml when not given.", valueName: "file"))
+    var config: String?
     @Option(help: "ideal, behavioral or spice.") var backend: BackendChoice = .ideal
     @Option(help: "Variant (dfc, dfc-ss, dfc-ssa, their -fixed forms, bp, fa, dfa). Default: the config's.") var variant: String?
     @Option(help: "SPICE worker processes (simulations in parallel).") var workers = 1
@@ -68,7 +69,11 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         guard (out == nil) != (resume == nil) else { throw ValidationError("give either --out RUN (a new run) or --resume RUN") }
         guard workers >= 1 else { throw ValidationError("--workers must be ≥ 1") }
-        let experiment = try ConfigurationLoader.loadExperiment(path: options.config)
+        // A run keeps the config it started with, so a resume needs only the directory.
+        guard let configPath = config ?? resume.map({ URL(fileURLWithPath: $0).appendingPathComponent("config.yaml").path }) else {
+            throw ValidationError("a new run needs --config FILE")
+        }
+        let experiment = try ConfigurationLoader.loadExperiment(path: configPath)
         let c = experiment.model
         let v = try variant.map(Variant.named) ?? c.variant
         let dir = URL(fileURLWithPath: out ?? resume ?? ".")
@@ -79,7 +84,7 @@ struct TrainCommand: ParsableCommand {
             do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
                 throw InputError(file: dir.path, "cannot create the run directory: \(error.localizedDescription)")
             }
-            if let text = FileManager.default.contents(atPath: options.config) {
+            if let text = FileManager.default.contents(atPath: configPath) {
                 try AtomicFile.write(text, to: dir.appendingPathComponent("config.yaml"))
             }
         }
@@ -91,24 +96,26 @@ struct TrainCommand: ParsableCommand {
         source.resume()
         switch backend {
         case .ideal:
-            try train(IdealBackend(network: network, configuration: c), experiment, v, dir, stop)
+            try train(IdealBackend(network: network, configuration: c), experiment, v, dir, stop, configPath: configPath)
         case .behavioral:
-            try train(BehavioralBackend(network: network, configuration: c, circuit: experiment.circuit), experiment, v, dir, stop)
+            try train(BehavioralBackend(network: network, configuration: c, circuit: experiment.circuit), experiment, v, dir, stop,
+                      configPath: configPath)
         case .spice:
             let engine: any SpiceEngine = workers > 1
                 ? try SpiceWorkerPool(workers: workers, executable: currentExecutable()) : FallbackEngine()
             try train(SpiceBackend(network: network, configuration: c, circuit: experiment.circuit, engine: engine, workers: workers),
-                      experiment, v, dir, stop)
+                      experiment, v, dir, stop, configPath: configPath)
         }
     }
 
-    func train<B: Backend>(_ backend: B, _ experiment: Experiment, _ variant: Variant, _ dir: URL, _ stop: StopFlag) throws {
+    func train<B: Backend>(_ backend: B, _ experiment: Experiment, _ variant: Variant, _ dir: URL, _ stop: StopFlag,
+                           configPath: String) throws {
         var trainingData: TrainingData? = nil
         if data == .images {
             if let limit, limit < 1 { throw ValidationError("--limit must be ≥ 1") }
             let images = try ImageDataset.load(directory: dataDir ?? ImageDataset.debianFashionMNIST, limit: limit)
             guard experiment.model.sizes.first == images.train.inputs.columns, experiment.model.sizes.last == 10 else {
-                throw InputError(file: options.config, field: "network.sizes", "image data needs \(images.train.inputs.columns) inputs and 10 outputs")
+                throw InputError(file: configPath, field: "network.sizes", "image data needs \(images.train.inputs.columns) inputs and 10 outputs")
             }
             trainingData = .images(images)
         }

@@ -71,6 +71,12 @@ struct TrainCommandTests {
         #expect(none.status != 0 && none.stderr.hasPrefix("error:"), "\(none.stderr)")
         let wrong = try CLI.run(["train", "--config", w.path("t.yaml"), "--backend", "behavioral", "--resume", w.path("run")])
         #expect(wrong.status != 0 && wrong.stderr.contains("checkpoint is of backend ideal"), "\(wrong.stderr)")
+        // The run keeps its config: a resume needs only the directory; a new run needs --config.
+        let resumed = try CLI.run(["train", "--resume", w.path("run")])
+        #expect(resumed.status == 0 && resumed.stdout.contains("done:"), "\(resumed.stdout) \(resumed.stderr)")
+        let bare = try CLI.run(["train", "--out", w.path("run2")])
+        #expect(bare.status != 0 && bare.stderr.contains("needs --config"), "\(bare.stderr)")
+        #expect(!w.exists("run2"))
     }
 }
 
