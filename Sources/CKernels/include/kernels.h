@@ -1,9 +1,11 @@
-// Element-wise kernels that Swift cannot express as fast itself.
+// Kernels that Swift cannot express as fast itself (LinearAlgebra wraps each one).
 // - Adam: Swift's square root keeps C's errno path (a libm call per negative lane),
 //   which blocks vectorization; clang's element-wise builtin has none. Inline here.
-// - tanh: Swift has no per-CPU code paths, and its targets are built for AVX2 (Haswell).
-//   tanh.c is compiled once per feature level (x86-64-v4 = AVX-512, v3 = AVX2 + FMA,
-//   baseline), chosen by the CPU on first use, with results identical bit for bit.
+// - tanh (tanh.c), normal draws (normal.c), C = A·Bᵀ with B packed once (gemm.c): Swift
+//   has no per-CPU code paths, and its targets are built for AVX2 (Haswell). Each file is
+//   compiled once per feature level (x86-64-v4 = AVX-512 with 512-bit registers, v3 = AVX2
+//   + FMA, baseline), chosen by the CPU on first use, with results identical bit for bit
+//   across levels (contraction off; every element gets the same operations in the same order).
 #ifndef DFCSPICE_KERNELS_H
 #define DFCSPICE_KERNELS_H
 #include <stddef.h>
