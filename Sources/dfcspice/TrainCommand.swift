@@ -165,21 +165,21 @@ struct TrainCommand: ParsableCommand {
             try? Self.learningCurve(trainer.state.metrics, title: "\(experiment.model.name): \(trainer.backend.name), \(variant.rawValue)")
                 .write(to: dir.appendingPathComponent("learning-curve.svg"))
         }
-        if let first = trainer.state.metrics.first {
-            let d = trainer.data
-            let validation = d.validationX.rows > 0 ? " / \(d.validationX.rows) validation" : ""
-            print(String(format: "%@ %@ on %@: %d train / %d test%@ samples, batch %d, %@ lr %.3g, seed %llu%@; initial test loss %.5g",
-                         trainer.backend.name, variant.rawValue, experiment.model.name, d.trainX.rows, d.testX.rows, validation, t.batchSize,
-                         t.optimizer.rawValue, t.learningRate, experiment.model.seed,
-                         resume != nil ? ", resumed at epoch \(trainer.state.epoch + 1) sample \(trainer.state.position)" : "", first.testLoss))
-        }
+        // The header says what this run is, fresh or resumed; a fresh run learns its initial
+        // test loss in its first evaluation, printed as epoch 0 is recorded.
+        let d = trainer.data
+        let validation = d.validationX.rows > 0 ? " / \(d.validationX.rows) validation" : ""
+        let initial = trainer.state.metrics.first.map { String(format: "; initial test loss %.5g", $0.testLoss) } ?? ""
+        print(String(format: "%@ %@ on %@: %d train / %d test%@ samples, batch %d, %@ lr %.3g, seed %llu%@%@",
+                     trainer.backend.name, variant.rawValue, experiment.model.name, d.trainX.rows, d.testX.rows, validation, t.batchSize,
+                     t.optimizer.rawValue, t.learningRate, experiment.model.seed,
+                     resume != nil ? ", resumed at epoch \(trainer.state.epoch + 1) sample \(trainer.state.position)" : "", initial))
         // Epoch times depend on the kernels OpenBLAS runs (see `BLASCore`): the log says which.
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLASCore.current)")
         let outcome = try trainer.run()
-        if let first = trainer.state.metrics.first {
+        if !trainer.state.metrics.isEmpty {
             try Self.learningCurve(trainer.state.metrics, title: "\(experiment.model.name): \(trainer.backend.name), \(variant.rawValue)")
                 .write(to: dir.appendingPathComponent("learning-curve.svg"))
-            _ = first
         }
         switch outcome {
         case .finished:

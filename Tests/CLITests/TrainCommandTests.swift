@@ -152,6 +152,8 @@ struct ImageTrainingTests {
         for variant in ["bp", "dfc-ssa-fixed"] {
             let r = try CLI.run(["train", "--config", config, "--variant", variant, "--data", "images", "--limit", "1000", "--out", w.path(variant)])
             #expect(r.status == 0, "\(r.stderr)")
+            // The header counts what was loaded: --limit N keeps N/5 test images, validation stays whole.
+            #expect(r.stdout.contains("\(variant) on fashion-mnist-small: 1000 train / 200 test / 5000 validation samples"), "\(r.stdout)")
             let last = try #require(try String(contentsOf: w.url("\(variant)/metrics.jsonl"), encoding: .utf8).split(separator: "\n").last)
             let json = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
             let error = try #require(json["testError"] as? Double)
