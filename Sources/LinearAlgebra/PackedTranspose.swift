@@ -38,9 +38,10 @@ public struct PackedTranspose: Sendable {
 
 extension Matrix {
     /// c = a·bᵀ, plus `bias` on every row when given (a is m × k, b is n × k, c is m × n).
-    /// `kernelLevel` picks a lower level, for tests; 0 runs the portable C body.
+    /// `kernelLevel` runs that level's C body (capped at this CPU's), for tests; 0 is the
+    /// portable one. Without it: this CPU's level, or OpenBLAS below level 3.
     public static func multiply(_ a: Matrix, transposed b: PackedTranspose, bias: [Double]? = nil,
-                                into c: inout Matrix, kernelLevel: Int = PackedTranspose.kernelLevel) {
+                                into c: inout Matrix, kernelLevel: Int? = nil) {
         precondition(a.columns == b.columns, "product inner dimensions differ: \(a.columns) vs \(b.columns)")
         precondition(c.rows == a.rows && c.columns == b.rows, "product output is \(c.rows)×\(c.columns), need \(a.rows)×\(b.rows)")
         precondition(bias == nil || bias?.count == b.rows, "bias has \(bias?.count ?? 0) entries, need \(b.rows)")
@@ -49,8 +50,8 @@ extension Matrix {
             for i in 0..<c.rows { for j in 0..<c.columns { c[i, j] = bias?[j] ?? 0 } }
             return
         }
-        let level = min(kernelLevel, PackedTranspose.kernelLevel)
-        if level < 3 && kernelLevel == PackedTranspose.kernelLevel {
+        let level = min(kernelLevel ?? PackedTranspose.kernelLevel, PackedTranspose.kernelLevel)
+        if level < 3 && kernelLevel == nil {
             // No FMA in hardware: the portable body would call libm per lane.
             gemm(a, .none, b.original, .transposed, into: &c)
             if let bias { c.addRowVector(bias) }
