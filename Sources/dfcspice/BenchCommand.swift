@@ -17,7 +17,9 @@ struct BenchCommand: ParsableCommand {
         with every core (2048×2048 products), the time per controlled batch of `dfc` \
         (Euler steps as given), and the GFLOP/s its inner loop achieves counting its \
         matrix products (basal W_i r_{i−1}, apical Q_i u, plasticity dᵀ r). Reports the \
-        median over rounds of each figure and of the ratio, then `dfc-ssa` and `bp`.
+        median over rounds of each figure and of the ratio; then the per-step product of \
+        one 64-sample chunk with the packed kernel the dynamics use and with OpenBLAS, on \
+        every core at once; then `dfc-ssa` and `bp`.
         """
     )
 
@@ -90,6 +92,11 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "dfc:     %.3f s per batch (%d samples, %d Euler steps), inner-loop products %.1f GFLOP/s = %.0f %% of peak (median ratio; range %.0f–%.0f %%)",
                      dfcTime, batch, steps, flops / dfcTime / 1e9, 100 * median(ratios),
                      100 * (ratios.min() ?? 0), 100 * (ratios.max() ?? 0)))
+        if sizes.count > 2 {
+            let (own, blas) = stepProductRates(m: Dynamics.chunkSize, n: sizes[2], k: sizes[1], rounds: repeats)
+            print(String(format: "per-step product %d×%d×%d (one chunk, every core busy): packed kernel %.1f GFLOP/s per core, OpenBLAS %.1f (%.2f×)",
+                         Dynamics.chunkSize, sizes[2], sizes[1], own, blas, own / blas))
+        }
         let ssaTime = median(try (0..<repeats).map { _ in try seconds { _ = try solver.solve(input: x, labels: y, variant: .dfcSSA, generator: &noise) } })
         print(String(format: "dfc-ssa: %.4f s per batch", ssaTime))
         let bpTime = median(try (0..<repeats).map { _ in try seconds { _ = try solver.solve(input: x, labels: y, variant: .bp, generator: &noise) } })
@@ -185,6 +192,41 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// GFLOP/s of three n×n products (after one warm-up product).
+    /// The product every Euler step does per chunk, C = r·Wᵀ + b (m samples, W n × k), with W
+    /// packed once (`PackedTranspose`, as `Dynamics` runs it) and with OpenBLAS's gemm plus the
+    /// bias row, interleaved round by round on every core at once, as in training. Returns the
+    /// median GFLOP/s per core of each.
+    func stepProductRates(m: Int, n: Int, k: Int, rounds: Int) -> (own: Double, blas: Double) {
+        let workers = Parallel.workers
+        let lock = NSLock()
+        var own: [Double] = [], blas: [Double] = []
+        Parallel.forEach(workers) { w in
+            var g = SeededGenerator(seed: 11 &+ UInt64(w))
+            let a = Matrix.gaussian(rows: m, columns: k, std: 1, using: &g)
+            let b = Matrix.gaussian(rows: n, columns: k, std: 1, using: &g)
+            let bias = (0..<n).map { _ in g.nextNormal() }
+            let packed = PackedTranspose(b)
+            var c = Matrix(rows: m, columns: n)
+            let repeats = max(1, Int(2e8 / Double(2 * m * n * k)))
+            func rate(_ body: () -> Void) -> Double {
+                let start = DispatchTime.now().uptimeNanoseconds
+                for _ in 0..<repeats { body() }
+                let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                return Double(repeats) * 2 * Double(m * n * k) / t / 1e9
+            }
+            for _ in 0..<rounds {
+                let o = rate { Matrix.multiply(a, transposed: packed, bias: bias, into: &c) }
+                let l = rate {
+                    Matrix.gemm(a, .none, b, .transposed, into: &c)
+                    c.addRowVector(bias)
+                }
+                lock.withLock { own.append(o); blas.append(l) }
+            }
+        }
+        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+        return (median(own), median(blas))
+    }
+
     func dgemmRate(n: Int) -> Double {
         var g = SeededGenerator(seed: 7)
         let a = Matrix.gaussian(rows: n, columns: n, std: 1, using: &g)
