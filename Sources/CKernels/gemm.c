@@ -127,6 +127,7 @@ static inline __attribute__((always_inline)) void gemm_body(int mr_max, size_t m
 // Haswell kernels.
 #define MR_V4 8
 #define MR_V3 2
+_Static_assert(MR_V4 <= 8 && MR_V3 <= 8, "a tile keeps at most 8 rows of accumulators");
 
 void dfc_gemm_nt_baseline(size_t m, size_t n, size_t k, const double *a, size_t lda,
                           const double *packed, const double *bias, double *c, size_t ldc) {
