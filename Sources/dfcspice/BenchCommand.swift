@@ -72,10 +72,7 @@ struct BenchCommand: ParsableCommand {
             try body()
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
-        func median(_ xs: [Double]) -> Double {
-            let s = xs.sorted()
-            return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-        }
+        let median = Self.median
         var noise = SeededGenerator(seed: seed)
         let flops = Double(steps + 1) * innerLoopFlops(sizes: sizes, batch: batch)
         var peaks: [Double] = [], times: [Double] = [], ratios: [Double] = []
@@ -191,7 +188,6 @@ struct BenchCommand: ParsableCommand {
         return f
     }
 
-    /// GFLOP/s of three n×n products (after one warm-up product).
     /// The product every Euler step does per chunk, C = r·Wᵀ + b (m samples, W n × k), with W
     /// packed once (`PackedTranspose`, as `Dynamics` runs it) and with OpenBLAS's gemm plus the
     /// bias row, interleaved round by round on every core at once, as in training. Returns the
@@ -207,7 +203,7 @@ struct BenchCommand: ParsableCommand {
             let bias = (0..<n).map { _ in g.nextNormal() }
             let packed = PackedTranspose(b)
             var c = Matrix(rows: m, columns: n)
-            let repeats = max(1, Int(2e8 / Double(2 * m * n * k)))
+            let repeats = min(20_000, max(1, Int(2e8 / Double(2 * m * n * k))))
             func rate(_ body: () -> Void) -> Double {
                 let start = DispatchTime.now().uptimeNanoseconds
                 for _ in 0..<repeats { body() }
@@ -223,10 +219,15 @@ struct BenchCommand: ParsableCommand {
                 lock.withLock { own.append(o); blas.append(l) }
             }
         }
-        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
-        return (median(own), median(blas))
+        return (Self.median(own), Self.median(blas))
     }
 
+    static func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// GFLOP/s of three n×n products (after one warm-up product).
     func dgemmRate(n: Int) -> Double {
         var g = SeededGenerator(seed: 7)
         let a = Matrix.gaussian(rows: n, columns: n, std: 1, using: &g)
