@@ -3,8 +3,8 @@
 //
 // OpenBLAS repacks both operands on every call; for a 64 × 256 × 256 product the copies
 // cost a third of its kernel time, and its wide kernels do not reach their peak at M = 64.
-// Here B is packed once into panels of 16 columns (k-major, zero-padded), A is read in
-// place, and each output element is one fused multiply-add chain over k = 0, 1, … in
+// Here B is packed once into panels of 16 of its rows (16 columns of C; k-major,
+// zero-padded), A is read in place, and each output element is one fused multiply-add chain over k = 0, 1, … in
 // order, started from zero. Tile shape and vector width change only which elements are
 // computed together, never the operations on one element, so every level gives the same
 // bits (contraction and reassociation are off for this file).
@@ -118,8 +118,6 @@ static inline __attribute__((always_inline)) void gemm_body(int mr_max, size_t m
     }
 }
 
-#define GEMM_NT_BODY(MR) gemm_body(MR, m, n, k, a, lda, packed, bias, c, ldc);
-
 // Rows per tile, measured (64 × 256 × 256, one core, 2026-12-02, Xeon with AVX-512):
 // AVX-512 with 8 rows (16 accumulators of the 32 registers) 57–68 GFLOP/s against 44–56
 // for 4, 6 or 12 rows and 31–50 for OpenBLAS's Cooperlake kernels; AVX2 with 2 rows
@@ -129,23 +127,23 @@ static inline __attribute__((always_inline)) void gemm_body(int mr_max, size_t m
 #define MR_V3 2
 _Static_assert(MR_V4 <= 8 && MR_V3 <= 8, "a tile keeps at most 8 rows of accumulators");
 
-void dfc_gemm_nt_baseline(size_t m, size_t n, size_t k, const double *a, size_t lda,
-                          const double *packed, const double *bias, double *c, size_t ldc) {
-    GEMM_NT_BODY(4)
+static void dfc_gemm_nt_baseline(size_t m, size_t n, size_t k, const double *a, size_t lda,
+                                 const double *packed, const double *bias, double *c, size_t ldc) {
+    gemm_body(4, m, n, k, a, lda, packed, bias, c, ldc);
 }
 
 #if defined(__x86_64__)
 __attribute__((target("arch=x86-64-v3")))
-void dfc_gemm_nt_v3(size_t m, size_t n, size_t k, const double *a, size_t lda,
-                    const double *packed, const double *bias, double *c, size_t ldc) {
-    GEMM_NT_BODY(MR_V3)
+static void dfc_gemm_nt_v3(size_t m, size_t n, size_t k, const double *a, size_t lda,
+                           const double *packed, const double *bias, double *c, size_t ldc) {
+    gemm_body(MR_V3, m, n, k, a, lda, packed, bias, c, ldc);
 }
 
 // min_vector_width: without it clang keeps to 256-bit registers even at x86-64-v4.
 __attribute__((target("arch=x86-64-v4"), min_vector_width(512)))
-void dfc_gemm_nt_v4(size_t m, size_t n, size_t k, const double *a, size_t lda,
-                    const double *packed, const double *bias, double *c, size_t ldc) {
-    GEMM_NT_BODY(MR_V4)
+static void dfc_gemm_nt_v4(size_t m, size_t n, size_t k, const double *a, size_t lda,
+                           const double *packed, const double *bias, double *c, size_t ldc) {
+    gemm_body(MR_V4, m, n, k, a, lda, packed, bias, c, ldc);
 }
 #endif
 
