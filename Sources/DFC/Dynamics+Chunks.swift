@@ -18,9 +18,10 @@ extension Dynamics {
         let chunks = (B + Self.chunkSize - 1) / Self.chunkSize
         let base = generator
         _ = generator.next()
+        let packed = PackedOperands(network)
         if chunks <= 1 {
             var g = base.derived(0)
-            return runChunk(input: input, target: target, feedforward: feedforward, generator: &g)
+            return runChunk(input: input, target: target, feedforward: feedforward, packed: packed, generator: &g)
         }
         let ranges = (0..<chunks).map { c in (c * Self.chunkSize)..<min(B, (c + 1) * Self.chunkSize) }
         let results = ChunkResults(count: chunks)
@@ -29,7 +30,7 @@ extension Dynamics {
             let ff = FeedforwardState(rates: feedforward.rates.map { $0.rows(r) },
                                       potentials: feedforward.potentials.map { $0.rows(r) })
             var g = base.derived(UInt64(c))
-            results.store(c, runChunk(input: input.rows(r), target: target.rows(r), feedforward: ff, generator: &g))
+            results.store(c, runChunk(input: input.rows(r), target: target.rows(r), feedforward: ff, packed: packed, generator: &g))
         }
         return DynamicsResult.merging(results.values)
     }

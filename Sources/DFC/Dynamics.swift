@@ -113,7 +113,20 @@ public struct Dynamics: Sendable {
         }
     }
 
-    func runChunk(input: Matrix, target: Matrix, feedforward: FeedforwardState,
+    /// W_i (i > 1) and Q_i, fixed for a run, packed once for the per-step products and
+    /// shared by the run's chunks.
+    struct PackedOperands: Sendable {
+        /// nil for layer 1, whose basal input W_1 x + b_1 is constant during the run.
+        let weights: [PackedTranspose?]
+        let feedback: [PackedTranspose]
+
+        init(_ network: Network) {
+            weights = network.weights.indices.map { $0 == 0 ? nil : PackedTranspose(network.weights[$0]) }
+            feedback = network.feedback.map(PackedTranspose.init)
+        }
+    }
+
+    func runChunk(input: Matrix, target: Matrix, feedforward: FeedforwardState, packed: PackedOperands,
                   generator: inout SeededGenerator) -> DynamicsResult {
         let net = network
         let L = net.depth
@@ -133,9 +146,7 @@ public struct Dynamics: Sendable {
         var phiBasal = (0..<L).map { Matrix(rows: B, columns: net.weights[$0].rows) }
         var d = phiBasal
         var scratch = vA
-        // W_i (i > 1) and Q_i are fixed for the run: packed once for the per-step products.
-        let packedW = (0..<L).map { $0 == 0 ? nil : PackedTranspose(net.weights[$0]) }
-        let packedQ = net.feedback.map(PackedTranspose.init)
+        let packedW = packed.weights, packedQ = packed.feedback
         func basal(_ i: Int, _ rates: Matrix, into out: inout Matrix) {
             if let w = packedW[i] { Matrix.multiply(rates, transposed: w, bias: net.biases[i], into: &out) }
         }

@@ -134,7 +134,8 @@ struct DynamicsTests {
         options.forwardPlasticity = .trajectory(.integral)
         var g3 = SeededGenerator(seed: 9).derived(0)
         let alone = Dynamics(network: net, parameters: solver.forwardDynamics, options: options)
-            .runChunk(input: x.rows(head), target: target.rows(head), feedforward: ff, generator: &g3)
+            .runChunk(input: x.rows(head), target: target.rows(head), feedforward: ff,
+                      packed: Dynamics.PackedOperands(net), generator: &g3)
         #expect((whole.soma[1].rows(head) - alone.soma[1]).maxAbs == 0)
     }
 }
