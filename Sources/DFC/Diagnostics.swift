@@ -144,7 +144,7 @@ extension Solver {
             let ssa = try SteadyStateApproximation(network: network, feedforward: ff, delta: solution.delta,
                                                    effectiveLeak: configuration.controller.effectiveLeak,
                                                    propagation: configuration.conventions.ssaPropagation)
-            let ssaUpdate = network.steadyStateUpdate(input: input, soma: ssa.soma)
+            let ssaUpdate = ssa.update(network: network, input: input)
             angleToSSA = angleDegrees(update, flattenUpdate(ssaUpdate.dW, ssaUpdate.db))
         }
 

@@ -145,7 +145,7 @@ public struct Solver: Sendable {
             let ssa = try SteadyStateApproximation(network: network, feedforward: ff, delta: delta,
                                                    effectiveLeak: controller.effectiveLeak,
                                                    propagation: configuration.conventions.ssaPropagation)
-            let update = network.steadyStateUpdate(input: input, soma: ssa.soma)
+            let update = ssa.update(network: network, input: input)
             solution.u = ssa.u
             solution.soma = ssa.soma
             solution.basal = ssa.basal

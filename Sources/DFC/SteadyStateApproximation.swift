@@ -10,8 +10,10 @@ public struct SteadyStateApproximation: Sendable {
     public var u: Matrix
     /// The controlled potentials v_i built from u_ss (batch × n_i).
     public var soma: [Matrix]
-    /// Basal inputs W_i r_{i−1} + b_i at those potentials.
+    /// Basal inputs W_i r_{i−1} + b_i, with r_{i−1} the controlled rates below.
     public var basal: [Matrix]
+    /// The controlled rates r_i = φ(v_i) (batch × n_i, index 0 is layer 1).
+    public var rates: [Matrix]
 
     /// Solves Lemma 1 for every sample and builds the controlled state by `propagation`.
     public init(network: Network, feedforward ff: FeedforwardState, delta: Matrix,
@@ -33,6 +35,7 @@ public struct SteadyStateApproximation: Sendable {
         self.u = u
         var soma: [Matrix] = []
         var basal: [Matrix] = []
+        var rates: [Matrix] = []
         var rPrev = ff.rates[0]
         for i in 0..<network.depth {
             var apical = Matrix(rows: B, columns: network.weights[i].rows)
@@ -47,15 +50,36 @@ public struct SteadyStateApproximation: Sendable {
             soma.append(v)
             basal.append(b)
             rPrev = network.activations[i].apply(v)
+            rates.append(rPrev)
         }
         self.soma = soma
         self.basal = basal
+        self.rates = rates
+    }
+
+    /// The steady-state form of Eq. 5 at this state, summed over the batch:
+    /// ΔW_i = Σ_s (r_i − φ(v_i^B)) r_{i−1}ᵀ, Δb_i = Σ_s (r_i − φ(v_i^B)), r_0 = x.
+    ///
+    /// The same values as `Network.steadyStateUpdate(input:soma:)`, bit for bit, from the
+    /// basal inputs and rates built here instead of a second forward pass (a fifth of a
+    /// `dfc-ssa` update's products).
+    public func update(network: Network, input: Matrix) -> (dW: [Matrix], db: [[Double]]) {
+        var dW: [Matrix] = []
+        var db: [[Double]] = []
+        for i in 0..<network.depth {
+            let rPrev = i == 0 ? input : rates[i - 1]
+            let d = rates[i] - network.activations[i].apply(basal[i])
+            dW.append(Matrix.product(d, .transposed, rPrev, .none))
+            db.append(d.columnSums())
+        }
+        return (dW, db)
     }
 }
 
 extension Network {
-    /// The steady-state form of Eq. 5 summed over the batch:
-    /// ΔW_i = Σ_s (φ(v_i) − φ(W_i r_{i−1} + b_i)) r_{i−1}ᵀ with the controlled rates.
+    /// The steady-state form of Eq. 5 summed over the batch, for any controlled potentials:
+    /// ΔW_i = Σ_s (φ(v_i) − φ(W_i r_{i−1} + b_i)) r_{i−1}ᵀ with the controlled rates
+    /// (one forward pass; `SteadyStateApproximation.update` reuses the one it made).
     public func steadyStateUpdate(input: Matrix, soma: [Matrix]) -> (dW: [Matrix], db: [[Double]]) {
         var dW: [Matrix] = []
         var db: [[Double]] = []

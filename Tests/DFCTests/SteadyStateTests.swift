@@ -88,6 +88,29 @@ struct SteadyStateTests {
         #expect((nonlinear.soma[1] - linear.soma[1]).maxAbs > 1e-6)
     }
 
+    @Test("the SSA update from the stored basal inputs and rates equals the one from a fresh forward pass, bit for bit",
+          arguments: Conventions.SSAPropagation.allCases)
+    func updateReusesState(propagation: Conventions.SSAPropagation) throws {
+        var c = testConfiguration([5, 4, 4, 3])
+        c.feedbackInit = .weightProduct
+        c.control.lambda = 0.3
+        c.conventions.ssaPropagation = propagation
+        let net = try randomNetwork(c, seed: 141)
+        let x = randomBatch(6, 5, seed: 142), y = randomBatch(6, 3, seed: 143)
+        let solver = try Solver(network: net, configuration: c)
+        let ff = net.forward(x)
+        let delta = solver.target(feedforward: ff, labels: y).delta
+        let ssa = try SteadyStateApproximation(network: net, feedforward: ff, delta: delta,
+                                               effectiveLeak: c.controller.effectiveLeak, propagation: propagation)
+        let reused = ssa.update(network: net, input: x)
+        let fresh = net.steadyStateUpdate(input: x, soma: ssa.soma)
+        for i in 0..<net.depth {
+            #expect(reused.dW[i].storage == fresh.dW[i].storage)
+            #expect(reused.db[i] == fresh.db[i])
+            #expect(reused.dW[i].maxAbs > 0)
+        }
+    }
+
     @Test("loss reduction: the code's batch mean divides δ_L by batch·n_L (MSE) or batch (cross-entropy)")
     func lossReduction() throws {
         for loss in Loss.allCases {
