@@ -162,12 +162,12 @@ public struct Dynamics: Sendable {
         // Σ_k w_k d_1(k): the first layer's presynaptic rate is the constant input,
         // so its outer product is taken once at the end.
         var firstLayerSum = Matrix(rows: B, columns: net.weights[0].rows)
-        var dQ = options.feedbackPlasticity ? net.feedback.map { Matrix(rows: $0.rows, columns: $0.columns) } : []
-        // Both integrals are folded in 8 steps at a time (see `OuterProductBlock`).
+        // Σ_k −w_k u(k) v^A_i(k)ᵀ = ΔQ_iᵀ (n_L × n_i), added every step by the narrow kernel
+        // of `Matrix.addProduct(transposed:…)`: u has only n_L columns.
+        var dQt = options.feedbackPlasticity ? net.feedback.map { Matrix(rows: $0.columns, columns: $0.rows) } : []
+        // The forward integral is folded in 8 steps at a time (see `OuterProductBlock`).
         var forwardBlocks = gatherForward && L > 1
             ? (1..<L).map { OuterProductBlock(rowsPerStep: B, leftColumns: net.weights[$0].rows, rightColumns: net.weights[$0].columns) } : []
-        var feedbackBlocks = options.feedbackPlasticity
-            ? (0..<L).map { OuterProductBlock(rowsPerStep: B, leftColumns: net.weights[$0].rows, rightColumns: net.outputSize) } : []
         var traces: Traces? = options.traceStride > 0 ? Traces() : nil
         if traces != nil {
             traces?.soma = Array(repeating: [], count: L)
@@ -237,10 +237,7 @@ public struct Dynamics: Sendable {
             }
             if options.feedbackPlasticity {
                 let w = trajectoryWeight(k, n, .integral)
-                for i in 0..<L {
-                    feedbackBlocks[i].append(vA[i], scale: -w, u)
-                    if feedbackBlocks[i].isFull || k == n { feedbackBlocks[i].flush(into: &dQ[i]) }
-                }
+                for i in 0..<L { Matrix.addProduct(transposed: u, vA[i], scale: -w, into: &dQt[i]) }
             }
             if traces != nil, k % options.traceStride == 0 || k == n {
                 traces?.time.append(Double(k) * p.dt)
@@ -289,7 +286,7 @@ public struct Dynamics: Sendable {
             dW[0] = Matrix.product(firstLayerSum, .transposed, input, .none)
             db[0] = firstLayerSum.columnSums()
         }
-        return DynamicsResult(soma: v, basal: vB, apical: vA, u: u, error: e, dW: dW, db: db, dQ: dQ,
+        return DynamicsResult(soma: v, basal: vB, apical: vA, u: u, error: e, dW: dW, db: db, dQ: dQt.map(\.transposed),
                               traces: traces, diverged: diverged)
     }
 

@@ -4,10 +4,11 @@ import LinearAlgebra
 /// rows of up to `steps` steps are stacked and folded into C by one product with
 /// K = steps·rows instead of one per step with K = rows.
 ///
-/// Both plasticity integrals of a run have this form: the forward update Σ_k w_k d_i(k)ᵀ
-/// r_{i−1}(k) (Eq. 5 over the trajectory) and the feedback update Σ_k −w_k v_i^A(k) u(k)ᵀ
-/// (Eq. 13). A chunk has 64 rows, and gemm with K = 64 ran at a fraction of the BLAS rate;
-/// eight steps per product give K = 512. Only the order of the additions changes.
+/// The forward update Σ_k w_k d_i(k)ᵀ r_{i−1}(k) (Eq. 5 over the trajectory) has this form.
+/// A chunk has 64 rows, and gemm with K = 64 ran at a fraction of the BLAS rate; eight
+/// steps per product give K = 512. Only the order of the additions changes. (The feedback
+/// update Σ_k −w_k v_i^A(k) u(k)ᵀ has it too, but u has only n_L columns: it is added per
+/// step by `Matrix.addProduct(transposed:_:scale:into:)`, which needs no copies.)
 struct OuterProductBlock: Sendable {
     private var left: Matrix
     private var right: Matrix

@@ -1,7 +1,8 @@
 // Kernels that Swift cannot express as fast itself (LinearAlgebra wraps each one).
 // - Adam: Swift's square root keeps C's errno path (a libm call per negative lane),
 //   which blocks vectorization; clang's element-wise builtin has none. Inline here.
-// - tanh (tanh.c), normal draws (normal.c), C = A·Bᵀ with B packed once (gemm.c): Swift
+// - tanh (tanh.c), normal draws (normal.c), C = A·Bᵀ with B packed once (gemm.c), Cᵀ += s·Bᵀ·A
+//   for a narrow B (outer.c): Swift
 //   has no per-CPU code paths, and its targets are built for AVX2 (Haswell). Each file is
 //   compiled once per feature level (x86-64-v4 = AVX-512 with 512-bit registers, v3 = AVX2
 //   + FMA, baseline), chosen by the CPU on first use, with results identical bit for bit
@@ -64,4 +65,10 @@ void dfc_pack_nt(size_t n, size_t k, const double *b, size_t ldb, double *packed
 /// level. Levels as dfc_tanh's (the baseline's fma is a libm call: correct, slow).
 void dfc_gemm_nt_at_level(int level, size_t m, size_t n, size_t k, const double *a, size_t lda,
                           const double *packed, const double *bias, double *c, size_t ldc);
+/// Cᵀ += scale·Bᵀ·A for a narrow B: ct is m × n (row stride ldct), A is rows × n (lda),
+/// B is rows × m (ldb). Element (c, j) is the fused multiply-add chain of (scale·B[s, c])·A[s, j]
+/// over s in order, continuing from ct[c, j]: identical bits at every level (outer.c). Levels as
+/// dfc_tanh's (the baseline's fma is a libm call: correct, slow).
+void dfc_add_tn_at_level(int level, size_t rows, size_t n, size_t m, const double *a, size_t lda,
+                         const double *b, size_t ldb, double scale, double *ct, size_t ldct);
 #endif
