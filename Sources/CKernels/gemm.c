@@ -81,11 +81,15 @@ static inline __attribute__((always_inline)) void tile(int mr, size_t k, const d
     }
 }
 
-// Panels outer, row tiles inner: one panel's slice of KC k-values (KC × 16 doubles, 32 KB)
-// stays in L1 while the rows of A stream past it. Later slices continue every chain from
-// the value the earlier ones stored, so slicing k changes no bit.
-#define KC 256
-static inline __attribute__((always_inline)) void gemm_body(int mr_max, size_t m, size_t n, size_t k,
+// Panels outer, row tiles inner: one panel's slice of KC k-values (KC × 16 doubles) stays
+// in L1 while the rows of A stream past it. Later slices continue every chain from the
+// value the earlier ones stored, so slicing k changes no bit. KC per level, measured
+// (64 × 256 × 256, both cores busy, interleaved in one process): AVX2 on a Zen 3 EPYC
+// (32 KB L1d) 31–32 GFLOP/s per core with KC = 128 against 28.7–29.4 with 256, where the
+// 32 KB slice filled L1 by itself; AVX-512 keeps 256 (Xeon, 48 KB L1d, 2026-12-02).
+#define KC_V4 256
+#define KC_V3 128
+static inline __attribute__((always_inline)) void gemm_body(int mr_max, size_t KC, size_t m, size_t n, size_t k,
                                                            const double *a, size_t lda,
                                                            const double *packed, const double *bias,
                                                            double *c, size_t ldc) {
@@ -122,28 +126,30 @@ static inline __attribute__((always_inline)) void gemm_body(int mr_max, size_t m
 // AVX-512 with 8 rows (16 accumulators of the 32 registers) 57–68 GFLOP/s against 44–56
 // for 4, 6 or 12 rows and 31–50 for OpenBLAS's Cooperlake kernels; AVX2 with 2 rows
 // (8 of its 16 registers) 34–35 GFLOP/s against 23–30 for 3 rows and 28–33 for OpenBLAS's
-// Haswell kernels.
+// Haswell kernels. On a Zen 3 EPYC (2026-12-02, evening, both cores busy, interleaved) 6 × 8
+// tiles on half panels (12 accumulators) gave 29.3–30.3 GFLOP/s against 28.6–29.4 for 2 × 16:
+// within the noise, so the AVX2 tile stays.
 #define MR_V4 8
 #define MR_V3 2
 _Static_assert(MR_V4 <= 8 && MR_V3 <= 8, "a tile keeps at most 8 rows of accumulators");
 
 static void dfc_gemm_nt_baseline(size_t m, size_t n, size_t k, const double *a, size_t lda,
                                  const double *packed, const double *bias, double *c, size_t ldc) {
-    gemm_body(4, m, n, k, a, lda, packed, bias, c, ldc);
+    gemm_body(4, KC_V4, m, n, k, a, lda, packed, bias, c, ldc);
 }
 
 #if defined(__x86_64__)
 __attribute__((target("arch=x86-64-v3")))
 static void dfc_gemm_nt_v3(size_t m, size_t n, size_t k, const double *a, size_t lda,
                            const double *packed, const double *bias, double *c, size_t ldc) {
-    gemm_body(MR_V3, m, n, k, a, lda, packed, bias, c, ldc);
+    gemm_body(MR_V3, KC_V3, m, n, k, a, lda, packed, bias, c, ldc);
 }
 
 // min_vector_width: without it clang keeps to 256-bit registers even at x86-64-v4.
 __attribute__((target("arch=x86-64-v4"), min_vector_width(512)))
 static void dfc_gemm_nt_v4(size_t m, size_t n, size_t k, const double *a, size_t lda,
                            const double *packed, const double *bias, double *c, size_t ldc) {
-    gemm_body(MR_V4, m, n, k, a, lda, packed, bias, c, ldc);
+    gemm_body(MR_V4, KC_V4, m, n, k, a, lda, packed, bias, c, ldc);
 }
 #endif
 

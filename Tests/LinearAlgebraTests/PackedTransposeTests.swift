@@ -24,7 +24,7 @@ struct PackedTransposeTests {
 
     // The dynamics' shapes (64 × 256 × 256, Q u with k = 10, the 10-unit output layer),
     // and edges: rows not a multiple of any tile, columns not a multiple of 16, k = 1, and
-    // k = 600, which the kernel takes in slices of 256.
+    // k = 600, which the kernel takes in slices of 128 (AVX2) or 256.
     static let shapes: [(m: Int, n: Int, k: Int)] = [(64, 256, 256), (64, 256, 10), (64, 10, 256),
                                                       (13, 33, 7), (1, 1, 1), (9, 17, 1), (30, 16, 5), (19, 40, 600)]
 
