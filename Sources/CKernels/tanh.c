@@ -15,9 +15,6 @@
 typedef double v8d __attribute__((ext_vector_type(8)));
 typedef int64_t v8l __attribute__((ext_vector_type(8)));
 typedef uint64_t v8u __attribute__((ext_vector_type(8)));
-typedef double v4d __attribute__((ext_vector_type(4)));
-typedef int64_t v4l __attribute__((ext_vector_type(4)));
-typedef uint64_t v4u __attribute__((ext_vector_type(4)));
 
 #define FMA(a, b, c) __builtin_elementwise_fma((a), (b), (c))
 
@@ -104,10 +101,8 @@ typedef uint64_t v4u __attribute__((ext_vector_type(4)));
 
 DEFINE_TANH_BLOCK(tanh_8x1, v8d, v8l, v8u, 1)
 DEFINE_TANH_BLOCK(tanh_8x2, v8d, v8l, v8u, 2)
-DEFINE_TANH_BLOCK(tanh_4x4, v4d, v4l, v4u, 4)
 DEFINE_TANH_BUFFER(tanh_buffer_8x1, tanh_8x1, 8)
 DEFINE_TANH_BUFFER(tanh_buffer_8x2, tanh_8x2, 16)
-DEFINE_TANH_BUFFER(tanh_buffer_4x4, tanh_4x4, 16)
 
 // One body per feature level, not per CPU model: target_clones("arch=haswell") would
 // be picked only on a CPU that *is* a Haswell (a Xeon with AVX-512 fell through to the
@@ -118,7 +113,7 @@ void dfc_tanh_baseline(const double *src, double *dst, size_t n) { tanh_buffer_8
 
 #if defined(__x86_64__)
 __attribute__((target("arch=x86-64-v3")))
-void dfc_tanh_v3(const double *src, double *dst, size_t n) { tanh_buffer_4x4(src, dst, n); }
+void dfc_tanh_v3(const double *src, double *dst, size_t n) { tanh_buffer_8x2(src, dst, n); }
 
 __attribute__((target("arch=x86-64-v4"), min_vector_width(512)))
 void dfc_tanh_v4(const double *src, double *dst, size_t n) { tanh_buffer_8x2(src, dst, n); }
