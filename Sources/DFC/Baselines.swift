@@ -33,7 +33,13 @@ extension Network {
             deltas[i] = back.hadamard(activations[i].derivative(ff.potentials[i]))
             i -= 1
         }
-        let dW = (0..<L).map { Matrix.product(deltas[$0], .transposed, ff.rates[$0], .none) * -1 }
+        // −δ_iᵀ r_{i−1} as one product with α = −1: the sign is exact either way, and a
+        // separate negation copied every weight-sized matrix once per batch.
+        let dW = (0..<L).map { i in
+            var w = Matrix(rows: deltas[i].columns, columns: ff.rates[i].columns)
+            Matrix.gemm(deltas[i], .transposed, ff.rates[i], .none, alpha: -1, into: &w)
+            return w
+        }
         let db = (0..<L).map { deltas[$0].columnSums().map { -$0 } }
         return (dW, db)
     }
