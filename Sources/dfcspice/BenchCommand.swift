@@ -88,7 +88,7 @@ struct BenchCommand: ParsableCommand {
         }
         let median = Self.median
         var noise = SeededGenerator(seed: seed)
-        let flops = Double(steps + 1) * innerLoopFlops(sizes: sizes, batch: batch)
+        let flops = Double(batch) * FlopCount.controlledRun(sizes: sizes, steps: steps)
         var peaks: [Double] = [], times: [Double] = [], ratios: [Double] = []
         _ = try solver.solve(input: x, labels: y, variant: .dfc, generator: &noise)   // warm-up
         for _ in 0..<repeats {
@@ -120,13 +120,13 @@ struct BenchCommand: ParsableCommand {
                      dfcTime * perEpoch, ssaTime * perEpoch, bpTime * perEpoch, feedbackTime * perEpoch))
         // What no implementation of the same float64 arithmetic can beat on this machine.
         let peak = median(peaks) * 1e9
-        let pass = 55_000 * Double(feedbackSteps + 1) * feedbackStateFlops(sizes: sizes)
-        let forward = Double(steps + 1) * innerLoopFlops(sizes: sizes, batch: batch) * perEpoch
+        let pass = 55_000 * FlopCount.feedbackRun(sizes: sizes, steps: feedbackSteps)
+        let forward = 55_000 * FlopCount.controlledRun(sizes: sizes, steps: steps)
         print(String(format: "arithmetic floor at the dgemm peak (matrix products only, 55 000 samples): dfc %.0f s per epoch "
                      + "(forward %.0f s + 3 feedback passes), dfc-ssa %.1f s (3 feedback passes + update), "
                      + "feedback pre-training %.0f s (10 passes), bp %.2f s",
-                     (forward + 3 * pass) / peak, forward / peak, (3 * pass + 55_000 * ssaUpdateFlops(sizes: sizes)) / peak,
-                     10 * pass / peak, 55_000 * bpFlops(sizes: sizes) / peak))
+                     (forward + 3 * pass) / peak, forward / peak, (3 * pass + 55_000 * FlopCount.steadyStateUpdate(sizes: sizes)) / peak,
+                     10 * pass / peak, 55_000 * FlopCount.backpropagation(sizes: sizes) / peak))
     }
 
     /// Hardware-in-the-loop samples of the student–teacher circuit: `SpiceBackend.update`
@@ -199,48 +199,6 @@ struct BenchCommand: ParsableCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_maxrss) / 1024
-    }
-
-    /// Matrix-product flops of one state of the `dfc` loop: basal gemms of layers
-    /// 2…L, apical gemms of all layers, plasticity gemms of layers 2…L (layer 1's
-    /// presynaptic input is constant and its product is taken once per batch).
-    func innerLoopFlops(sizes: [Int], batch: Int) -> Double {
-        let b = Double(batch), nL = Double(sizes.last!)
-        var f = 0.0
-        for i in 1..<sizes.count {
-            let n = Double(sizes[i]), m = Double(sizes[i - 1])
-            if i > 1 { f += 2 * 2 * b * n * m }
-            f += 2 * b * n * nL
-        }
-        return f
-    }
-
-    /// Matrix-product flops per sample and state of the feedback phase: basal W_i r_{i−1}
-    /// of layers 2…L, apical Q_i u and the plasticity u v_iᵀ of every layer.
-    func feedbackStateFlops(sizes: [Int]) -> Double {
-        let nL = Double(sizes.last!)
-        return (1..<sizes.count).reduce(0.0) { f, i in
-            let n = Double(sizes[i]), m = Double(sizes[i - 1])
-            return f + (i > 1 ? 2 * n * m : 0) + 4 * n * nL
-        }
-    }
-
-    /// Matrix-product flops per sample of a `dfc-ssa` update: J·Q by the n_L-column
-    /// recursion through layers 2…L, the controlled state's basal products, ΔW.
-    func ssaUpdateFlops(sizes: [Int]) -> Double {
-        let nL = Double(sizes.last!)
-        return (1..<sizes.count).reduce(0.0) { f, i in
-            let n = Double(sizes[i]), m = Double(sizes[i - 1])
-            return f + (i > 1 ? 2 * nL * n * m : 0) + 2 * n * m + 2 * n * m + 2 * n * nL
-        }
-    }
-
-    /// Matrix-product flops per sample of a `bp` step: forward, δ back to layer 1, ΔW.
-    func bpFlops(sizes: [Int]) -> Double {
-        (1..<sizes.count).reduce(0.0) { f, i in
-            let n = Double(sizes[i]), m = Double(sizes[i - 1])
-            return f + 2 * n * m + (i > 1 ? 2 * n * m : 0) + 2 * n * m
-        }
     }
 
     /// The product every Euler step does per chunk, C = r·Wᵀ + b (m samples, W n × k), with W
