@@ -61,6 +61,19 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
     }
 
     /// φ'(V) as a new matrix.
+    /// φ′(v) when r = φ(v) is already known (the feedforward pass keeps it): for tanh
+    /// 1 − r², without evaluating tanh again; the other activations from v. The same values
+    /// as `derivative(v)` when r came from `apply(v)`.
+    public func derivative(_ v: Matrix, rates r: Matrix) -> Matrix {
+        precondition(v.rows == r.rows && v.columns == r.columns, "derivative: rates are \(r.rows)×\(r.columns), potentials \(v.rows)×\(v.columns)")
+        guard self == .tanh else { return derivative(v) }
+        var t = r
+        t.storage.withUnsafeMutableBufferPointer { p in
+            for k in p.indices { p[k] = 1 - p[k] * p[k] }
+        }
+        return t
+    }
+
     public func derivative(_ v: Matrix) -> Matrix {
         guard self == .tanh else { return v.map { derivative($0) } }
         // 1 − tanh² with the vectorized tanh (glibc's scalar tanh was 6 % of a `bp` epoch).

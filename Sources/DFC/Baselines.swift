@@ -21,7 +21,7 @@ extension Network {
             throw ModelError("variant fa needs feedback-alignment matrices B2…B\(L) in the model (create it with `dfcspice init`)")
         }
         var deltas = [Matrix](repeating: Matrix(rows: 0, columns: 0), count: L)
-        deltas[L - 1] = lossGradient.hadamard(activations[L - 1].derivative(ff.potentials[L - 1]))
+        deltas[L - 1] = lossGradient.hadamard(activations[L - 1].derivative(ff.potentials[L - 1], rates: ff.rates[L]))
         var i = L - 2
         while i >= 0 {
             let back: Matrix
@@ -30,7 +30,7 @@ extension Network {
             case .feedbackAlignment: back = Matrix.product(deltas[i + 1], .none, feedbackAlignment[i], .transposed)
             case .directFeedbackAlignment: back = Matrix.product(deltas[L - 1], .none, feedback[i], .transposed)
             }
-            deltas[i] = back.hadamard(activations[i].derivative(ff.potentials[i]))
+            deltas[i] = back.hadamard(activations[i].derivative(ff.potentials[i], rates: ff.rates[i + 1]))
             i -= 1
         }
         // −δ_iᵀ r_{i−1} as one product with α = −1: the sign is exact either way, and a
