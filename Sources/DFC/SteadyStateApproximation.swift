@@ -61,7 +61,7 @@ public struct SteadyStateApproximation: Sendable {
     /// ΔW_i = Σ_s (r_i − φ(v_i^B)) r_{i−1}ᵀ, Δb_i = Σ_s (r_i − φ(v_i^B)), r_0 = x.
     ///
     /// The same values as `Network.steadyStateUpdate(input:soma:)`, bit for bit, from the
-    /// basal inputs and rates built here instead of a second forward pass (a fifth of a
+    /// basal inputs and rates built here instead of a second forward pass (a sixth of a
     /// `dfc-ssa` update's products).
     public func update(network: Network, input: Matrix) -> (dW: [Matrix], db: [[Double]]) {
         var dW: [Matrix] = []
