@@ -60,7 +60,6 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
         return out
     }
 
-    /// φ'(V) as a new matrix.
     /// φ′(v) when r = φ(v) is already known (the feedforward pass keeps it): for tanh
     /// 1 − r², without evaluating tanh again; the other activations from v. The same values
     /// as `derivative(v)` when r came from `apply(v)`.
@@ -74,6 +73,7 @@ public enum Activation: String, Sendable, CaseIterable, Codable {
         return t
     }
 
+    /// φ'(V) as a new matrix.
     public func derivative(_ v: Matrix) -> Matrix {
         guard self == .tanh else { return v.map { derivative($0) } }
         // 1 − tanh² with the vectorized tanh (glibc's scalar tanh was 6 % of a `bp` epoch).
