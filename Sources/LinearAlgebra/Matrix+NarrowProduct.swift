@@ -17,8 +17,7 @@ extension Matrix {
         precondition(c.rows == b.columns && c.columns == a.columns,
                      "product output is \(c.rows)×\(c.columns), need \(b.columns)×\(a.columns)")
         if c.count == 0 || a.rows == 0 { return }
-        let level = min(kernelLevel ?? VectorMath.tanhKernelLevel, VectorMath.tanhKernelLevel)
-        if level < 3 && kernelLevel == nil {
+        guard let level = VectorMath.fusedKernelLevel(requested: kernelLevel) else {
             gemm(b, .transposed, a, .none, alpha: scale, beta: 1, into: &c)
             return
         }

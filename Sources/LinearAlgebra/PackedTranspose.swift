@@ -50,9 +50,7 @@ extension Matrix {
             for i in 0..<c.rows { for j in 0..<c.columns { c[i, j] = bias?[j] ?? 0 } }
             return
         }
-        let level = min(kernelLevel ?? PackedTranspose.kernelLevel, PackedTranspose.kernelLevel)
-        if level < 3 && kernelLevel == nil {
-            // No FMA in hardware: the portable body would call libm per lane.
+        guard let level = VectorMath.fusedKernelLevel(requested: kernelLevel) else {
             gemm(a, .none, b.original, .transposed, into: &c)
             if let bias { c.addRowVector(bias) }
             return

@@ -96,6 +96,16 @@ public enum VectorMath {
     /// The x86-64 feature level the tanh kernel runs at on this CPU: 4 (AVX-512), 3 (AVX2 + FMA), 0.
     public static var tanhKernelLevel: Int { Int(dfc_tanh_level()) }
 
+    /// Where a fused-multiply-add product kernel of `CKernels` runs for a caller's request:
+    /// the requested level capped at this CPU's, or nil (use OpenBLAS) when none was
+    /// requested and the CPU has no FMA in hardware (below level 3), where the portable body
+    /// would call libm's fma per lane. Tests request levels to run each body.
+    static func fusedKernelLevel(requested: Int?) -> Int? {
+        let cpu = tanhKernelLevel
+        guard let requested else { return cpu >= 3 ? cpu : nil }
+        return min(requested, cpu)
+    }
+
     /// The buffer tanh at a given feature level, for tests; levels above `tanhKernelLevel` run it.
     public static func tanh(_ src: UnsafeBufferPointer<Double>, _ dst: UnsafeMutableBufferPointer<Double>, kernelLevel: Int) {
         precondition(src.count == dst.count)
