@@ -11,7 +11,7 @@ public enum FlopCount {
     ///
     ///     steps·Σ_{i≥2} 2 n_i n_{i−1} + (steps + 1)·(Σ_{i≥2} 2 n_i n_{i−1} + Σ_i 2 n_i n_L)
     public static func controlledRun(sizes: [Int], steps: Int) -> Double {
-        let basal = layers(sizes).reduce(0.0) { f, l in f + (l.i > 1 ? 2 * l.n * l.m : 0) }
+        let basal = basalProducts(sizes)
         let apical = layers(sizes).reduce(0.0) { f, l in f + 2 * l.n * l.nL }
         return Double(steps) * basal + Double(steps + 1) * (basal + apical)
     }
@@ -22,7 +22,7 @@ public enum FlopCount {
     ///
     ///     steps·Σ_{i≥2} 2 n_i n_{i−1} + (steps + 1)·Σ_i 4 n_i n_L
     public static func feedbackRun(sizes: [Int], steps: Int) -> Double {
-        let basal = layers(sizes).reduce(0.0) { f, l in f + (l.i > 1 ? 2 * l.n * l.m : 0) }
+        let basal = basalProducts(sizes)
         let apical = layers(sizes).reduce(0.0) { f, l in f + 4 * l.n * l.nL }
         return Double(steps) * basal + Double(steps + 1) * apical
     }
@@ -40,6 +40,11 @@ public enum FlopCount {
     ///     Σ_i 4 n_i n_{i−1} + Σ_{i≥2} 2 n_i n_{i−1}
     public static func backpropagation(sizes: [Int]) -> Double {
         layers(sizes).reduce(0) { f, l in f + 4 * l.n * l.m + (l.i > 1 ? 2 * l.n * l.m : 0) }
+    }
+
+    /// Σ_{i≥2} 2 n_i n_{i−1}: the basal products W_i r_{i−1} of layers 2…L once.
+    static func basalProducts(_ sizes: [Int]) -> Double {
+        layers(sizes).reduce(0.0) { f, l in f + (l.i > 1 ? 2 * l.n * l.m : 0) }
     }
 
     /// (i, n_i, n_{i−1}, n_L) for i = 1 … L, as doubles.
