@@ -156,14 +156,17 @@ struct TrainCommand: ParsableCommand {
                 lastLine = Date()
             }
         }
+        func writeLearningCurve() throws {
+            try Self.learningCurve(trainer.state.metrics, title: "\(experiment.model.name): \(trainer.backend.name), \(variant.rawValue)")
+                .write(to: dir.appendingPathComponent("learning-curve.svg"))
+        }
         trainer.epochFinished = { m in
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
             print(String(format: "epoch %d: train loss %.5g, test loss %.5g%@%@, converged %d, not converged %d, diverged %d, skipped %d (retried %d), %.1f samples/s",
                          m.epoch, m.trainLoss, m.testLoss, m.testError.map { String(format: ", test error %.2f %%", 100 * $0) } ?? "",
                          m.validationError.map { String(format: ", validation error %.2f %%", 100 * $0) } ?? "",
                          m.converged, m.notConverged, m.diverged, m.skipped, m.retried, m.samplesPerSecond))
-            try? Self.learningCurve(trainer.state.metrics, title: "\(experiment.model.name): \(trainer.backend.name), \(variant.rawValue)")
-                .write(to: dir.appendingPathComponent("learning-curve.svg"))
+            try? writeLearningCurve()
         }
         // The header says what this run is, fresh or resumed; a fresh run learns its initial
         // test loss in its first evaluation, printed as epoch 0 is recorded.
@@ -177,10 +180,8 @@ struct TrainCommand: ParsableCommand {
         // Epoch times depend on the kernels OpenBLAS runs (see `BLASCore`): the log says which.
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLASCore.current)")
         let outcome = try trainer.run()
-        if !trainer.state.metrics.isEmpty {
-            try Self.learningCurve(trainer.state.metrics, title: "\(experiment.model.name): \(trainer.backend.name), \(variant.rawValue)")
-                .write(to: dir.appendingPathComponent("learning-curve.svg"))
-        }
+        // Also when the run stopped before an epoch ended (no epochFinished call wrote it).
+        if !trainer.state.metrics.isEmpty { try writeLearningCurve() }
         switch outcome {
         case .finished:
             let last = trainer.state.metrics.last
