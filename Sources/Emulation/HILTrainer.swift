@@ -222,7 +222,6 @@ public final class HILTrainer<B: Backend> {
                 let finite = timed("optimizer") {
                     state.optimizer.step(&tensors, directions: (0..<net.depth).flatMap { [update.dW[$0].storage, update.db[$0]] },
                                          scale: forwardScale)
-                    return tensors.allSatisfy(VectorMath.allFinite)
                 }
                 guard finite else {
                     throw ModelError("training diverged at epoch \(state.epoch + 1), sample \(state.position): the update made the weights non-finite (lower training.learningRate, or stabilise Q); the last checkpoint is intact")
@@ -320,12 +319,14 @@ public final class HILTrainer<B: Backend> {
     /// One feedback optimizer step on Q from the backend's ΔQ of a `batch`-sample batch (scaled
     /// by 1/batch under `conventions.updateScale: publishedMean`). With `network.outputFeedback:
     /// identity` Q_L gets a zero direction, so it stays I and its optimizer moments stay zero.
-    func stepFeedback(_ q: inout [[Double]], _ dQ: [Matrix], batch: Int) {
+    /// Returns whether every new value of Q is finite.
+    @discardableResult
+    func stepFeedback(_ q: inout [[Double]], _ dQ: [Matrix], batch: Int) -> Bool {
         var directions = dQ.map(\.storage)
         if configuration.outputFeedback == .identity, let last = directions.indices.last {
             directions[last] = [Double](repeating: 0, count: directions[last].count)
         }
-        state.feedbackOptimizer.step(&q, directions: directions,
+        return state.feedbackOptimizer.step(&q, directions: directions,
                                      scale: configuration.conventions.updateScale == .publishedMean ? 1 / Double(batch) : 1)
     }
 
@@ -344,8 +345,7 @@ public final class HILTrainer<B: Backend> {
             let dQ = try backend.feedbackUpdate(inputs: x, noiseSeed: seed)
             var net = backend.network
             var q = net.feedbackTensors
-            stepFeedback(&q, dQ, batch: x.rows)
-            guard q.allSatisfy(VectorMath.allFinite) else {
+            guard stepFeedback(&q, dQ, batch: x.rows) else {
                 throw ModelError("feedback learning diverged (pass \(pass)): Q became non-finite; lower the feedback learning rate")
             }
             net.feedbackTensors = q

@@ -193,26 +193,3 @@ extension VectorMath {
         return n
     }
 }
-
-extension VectorMath {
-    /// One Adam step on a flat tensor, eight lanes at a time: g = −s·Δ (s: the clipping
-    /// scale), m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − η̂·m/(√(v·k₂) + ε) with
-    /// η̂ = `rate` (η/c₁) and k₂ = `secondScale` (1/c₂).
-    /// The kernel is C (CKernels): Swift's square root keeps C's errno path, a libm call
-    /// per lane that blocks vectorization; this step was a tenth of a `bp` epoch.
-    public static func adamStep(_ p: inout [Double], m: inout [Double], v: inout [Double], descent d: [Double],
-                                clipScale: Double, rate: Double, secondScale: Double,
-                                beta1 b1: Double, beta2 b2: Double, epsilon eps: Double) {
-        precondition(p.count == d.count && m.count == d.count && v.count == d.count)
-        p.withUnsafeMutableBufferPointer { p in
-            m.withUnsafeMutableBufferPointer { m in
-                v.withUnsafeMutableBufferPointer { v in
-                    d.withUnsafeBufferPointer { g in
-                        dfc_adam_step(p.baseAddress, m.baseAddress, v.baseAddress, g.baseAddress, g.count,
-                                      clipScale, rate, secondScale, b1, b2, eps)
-                    }
-                }
-            }
-        }
-    }
-}

@@ -31,8 +31,10 @@ public struct Optimizer: Sendable, Codable, Equatable {
 
     /// Applies one step to `tensors` (flat parameter arrays) along the descent directions
     /// `scale`·`directions`; the scale is folded into the rate like clipping, and the clip
-    /// norm applies to the scaled directions.
-    public mutating func step(_ tensors: inout [[Double]], directions: [[Double]], scale: Double = 1) {
+    /// norm applies to the scaled directions. Returns whether every new value is finite
+    /// (checked on the way, not in another pass).
+    @discardableResult
+    public mutating func step(_ tensors: inout [[Double]], directions: [[Double]], scale: Double = 1) -> Bool {
         precondition(tensors.count == directions.count)
         steps += 1
         if kind == .adam && firstMoments.count != tensors.count {
@@ -40,6 +42,7 @@ public struct Optimizer: Sendable, Codable, Equatable {
             secondMoments = firstMoments
         }
         let c1 = 1 - pow(beta1, Double(steps)), c2 = 1 - pow(beta2, Double(steps))
+        var finite = true
         for t in 0..<tensors.count {
             let d = directions[t]
             precondition(d.count == tensors[t].count, "optimizer: tensor \(t) has \(tensors[t].count) values, its update \(d.count)")
@@ -52,16 +55,14 @@ public struct Optimizer: Sendable, Codable, Equatable {
             let rate = learningRate
             switch kind {
             case .sgd:
-                let r = rate * scale
-                tensors[t].withUnsafeMutableBufferPointer { p in
-                    for k in 0..<d.count { p[k] += r * d[k] }
-                }
+                finite = VectorMath.descentStep(&tensors[t], direction: d, rate: rate * scale) && finite
             case .adam:
-                VectorMath.adamStep(&tensors[t], m: &firstMoments[t], v: &secondMoments[t], descent: d,
+                finite = VectorMath.adamStep(&tensors[t], m: &firstMoments[t], v: &secondMoments[t], descent: d,
                                     clipScale: scale, rate: rate / c1, secondScale: 1 / c2,
-                                    beta1: beta1, beta2: beta2, epsilon: epsilon)
+                                    beta1: beta1, beta2: beta2, epsilon: epsilon) && finite
             }
         }
+        return finite
     }
 }
 

@@ -16,13 +16,16 @@
 typedef double dfc_v4d __attribute__((ext_vector_type(4)));
 
 /// One Adam step on n values: g = -s*d; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g;
-/// p -= rate*m/(sqrt(v*k2) + eps).
-static inline void dfc_adam_step(double *p, double *m, double *v, const double *d, size_t n,
-                                 double s, double rate, double k2, double b1, double b2, double eps) {
+/// p_out = p_in - rate*m/(sqrt(v*k2) + eps). p_out may be p_in; writing a fresh p_out
+/// spares the caller a copy when p_in is shared. Returns 1 when every p_out is finite,
+/// which costs one subtraction per value here and a pass over the tensor elsewhere.
+static inline int dfc_adam_step(double *p_out, const double *p_in, double *m, double *v, const double *d,
+                                size_t n, double s, double rate, double k2, double b1, double b2, double eps) {
     size_t k = 0;
+    dfc_v4d check = {0, 0, 0, 0};   // p - p: 0 for finite p, NaN for ±Inf and NaN
     for (; k + 4 <= n; k += 4) {
         dfc_v4d pk, mk, vk, dk;
-        memcpy(&pk, p + k, sizeof pk);
+        memcpy(&pk, p_in + k, sizeof pk);
         memcpy(&mk, m + k, sizeof mk);
         memcpy(&vk, v + k, sizeof vk);
         memcpy(&dk, d + k, sizeof dk);
@@ -30,17 +33,21 @@ static inline void dfc_adam_step(double *p, double *m, double *v, const double *
         mk = b1 * mk + (1 - b1) * g;
         vk = b2 * vk + (1 - b2) * g * g;
         pk -= rate * mk / (__builtin_elementwise_sqrt(vk * k2) + eps);
-        memcpy(p + k, &pk, sizeof pk);
+        check += pk - pk;
+        memcpy(p_out + k, &pk, sizeof pk);
         memcpy(m + k, &mk, sizeof mk);
         memcpy(v + k, &vk, sizeof vk);
     }
+    double tail = 0;
     for (; k < n; k++) {
         double g = -s * d[k];
         m[k] = b1 * m[k] + (1 - b1) * g;
         v[k] = b2 * v[k] + (1 - b2) * g * g;
         dfc_v4d x = {v[k] * k2, 0, 0, 0};
-        p[k] -= rate * m[k] / (__builtin_elementwise_sqrt(x)[0] + eps);
+        p_out[k] = p_in[k] - rate * m[k] / (__builtin_elementwise_sqrt(x)[0] + eps);
+        tail += p_out[k] - p_out[k];
     }
+    return check[0] == 0 && check[1] == 0 && check[2] == 0 && check[3] == 0 && tail == 0;
 }
 /// dst[k] = tanh(src[k]) for k < n, within a few ulp of glibc's tanh; NaN passes through.
 /// src and dst may be the same buffer.
