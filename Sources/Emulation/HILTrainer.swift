@@ -233,7 +233,9 @@ public final class HILTrainer<B: Backend> {
                     let backendNow = backend
                     let q = try timed("feedback") {
                         var q = net.feedbackTensors
-                        stepFeedback(&q, try backendNow.feedbackUpdate(inputs: x, noiseSeed: seed), batch: x.rows)
+                        guard stepFeedback(&q, try backendNow.feedbackUpdate(inputs: x, noiseSeed: seed), batch: x.rows) else {
+                            throw ModelError("feedback learning diverged at epoch \(state.epoch + 1), sample \(state.position): Q became non-finite (lower training.feedbackLearningRate); the last checkpoint is intact")
+                        }
                         return q
                     }
                     net.feedbackTensors = q
@@ -320,7 +322,6 @@ public final class HILTrainer<B: Backend> {
     /// by 1/batch under `conventions.updateScale: publishedMean`). With `network.outputFeedback:
     /// identity` Q_L gets a zero direction, so it stays I and its optimizer moments stay zero.
     /// Returns whether every new value of Q is finite.
-    @discardableResult
     func stepFeedback(_ q: inout [[Double]], _ dQ: [Matrix], batch: Int) -> Bool {
         var directions = dQ.map(\.storage)
         if configuration.outputFeedback == .identity, let last = directions.indices.last {
@@ -346,7 +347,7 @@ public final class HILTrainer<B: Backend> {
             var net = backend.network
             var q = net.feedbackTensors
             guard stepFeedback(&q, dQ, batch: x.rows) else {
-                throw ModelError("feedback learning diverged (pass \(pass)): Q became non-finite; lower the feedback learning rate")
+                throw ModelError("feedback learning diverged (pass \(pass)): Q became non-finite; lower training.feedbackLearningRate or training.feedbackPretrainRate")
             }
             net.feedbackTensors = q
             state.cycle += 1

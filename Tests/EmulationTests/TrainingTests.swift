@@ -219,6 +219,26 @@ struct TrainingLoopTests {
         #expect(!lines.isEmpty)
     }
 
+    @Test("feedback learning that makes Q non-finite stops with a clear error, after every batch and in a feedback pass",
+          arguments: [0, 1])
+    func divergingFeedbackStopsCleanly(extraFeedbackEpochs: Int) throws {
+        var (c, t) = feedbackTask()
+        t.optimizer = .adam
+        t.extraFeedbackEpochs = extraFeedbackEpochs
+        // Adam's first steps move each value by ≈ the rate: two of them overflow.
+        t.feedbackLearningRate = 1e308
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trainer = try HILTrainer(backend: try IdealBackend(network: try Network.initialized(c, seed: c.seed), configuration: c),
+                                     configuration: c, training: t, variant: .dfc, directory: dir, resume: false)
+        #expect {
+            _ = try trainer.run()
+        } throws: { error in
+            "\(error)".contains("feedback learning diverged") && "\(error)".contains("training.feedbackLearningRate")
+        }
+        #expect(trainer.state.feedback.allSatisfy(VectorMath.allFinite))
+    }
+
     @Test("metrics with an infinite or NaN loss round-trip through the checkpoint's JSON")
     func nonFiniteMetricsRoundTrip() throws {
         let text = #"{"epoch":1,"samples":8,"trainLoss":"inf","testLoss":"nan","converged":0,"notConverged":0,"diverged":8,"skipped":0,"retried":0,"seconds":1,"samplesPerSecond":8}"#
