@@ -47,7 +47,7 @@ extension VectorMath {
                         d.withUnsafeBufferPointer { g in
                             // n > 0, so every buffer has a base address.
                             guard let o = out.baseAddress, let p = old.baseAddress, let m = m.baseAddress,
-                                  let v = v.baseAddress, let g = g.baseAddress else { return }
+                                  let v = v.baseAddress, let g = g.baseAddress else { finite = false; return }
                             finite = slabs(n) { r in
                                 let k = r.lowerBound
                                 return dfc_adam_step(o + k, p + k, m + k, v + k, g + k, r.count,
