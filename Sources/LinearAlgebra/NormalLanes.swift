@@ -26,14 +26,11 @@ public struct NormalLanes: Sendable {
         state = words
     }
 
-    /// The feature level the kernels run at here (as `VectorMath.tanhKernelLevel`).
-    public static var kernelLevel: Int { VectorMath.tanhKernelLevel }
-
     /// buffer[k] = scale·z_k, or buffer[k] += scale·z_k when `add`, z_k ~ N(0, 1) i.i.d.
     public mutating func fill(_ buffer: UnsafeMutableBufferPointer<Double>, scale: Double = 1, add: Bool = false,
-                              kernelLevel: Int = NormalLanes.kernelLevel) {
+                              kernelLevel: Int = VectorMath.kernelLevel) {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
-        let level = Int32(min(kernelLevel, Self.kernelLevel))
+        let level = Int32(min(kernelLevel, VectorMath.kernelLevel))
         state.withUnsafeMutableBufferPointer { s in
             Ziggurat.x.withUnsafeBufferPointer { xs in
                 Ziggurat.ratio.withUnsafeBufferPointer { rs in
@@ -46,7 +43,7 @@ public struct NormalLanes: Sendable {
 
     /// `fill` into an array.
     public mutating func fill(_ buffer: inout [Double], scale: Double = 1, add: Bool = false,
-                              kernelLevel: Int = NormalLanes.kernelLevel) {
+                              kernelLevel: Int = VectorMath.kernelLevel) {
         buffer.withUnsafeMutableBufferPointer { fill($0, scale: scale, add: add, kernelLevel: kernelLevel) }
     }
 }

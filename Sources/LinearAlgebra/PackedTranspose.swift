@@ -17,10 +17,6 @@ public struct PackedTranspose: Sendable {
     /// B itself, for the BLAS path below feature level 3.
     let original: Matrix
 
-    /// The feature level the kernel runs at here (as `VectorMath.tanhKernelLevel`); below 3
-    /// products go to BLAS.
-    public static var kernelLevel: Int { VectorMath.tanhKernelLevel }
-
     public init(_ b: Matrix) {
         rows = b.rows
         columns = b.columns

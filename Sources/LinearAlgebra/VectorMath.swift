@@ -93,24 +93,26 @@ public enum VectorMath {
         dfc_tanh(s, d, src.count)
     }
 
-    /// The x86-64 feature level the tanh kernel runs at on this CPU: 4 (AVX-512), 3 (AVX2 + FMA), 0.
-    public static var tanhKernelLevel: Int { Int(dfc_tanh_level()) }
+    /// The x86-64 feature level the kernels of `CKernels` (tanh, normal draws, the product
+    /// kernels) run at on this CPU: 4 (AVX-512), 3 (AVX2 + FMA), 0. One detection for all of
+    /// them, which happens to live in tanh.c (`dfc_tanh_level`).
+    public static var kernelLevel: Int { Int(dfc_tanh_level()) }
 
     /// Where a fused-multiply-add product kernel of `CKernels` runs for a caller's request:
     /// the requested level capped at this CPU's, or nil (use OpenBLAS) when none was
     /// requested and the CPU has no FMA in hardware (below level 3), where the portable body
     /// would call libm's fma per lane. Tests request levels to run each body.
     static func fusedKernelLevel(requested: Int?) -> Int? {
-        let cpu = tanhKernelLevel
+        let cpu = kernelLevel
         guard let requested else { return cpu >= 3 ? cpu : nil }
         return min(requested, cpu)
     }
 
-    /// The buffer tanh at a given feature level, for tests; levels above `tanhKernelLevel` run it.
+    /// The buffer tanh at a given feature level, for tests; levels above `kernelLevel` run at `kernelLevel`.
     public static func tanh(_ src: UnsafeBufferPointer<Double>, _ dst: UnsafeMutableBufferPointer<Double>, kernelLevel: Int) {
         precondition(src.count == dst.count)
         guard let s = src.baseAddress, let d = dst.baseAddress else { return }
-        dfc_tanh_at_level(Int32(min(kernelLevel, tanhKernelLevel)), s, d, src.count)
+        dfc_tanh_at_level(Int32(min(kernelLevel, Self.kernelLevel)), s, d, src.count)
     }
 
     /// The Swift reference of the buffer kernel, eight lanes at a time (tests compare the two).

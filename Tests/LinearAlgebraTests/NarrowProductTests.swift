@@ -29,7 +29,7 @@ struct NarrowProductTests {
 
     @Test("every feature level gives the fused multiply-add chain of the definition, bit for bit", arguments: [0, 3, 4])
     func levelsMatchDefinition(level: Int) {
-        guard level <= VectorMath.tanhKernelLevel else { return }
+        guard level <= VectorMath.kernelLevel else { return }
         var g = SeededGenerator(seed: 91)
         for (rows, n, m) in Self.shapes {
             let a = Self.random(rows, n, &g), b = Self.random(rows, m, &g), start = Self.random(m, n, &g)

@@ -6,7 +6,7 @@ import Testing
 struct NormalLanesTests {
     static let count = 2_000_003  // not a multiple of 8: the last block is partial
 
-    static func draws(seed: UInt64, level: Int = NormalLanes.kernelLevel) -> [Double] {
+    static func draws(seed: UInt64, level: Int = VectorMath.kernelLevel) -> [Double] {
         var lanes = NormalLanes(generator: SeededGenerator(seed: seed))
         var out = [Double](repeating: .nan, count: count)
         lanes.fill(&out, kernelLevel: level)
@@ -16,7 +16,7 @@ struct NormalLanesTests {
     @Test("every feature level this CPU has gives the same draws bit for bit, and add = fill + existing")
     func levelsAgree() {
         let reference = Self.draws(seed: 11, level: 0)
-        for level in [3, 4] where level <= NormalLanes.kernelLevel {
+        for level in [3, 4] where level <= VectorMath.kernelLevel {
             #expect(Self.draws(seed: 11, level: level) == reference, "level \(level)")
         }
         var lanes = NormalLanes(generator: SeededGenerator(seed: 11))

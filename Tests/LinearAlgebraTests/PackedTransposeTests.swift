@@ -30,7 +30,7 @@ struct PackedTransposeTests {
 
     @Test("every feature level gives the fused multiply-add chain of the definition, bit for bit", arguments: [0, 3, 4])
     func levelsMatchDefinition(level: Int) {
-        guard level <= PackedTranspose.kernelLevel else { return }
+        guard level <= VectorMath.kernelLevel else { return }
         var g = SeededGenerator(seed: 77)
         for (m, n, k) in Self.shapes {
             let a = Self.random(m, k, &g), b = Self.random(n, k, &g)
