@@ -40,8 +40,15 @@ extension Network {
     /// which is Σ_i J_i Q_i with J_i = D_L W_L ⋯ W_{i+1} D_i. All samples go through one
     /// product per layer (the batch's S_iᵀ stacked, B·n_L rows): per-sample Jacobians
     /// cost the same flops in products with n_L = 10 rows, far below the BLAS rate.
-    public func jacobianTimesFeedback(at potentials: [Matrix]) -> [Matrix] {
+    /// `rates` (r_i = φ(v_i), index 0 is layer 1), when the caller has them, give D_i
+    /// without evaluating φ again; the result is the same to the bit.
+    public func jacobianTimesFeedback(at potentials: [Matrix], rates: [Matrix]? = nil) -> [Matrix] {
         let L = depth, nL = outputSize, B = potentials[0].rows
+        precondition(rates.map { $0.count == L } ?? true, "jacobianTimesFeedback: \(rates?.count ?? 0) rate matrices for \(L) layers")
+        func slope(_ i: Int) -> Matrix {
+            guard let rates else { return activations[i].derivative(potentials[i]) }
+            return activations[i].derivative(potentials[i], rates: rates[i])
+        }
         // St holds S_i(s)ᵀ for every sample s: row s·n_L + k is column k of S_i(s).
         func tiled(_ q: Matrix) -> Matrix {
             let qt = q.transposed
@@ -53,7 +60,7 @@ extension Network {
         }
         var st = tiled(feedback[0])
         for i in 1..<max(L, 1) {
-            let d = activations[i - 1].derivative(potentials[i - 1])
+            let d = slope(i - 1)
             let n = d.columns
             st.storage.withUnsafeMutableBufferPointer { p in
                 d.storage.withUnsafeBufferPointer { dp in
@@ -69,7 +76,7 @@ extension Network {
             Matrix.gemm(st, .none, weights[i], .transposed, beta: 1, into: &next)
             st = next
         }
-        let dL = activations[L - 1].derivative(potentials[L - 1])
+        let dL = slope(L - 1)
         return (0..<B).map { s in
             Matrix(rows: nL, columns: nL) { a, k in dL[s, a] * st[s * nL + k, a] }
         }

@@ -22,7 +22,7 @@ public struct SteadyStateApproximation: Sendable {
         let nL = network.outputSize
         var u = Matrix(rows: B, columns: nL)
         let q = network.feedback
-        let products = network.jacobianTimesFeedback(at: ff.potentials)
+        let products = network.jacobianTimesFeedback(at: ff.potentials, rates: Array(ff.rates.dropFirst()))
         for s in 0..<B {
             var jq = products[s]
             for k in 0..<nL { jq[k, k] += alphaTilde }

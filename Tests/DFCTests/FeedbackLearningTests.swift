@@ -64,6 +64,8 @@ struct BatchedKernelsTests {
             let reference = (0..<net.depth).map { js[$0] * net.feedback[$0] }.reduce(Matrix(rows: 3, columns: 3), +)
             #expect((batched[s] - reference).maxAbs <= 1e-13 * max(1, reference.maxAbs))
         }
+        // With the feedforward rates, φ′ is not evaluated again and nothing moves.
+        #expect(net.jacobianTimesFeedback(at: ff.potentials, rates: Array(ff.rates.dropFirst())) == batched)
     }
 
     @Test("evaluate sums the per-sample loss and counts arg-max hits over blocks")
