@@ -36,15 +36,13 @@ extension Matrix {
         let parts = (2 * m * n * k >= Self.parallelFlops && !Parallel.isActive) ? Parallel.workers : 1
         let splitRows = m >= n
         let extent = splitRows ? m : n
-        let block = ((extent + parts - 1) / parts + 7) / 8 * 8
-        let slabs = (extent + block - 1) / block
         a.storage.withUnsafeBufferPointer { pa in
             b.storage.withUnsafeBufferPointer { pb in
                 c.storage.withUnsafeMutableBufferPointer { pc in
                     guard let a0 = pa.baseAddress, let b0 = pb.baseAddress, let c0 = pc.baseAddress else { return }
                     let cBase = UnsafeMutablePointer(mutating: c0)
-                    Parallel.forEach(slabs) { s in
-                        let start = s * block, size = min(block, extent - start)
+                    Parallel.forEachSlab(of: extent, parts: parts) { _, slab in
+                        let start = slab.lowerBound, size = slab.count
                         var ap = a0, bp = b0, cp = cBase
                         var mm = m, nn = n
                         if splitRows {

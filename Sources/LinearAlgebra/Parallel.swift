@@ -45,5 +45,16 @@ public enum Parallel {
         }
         activeRegions.subtract(1, ordering: .relaxed)
     }
+
+    /// Splits 0..<count into at most `parts` contiguous slabs, each a multiple of 8 long
+    /// but the last, and runs `body(slab index, range)` for each through `forEach`.
+    public static func forEachSlab(of count: Int, parts: Int, _ body: (Int, Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let parts = max(1, parts)
+        let block = ((count + parts - 1) / parts + 7) / 8 * 8
+        forEach((count + block - 1) / block) { s in
+            body(s, (s * block)..<min(count, (s + 1) * block))
+        }
+    }
 }
 

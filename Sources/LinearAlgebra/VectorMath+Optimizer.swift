@@ -11,19 +11,24 @@ extension VectorMath {
     /// more than the second core's bandwidth brings.
     static let optimizerSlab = 32_768
 
-    /// Runs `body(range)` over `0..<n` in slabs (multiples of 8 values), on every core when
-    /// `n` is large; returns whether every call returned true. Elements are independent,
-    /// so the split never changes a result.
-    static func slabs(_ n: Int, _ body: (Range<Int>) -> Bool) -> Bool {
+    /// Replaces `p` by a fresh array that `body(new, old, range)` fills slab by slab, on
+    /// every core when `p` is large; returns whether every call returned true (its values
+    /// are finite). Elements are independent, so the split never changes a result.
+    static func stepIntoFresh(_ p: inout [Double],
+                              _ body: (UnsafeMutableBufferPointer<Double>, UnsafeBufferPointer<Double>, Range<Int>) -> Bool) -> Bool {
+        let n = p.count
+        guard n > 0 else { return true }
         let parts = n >= 2 * optimizerSlab ? Parallel.workers : 1
-        let block = ((n + parts - 1) / parts + 7) / 8 * 8
-        let count = max(1, (n + block - 1) / max(block, 1))
-        var ok = [Bool](repeating: true, count: count)
-        ok.withUnsafeMutableBufferPointer { flags in
-            Parallel.forEach(count) { s in
-                flags[s] = body(s * block..<min(n, (s + 1) * block))
+        var ok = [Bool](repeating: true, count: parts)
+        let fresh = [Double](unsafeUninitializedCapacity: n) { out, initialized in
+            p.withUnsafeBufferPointer { old in
+                ok.withUnsafeMutableBufferPointer { flags in
+                    Parallel.forEachSlab(of: n, parts: parts) { s, range in flags[s] = body(out, old, range) }
+                }
             }
+            initialized = n
         }
+        p = fresh
         return !ok.contains(false)
     }
 
@@ -36,58 +41,38 @@ extension VectorMath {
     public static func adamStep(_ p: inout [Double], m: inout [Double], v: inout [Double], descent d: [Double],
                                 clipScale: Double, rate: Double, secondScale: Double,
                                 beta1 b1: Double, beta2 b2: Double, epsilon eps: Double) -> Bool {
-        let n = d.count
-        precondition(p.count == n && m.count == n && v.count == n)
-        guard n > 0 else { return true }
-        var finite = true
-        let fresh = [Double](unsafeUninitializedCapacity: n) { out, initialized in
-            p.withUnsafeBufferPointer { old in
-                m.withUnsafeMutableBufferPointer { m in
-                    v.withUnsafeMutableBufferPointer { v in
-                        d.withUnsafeBufferPointer { g in
-                            // n > 0, so every buffer has a base address.
-                            guard let o = out.baseAddress, let p = old.baseAddress, let m = m.baseAddress,
-                                  let v = v.baseAddress, let g = g.baseAddress else { finite = false; return }
-                            finite = slabs(n) { r in
-                                let k = r.lowerBound
-                                return dfc_adam_step(o + k, p + k, m + k, v + k, g + k, r.count,
-                                                     clipScale, rate, secondScale, b1, b2, eps) != 0
-                            }
-                        }
+        precondition(p.count == d.count && m.count == d.count && v.count == d.count)
+        return m.withUnsafeMutableBufferPointer { m in
+            v.withUnsafeMutableBufferPointer { v in
+                d.withUnsafeBufferPointer { g in
+                    stepIntoFresh(&p) { out, old, r in
+                        // r is not empty, so every buffer has a base address.
+                        guard let o = out.baseAddress, let p = old.baseAddress, let m = m.baseAddress,
+                              let v = v.baseAddress, let g = g.baseAddress else { return false }
+                        let k = r.lowerBound
+                        return dfc_adam_step(o + k, p + k, m + k, v + k, g + k, r.count,
+                                             clipScale, rate, secondScale, b1, b2, eps) != 0
                     }
                 }
             }
-            initialized = n
         }
-        p = fresh
-        return finite
     }
 
     /// One gradient-descent step along a descent direction: θ ← θ + η·Δ, into a fresh
     /// array like `adamStep`. Returns whether every new θ is finite.
     @discardableResult
     public static func descentStep(_ p: inout [Double], direction d: [Double], rate: Double) -> Bool {
-        let n = d.count
-        precondition(p.count == n)
-        guard n > 0 else { return true }
-        var finite = true
-        let fresh = [Double](unsafeUninitializedCapacity: n) { out, initialized in
-            p.withUnsafeBufferPointer { old in
-                d.withUnsafeBufferPointer { d in
-                    finite = slabs(n) { r in
-                        var check = 0.0
-                        for k in r {
-                            let x = old[k] + rate * d[k]
-                            out[k] = x
-                            check += x - x
-                        }
-                        return check == 0
-                    }
+        precondition(p.count == d.count)
+        return d.withUnsafeBufferPointer { d in
+            stepIntoFresh(&p) { out, old, r in
+                var check = 0.0
+                for k in r {
+                    let x = old[k] + rate * d[k]
+                    out[k] = x
+                    check += x - x
                 }
+                return check == 0
             }
-            initialized = n
         }
-        p = fresh
-        return finite
     }
 }
