@@ -82,9 +82,23 @@ public protocol Backend: Sendable {
     /// The feedback update of Eq. 13 over a mini-batch: Σ_samples ⟨−v_i^A uᵀ⟩_t − B·β·Q_i from the
     /// noise-driven phase (target = feedforward output), noise drawn from `noiseSeed`.
     func feedbackUpdate(inputs: Matrix, noiseSeed: UInt64) throws -> [Matrix]
+    /// Whether the feedback phase starts from `effectiveNetwork.forward(inputs)` and that state
+    /// depends on W and b alone, so a caller may compute it once while only Q changes
+    /// (`FeedforwardStore`). False where reprogramming redraws device noise, or where the
+    /// backend computes its own feedforward state (a circuit).
+    var feedbackStartsFromForward: Bool { get }
+    /// `feedbackUpdate(inputs:noiseSeed:)` from a given feedforward state of `inputs`, which must
+    /// be `effectiveNetwork.forward(inputs)` (only called when `feedbackStartsFromForward`).
+    func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, noiseSeed: UInt64) throws -> [Matrix]
 }
 
 extension Backend {
+    public var feedbackStartsFromForward: Bool { false }
+
+    public func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, noiseSeed: UInt64) throws -> [Matrix] {
+        try feedbackUpdate(inputs: inputs, noiseSeed: noiseSeed)
+    }
+
     /// Sample by sample through `run`, the plasticity integrated from the traces.
     public func sampleUpdate(input: [Double], labels: [Double], variant: Variant, activations: [Activation],
                              controller: PIController, tolerance: Double) throws -> BatchUpdate {

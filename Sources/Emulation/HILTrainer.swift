@@ -94,6 +94,10 @@ public final class HILTrainer<B: Backend> {
     public private(set) var state: TrainingCheckpoint
     /// The sets being trained on (their rows, not the config's sample counts, are what runs).
     public let data: TrainingData
+    /// The training set's feedforward potentials, kept while only Q changes (`feedbackPass`).
+    var feedforwardStore: FeedforwardStore?
+    /// How many times `feedforwardStore` was built (tests check it follows W's changes).
+    private(set) var feedforwardStoreBuilds = 0
 
     public enum Outcome: Sendable { case finished, interrupted }
 
@@ -338,12 +342,14 @@ public final class HILTrainer<B: Backend> {
         let n = data.trainX.rows
         let order = order(epoch: 10_000_000 + pass)
         state.feedbackOptimizer.learningRate = rate
+        let store = currentFeedforwardStore()
         var position = 0
         while position < n {
             let indices = Array(order[position..<min(n, position + training.batchSize)])
             let x = data.trainX.rows(at: indices)
             let seed = SeededGenerator(seed: configuration.seed).derived(0xFEED).derived(UInt64(pass)).derived(UInt64(position)).state.0
-            let dQ = try backend.feedbackUpdate(inputs: x, noiseSeed: seed)
+            let dQ = try store.map { try backend.feedbackUpdate(inputs: x, feedforward: $0.state(rows: indices, inputs: x), noiseSeed: seed) }
+                ?? backend.feedbackUpdate(inputs: x, noiseSeed: seed)
             var net = backend.network
             var q = net.feedbackTensors
             guard stepFeedback(&q, dQ, batch: x.rows) else {
@@ -356,6 +362,19 @@ public final class HILTrainer<B: Backend> {
             position += indices.count
             feedbackProgress?(label, position, n)
         }
+    }
+
+    /// The training set's feedforward potentials under the backend's present W and b, rebuilt
+    /// only when those changed since the last feedback pass; nil when the backend's feedback
+    /// phase cannot start from them.
+    func currentFeedforwardStore() -> FeedforwardStore? {
+        guard backend.feedbackStartsFromForward else { return nil }
+        let network = backend.effectiveNetwork
+        if let store = feedforwardStore, store.matches(network) { return store }
+        feedforwardStore = nil   // the old one goes before the new one is built
+        feedforwardStore = FeedforwardStore(network: network, inputs: data.trainX)
+        feedforwardStoreBuilds += 1
+        return feedforwardStore
     }
 
     /// Writes checkpoint.json, model.npz and metrics.jsonl, each atomically.

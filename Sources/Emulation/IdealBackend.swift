@@ -31,8 +31,14 @@ public struct IdealBackend: Backend {
     }
 
     public func feedbackUpdate(inputs: Matrix, noiseSeed: UInt64) throws -> [Matrix] {
+        try feedbackUpdate(inputs: inputs, feedforward: solver.network.forward(inputs), noiseSeed: noiseSeed)
+    }
+
+    public var feedbackStartsFromForward: Bool { true }
+
+    public func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, noiseSeed: UInt64) throws -> [Matrix] {
         var g = SeededGenerator(seed: noiseSeed)
-        return solver.feedbackPhase(input: inputs, feedforward: solver.network.forward(inputs), generator: &g)
+        return solver.feedbackPhase(input: inputs, feedforward: feedforward, generator: &g)
     }
 
     /// The whole batch at once through `Solver` (batched BLAS).

@@ -1,6 +1,6 @@
 import Circuit
 import DFC
-import Emulation
+@testable import Emulation
 import Foundation
 import LinearAlgebra
 import Spice
@@ -114,6 +114,31 @@ struct TrainingLoopTests {
         #expect(straight.feedback != net.feedbackTensors, "Q did not learn")
         #expect(straight.feedback.allSatisfy { $0.allSatisfy(\.isFinite) } && straight.forward.allSatisfy { $0.allSatisfy(\.isFinite) })
         #expect(resumed.feedback == straight.feedback && resumed.forward == straight.forward)
+    }
+
+    @Test("feedback passes from the stored feedforward state give the Q of a forward pass per batch, and the store is rebuilt only when W changes")
+    func storedFeedforwardIsExact() throws {
+        var (c, t) = feedbackTask()
+        t.feedbackPretrainEpochs = 2
+        t.feedbackPretrainRate = 0.01
+        t.extraFeedbackEpochs = 2
+        let net = try Network.initialized(c, seed: c.seed)
+        func run(usesStore: Bool) throws -> (TrainingCheckpoint, StoreCalls, builds: Int) {
+            let dir = try scratch()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let backend = StoreCountingBackend(ideal: try IdealBackend(network: net, configuration: c), usesStore: usesStore)
+            let trainer = try train(backend, c, t, epochs: 2, dir: dir, resume: false)
+            return (trainer.state, backend.calls, trainer.feedforwardStoreBuilds)
+        }
+        let (stored, calls, builds) = try run(usesStore: true)
+        let (recomputed, plain, noBuilds) = try run(usesStore: false)
+        #expect(stored.feedback == recomputed.feedback && stored.forward == recomputed.forward)
+        #expect(stored.feedback != net.feedbackTensors, "Q did not learn")
+        // 2 pre-training passes + 2 extra per epoch, 5 batches of 8 from 40 samples each.
+        #expect(calls.fromStore == 30 && calls.recomputed == 0, "\(calls.fromStore) stored, \(calls.recomputed) recomputed")
+        #expect(plain.fromStore == 0 && plain.recomputed == 30)
+        // W is fixed across pre-training, then changes in each forward epoch: three builds.
+        #expect(builds == 3 && noBuilds == 0, "\(builds) builds")
     }
 
     @Test("Q_L = I stays exactly I while Q_1 learns; one leading feedback pass per epoch, not redone on resume")
@@ -284,5 +309,46 @@ struct TrainingLoopTests {
             #expect(cmp.worstRMS <= 0.01, "\(bits) bits: worst RMS \(cmp.worstRMS)")
             #expect(cmp.updateAngles.allSatisfy { $0 <= 2 }, "\(bits) bits: \(cmp.updateAngles)")
         }
+    }
+}
+
+/// Counts of `StoreCountingBackend`'s feedback calls, shared by its copies.
+final class StoreCalls: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts = (fromStore: 0, recomputed: 0)
+    var fromStore: Int { lock.withLock { counts.fromStore } }
+    var recomputed: Int { lock.withLock { counts.recomputed } }
+
+    func count(stored: Bool) {
+        lock.withLock { if stored { counts.fromStore += 1 } else { counts.recomputed += 1 } }
+    }
+}
+
+/// The ideal backend, either taking the trainer's stored feedforward state or declining it.
+struct StoreCountingBackend: Backend {
+    var ideal: IdealBackend
+    let usesStore: Bool
+    let calls = StoreCalls()
+
+    var name: String { ideal.name }
+    var network: Network { ideal.network }
+    var effectiveNetwork: Network { ideal.effectiveNetwork }
+    var feedbackStartsFromForward: Bool { usesStore }
+    func run(input: [Double], labels: [Double]) throws -> SampleRun { try ideal.run(input: input, labels: labels) }
+    func update(inputs: Matrix, labels: Matrix, variant: Variant) throws -> BatchUpdate {
+        try ideal.update(inputs: inputs, labels: labels, variant: variant)
+    }
+    func reprogrammed(with network: Network, cycle: UInt64) throws -> StoreCountingBackend {
+        var b = self
+        b.ideal = try ideal.reprogrammed(with: network, cycle: cycle)
+        return b
+    }
+    func feedbackUpdate(inputs: Matrix, noiseSeed: UInt64) throws -> [Matrix] {
+        calls.count(stored: false)
+        return try ideal.feedbackUpdate(inputs: inputs, noiseSeed: noiseSeed)
+    }
+    func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, noiseSeed: UInt64) throws -> [Matrix] {
+        calls.count(stored: true)
+        return try ideal.feedbackUpdate(inputs: inputs, feedforward: feedforward, noiseSeed: noiseSeed)
     }
 }
