@@ -46,6 +46,18 @@ public struct FeedforwardStore: Sendable {
         self.potentials = potentials
     }
 
+    /// The bytes a store of `rows` samples under `network` holds: Σ n_i doubles per sample.
+    public static func bytes(rows: Int, network: Network) -> Int {
+        rows * network.hiddenTotal * MemoryLayout<Double>.size
+    }
+
+    /// Whether a store of `rows` samples fits in a quarter of `memory` bytes. Beyond that the
+    /// caller should compute each batch's feedforward state as it goes (the same bits): a
+    /// wide network on a large data set must not push a run into swap for a few percent.
+    public static func fits(rows: Int, network: Network, memory: UInt64) -> Bool {
+        UInt64(bytes(rows: rows, network: network)) <= memory / 4
+    }
+
     /// Whether `network` has the forward parameters (W, b, φ) the store was filled with.
     public func matches(_ network: Network) -> Bool {
         network.weights == weights && network.biases == biases && network.activations == activations

@@ -370,6 +370,8 @@ public final class HILTrainer<B: Backend> {
     func currentFeedforwardStore() -> FeedforwardStore? {
         guard backend.feedbackStartsFromForward else { return nil }
         let network = backend.effectiveNetwork
+        guard FeedforwardStore.fits(rows: data.trainX.rows, network: network,
+                                    memory: ProcessInfo.processInfo.physicalMemory) else { return nil }
         if let store = feedforwardStore, store.matches(network) { return store }
         feedforwardStore = nil   // the old one goes before the new one is built
         feedforwardStore = FeedforwardStore(network: network, inputs: data.trainX)

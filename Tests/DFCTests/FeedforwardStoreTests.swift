@@ -43,4 +43,12 @@ struct FeedforwardStoreTests {
         otherPhi.activations[0] = .sigmoid
         #expect(!store.matches(otherW) && !store.matches(otherB) && !store.matches(otherPhi))
     }
+
+    @Test("the store's size is Σ n_i doubles per sample, and it declines above a quarter of memory")
+    func memoryBound() throws {
+        let net = try randomNetwork(testConfiguration([784, 256, 256, 256, 10]), seed: 1)
+        #expect(FeedforwardStore.bytes(rows: 55_000, network: net) == 55_000 * 778 * 8)
+        #expect(FeedforwardStore.fits(rows: 55_000, network: net, memory: 4 * 342_320_000))
+        #expect(!FeedforwardStore.fits(rows: 55_000, network: net, memory: 4 * 342_320_000 - 4))
+    }
 }
