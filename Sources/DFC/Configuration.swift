@@ -85,6 +85,9 @@ public struct Configuration: Sendable, Equatable {
             }
         }
         let c = control, f = feedback
+        if variant == .ddtpLinear && !(f.sigma > 0) {
+            throw ModelError("feedback.sigma: ddtp-linear's difference reconstruction loss perturbs the rates by σ, so σ must be > 0, got \(f.sigma)")
+        }
         try phase("dfc", kp: c.kp, alpha: c.alpha, tauV: c.tauV, tauU: c.tauU, dt: c.dt, steps: c.steps, sigma: c.sigma)
         try phase("feedback", kp: f.kp, alpha: f.alpha, tauV: f.tauV, tauU: f.tauU, dt: f.dt, steps: f.steps, sigma: f.sigma)
         try positive(c.lambda, "dfc.lambda")

@@ -182,10 +182,18 @@ public struct Solver: Sendable {
 
     /// The noise-driven feedback phase (Eq. 12–13): target r_L* = r_L⁻, noise σ_fb in the
     /// apical compartment, returns ΔQ_i = s·Σ_samples ⟨−v_i^A uᵀ⟩_t − B·β Q_i, with s = 1 or
-    /// 1/max(σ_fb, 0.01)² by `conventions.feedbackScaling`.
+    /// 1/max(σ_fb, 0.01)² by `conventions.feedbackScaling`. For `ddtp-linear` (the
+    /// configuration's variant) it is the difference reconstruction update instead, σ_fb
+    /// its perturbation (`Network.differenceReconstructionUpdate`), minus the same B·β Q_i.
     public func feedbackPhase(input: Matrix, feedforward ff: FeedforwardState,
                               generator: inout SeededGenerator) -> [Matrix] {
         let f = configuration.feedback
+        if configuration.variant == .ddtpLinear {
+            // Not a controlled phase: the difference reconstruction loss, with the same decay.
+            let dQ = network.differenceReconstructionUpdate(feedforward: ff, sigma: f.sigma, generator: &generator)
+            let decay = f.decay * Double(input.rows)
+            return zip(dQ, network.feedback).map { dq, q in dq - q * decay }
+        }
         let controller = PIController(kp: f.kp, alpha: f.alpha, tauU: f.tauU, leak: configuration.conventions.leak)
         let parameters = DynamicsParameters(controller: controller, tauV: f.tauV, dt: f.dt, steps: f.steps,
                                             sigma: f.sigma, transmission: configuration.conventions.transmission,

@@ -17,6 +17,11 @@ public enum Variant: String, Sendable, Codable, CaseIterable {
     case dfa
     /// Feedback alignment (layer-wise random B_i of the shape of W_iᵀ).
     case fa
+    /// DFA whose direct feedback Q_i learns by the difference reconstruction loss of
+    /// DDTP-linear (Meulemans et al. 2020): what the DFC paper's published code runs for
+    /// its "DFA" row (a `DDTPMLPNetwork` with linear feedback, feedback pre-trained for 10
+    /// epochs and trained again before each forward epoch).
+    case ddtpLinear = "ddtp-linear"
 
     /// The simulated, steady-state or analytic family this variant belongs to.
     public enum Family: Sendable { case trajectory, steadyState, analytic, baseline }
@@ -26,14 +31,15 @@ public enum Variant: String, Sendable, Codable, CaseIterable {
         case .dfc, .dfcFixed: .trajectory
         case .dfcSS, .dfcSSFixed: .steadyState
         case .dfcSSA, .dfcSSAFixed: .analytic
-        case .bp, .dfa, .fa: .baseline
+        case .bp, .dfa, .fa, .ddtpLinear: .baseline
         }
     }
 
-    /// DFC variants whose feedback weights learn by Eq. 13.
+    /// Variants whose feedback weights learn: the DFC ones by Eq. 13, `ddtp-linear` by the
+    /// difference reconstruction loss.
     public var learnsFeedback: Bool {
         switch self {
-        case .dfc, .dfcSS, .dfcSSA: true
+        case .dfc, .dfcSS, .dfcSSA, .ddtpLinear: true
         default: false
         }
     }

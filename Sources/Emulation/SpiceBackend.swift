@@ -87,6 +87,9 @@ public struct SpiceBackend: Backend {
     /// the circuit's feedforward output is its target, PWL noise seeded per sample drives the
     /// apical compartments, and ⟨−v^A uᵀ⟩ is integrated from the traces on their own grid.
     public func feedbackUpdate(inputs: Matrix, noiseSeed: UInt64) throws -> [Matrix] {
+        guard configuration.variant != .ddtpLinear else {
+            throw ModelError("variant ddtp-linear: its feedback learns by a reconstruction loss, not a circuit phase; train it on the ideal or behavioral backend")
+        }
         let B = inputs.rows
         let slots = Slots<[Matrix]>(count: B)
         let beta = configuration.feedback.decay

@@ -16,7 +16,7 @@ struct DFCSpiceCommand: ParsableCommand {
         abstract: "Deep Feedback Control: ideal solver, circuits and hardware-in-the-loop learning.",
         discussion: """
         Start with `dfcspice init` to make a model from a config, then `dfcspice solve` \
-        to run a variant (dfc, dfc-ss, dfc-ssa, the -fixed forms, bp, dfa, fa) on a batch. \
+        to run a variant (dfc, dfc-ss, dfc-ssa, the -fixed forms, bp, dfa, fa, ddtp-linear) on a batch. \
         Configs are YAML or JSON (see docs/config.md); models are .npz files NumPy can read.
         """,
         version: "0.1.0",

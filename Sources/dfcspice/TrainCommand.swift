@@ -56,7 +56,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Experiment config (YAML or JSON); with --resume, RUN/config.yaml when not given.", valueName: "file"))
     var config: String?
     @Option(help: "ideal, behavioral or spice.") var backend: BackendChoice = .ideal
-    @Option(help: "Variant (dfc, dfc-ss, dfc-ssa, their -fixed forms, bp, fa, dfa). Default: the config's.") var variant: String?
+    @Option(help: "Variant (dfc, dfc-ss, dfc-ssa, their -fixed forms, bp, fa, dfa, ddtp-linear). Default: the config's.") var variant: String?
     @Option(help: "SPICE worker processes (simulations in parallel).") var workers = 1
     @Option(help: "student-teacher (generated from the config) or images (Fashion-MNIST, or MNIST with --data-dir).")
     var data: DataChoice = .studentTeacher
@@ -74,8 +74,11 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("a new run needs --config FILE")
         }
         let experiment = try ConfigurationLoader.loadExperiment(path: configPath)
-        let c = experiment.model
+        var c = experiment.model
         let v = try variant.map(Variant.named) ?? c.variant
+        // The backends read the variant from the configuration (ddtp-linear's feedback rule).
+        c.variant = v
+        try c.validate()
         let dir = URL(fileURLWithPath: out ?? resume ?? ".")
         if out != nil {
             if FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoint.json").path) {
