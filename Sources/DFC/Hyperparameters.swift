@@ -55,8 +55,25 @@ public struct Conventions: Sendable, Equatable, Codable {
         /// Published code: its layer gradient is −(2/B) Σ_b (φ(v) − φ(v^ff)) rᵀ (a batch mean of
         /// the derivative of ‖φ(v) − φ(v^ff)‖²) and its feedback gradient a batch mean, so the
         /// optimizer gets (2/B)·ΔW and (1/B)·ΔQ. The baselines' updates are the gradient of the
-        /// batch-mean loss already, and stay as they are.
+        /// batch-mean loss already, and stay as they are — except `ddtp-linear`'s: the published
+        /// DTP layers take the batch mean of the gradient of ‖r_i − r_i*‖² with λ-sized targets,
+        /// (2λ/B)·ΔW (see `forwardScale`).
         case publishedMean
+    }
+
+    /// The factor on a batch's forward update ΔW before the optimizer sees it.
+    ///
+    /// Under `publishedMean`: 2/B for the DFC variants; 2λ/B for `ddtp-linear`, whose published
+    /// layers form r_i* = r_i − λ Q_i g (g the batch-mean loss gradient at the output) and hand
+    /// the optimizer (1/B)·Σ_b 2φ'(v_i)∘(r_i − r_i*) r_{i−1}ᵀ; 1 for bp, fa, dfa. With Adam's
+    /// ε = 3.3e-7 that scale is the difference between Adam and momentum SGD: at 2λ/B ≈ 1.6e-5
+    /// the published gradients sit below ε. Under `sum`: 1.
+    public func forwardScale(_ variant: Variant, batch: Int, lambda: Double) -> Double {
+        guard updateScale == .publishedMean else { return 1 }
+        switch variant.family {
+        case .trajectory, .steadyState, .analytic: return 2 / Double(batch)
+        case .baseline: return variant == .ddtpLinear ? 2 * lambda / Double(batch) : 1
+        }
     }
 
     public var leak: Leak = .integral

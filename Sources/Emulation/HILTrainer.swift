@@ -221,8 +221,8 @@ public final class HILTrainer<B: Backend> {
                 let update = try timed("update") { try backend.update(inputs: x, labels: y, variant: variant) }
                 var net = backend.network
                 var tensors = net.forwardTensors
-                let forwardScale = configuration.conventions.updateScale == .publishedMean && variant.family != .baseline
-                    ? 2 / Double(indices.count) : 1
+                let forwardScale = configuration.conventions.forwardScale(variant, batch: indices.count,
+                                                                          lambda: configuration.control.lambda)
                 let finite = timed("optimizer") {
                     state.optimizer.step(&tensors, directions: (0..<net.depth).flatMap { [update.dW[$0].storage, update.db[$0]] },
                                          scale: forwardScale)

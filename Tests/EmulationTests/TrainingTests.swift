@@ -181,9 +181,12 @@ struct TrainingLoopTests {
         #expect(learned.feedback[1] != (try Network.initialized(c, seed: c.seed)).feedback[1].storage)
     }
 
-    @Test("updateScale publishedMean hands the optimizer (2/B)·ΔW and (1/B)·ΔQ, the published code's gradient scale")
-    func publishedMeanScalesUpdates() throws {
-        let (c0, base) = feedbackTask()
+    @Test("updateScale publishedMean hands the optimizer (2/B)·ΔW and (1/B)·ΔQ, the published code's gradient scale; (2λ/B)·ΔW for ddtp-linear",
+          arguments: [Variant.dfc, .ddtpLinear])
+    func publishedMeanScalesUpdates(variant: Variant) throws {
+        var (c0, base) = feedbackTask()
+        c0.variant = variant
+        c0.control.lambda = 0.02
         var t = base
         t.extraFeedbackEpochs = 0          // Q learns after every batch
         func firstBatch(_ scale: Conventions.UpdateScale) throws -> (forward: [[Double]], feedback: [[Double]]) {
@@ -192,7 +195,7 @@ struct TrainingLoopTests {
             let dir = try scratch()
             defer { try? FileManager.default.removeItem(at: dir) }
             let trainer = try HILTrainer(backend: try IdealBackend(network: try Network.initialized(c, seed: c.seed), configuration: c),
-                                         configuration: c, training: t, variant: .dfc, directory: dir, resume: false)
+                                         configuration: c, training: t, variant: variant, directory: dir, resume: false)
             trainer.shouldStop = { true }  // checked after the first batch
             _ = try trainer.run()
             return (trainer.state.forward, trainer.state.feedback)
@@ -200,11 +203,12 @@ struct TrainingLoopTests {
         let start = try Network.initialized(c0, seed: c0.seed)
         let sum = try firstBatch(.sum), mean = try firstBatch(.publishedMean)
         let B = Double(t.batchSize)
+        let forwardFactor = variant == .dfc ? 2 / B : 2 * c0.control.lambda / B
         func steps(_ after: [[Double]], _ before: [[Double]]) -> [Double] { zip(after, before).flatMap { zip($0, $1).map { $0 - $1 } } }
         let dSum = steps(sum.forward, start.forwardTensors), dMean = steps(mean.forward, start.forwardTensors)
         let qSum = steps(sum.feedback, start.feedbackTensors), qMean = steps(mean.feedback, start.feedbackTensors)
         #expect(dSum.contains { $0 != 0 } && qSum.contains { $0 != 0 })
-        #expect(zip(dSum, dMean).allSatisfy { abs($0 * 2 / B - $1) <= 1e-12 * max(1, abs($0)) })
+        #expect(zip(dSum, dMean).allSatisfy { abs($0 * forwardFactor - $1) <= 1e-12 * max(1, abs($0)) })
         #expect(zip(qSum, qMean).allSatisfy { abs($0 / B - $1) <= 1e-12 * max(1, abs($0)) })
     }
 
