@@ -78,7 +78,9 @@ struct TrainCommand: ParsableCommand {
         let v = try variant.map(Variant.named) ?? c.variant
         // The backends read the variant from the configuration (ddtp-linear's feedback rule).
         c.variant = v
-        try c.validate()
+        do { try c.validate() } catch let e as ModelError {
+            throw InputError(file: configPath, "with --variant \(v.rawValue): \(e.message)")
+        }
         let dir = URL(fileURLWithPath: out ?? resume ?? ".")
         if out != nil {
             if FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoint.json").path) {
