@@ -59,6 +59,10 @@ public struct Conventions: Sendable, Equatable, Codable {
         /// DTP layers take the batch mean of the gradient of ‖r_i − r_i*‖² with λ-sized targets,
         /// (2λ/B)·ΔW (see `forwardScale`).
         case publishedMean
+        /// `publishedMean`, and `dfa` too gets the published DTP layers' (2λ/B)·ΔW, as if its
+        /// fixed Q ran through the published code's DFA network: the ablation that tells
+        /// `ddtp-linear`'s learned Q apart from its optimizer regime.
+        case publishedTargets
     }
 
     /// The factor on a batch's forward update ΔW before the optimizer sees it.
@@ -69,11 +73,18 @@ public struct Conventions: Sendable, Equatable, Codable {
     /// ε = 3.3e-7 that scale is the difference between Adam and momentum SGD: at 2λ/B ≈ 1.6e-5
     /// the published gradients sit below ε. Under `sum`: 1.
     public func forwardScale(_ variant: Variant, batch: Int, lambda: Double) -> Double {
-        guard updateScale == .publishedMean else { return 1 }
+        guard updateScale != .sum else { return 1 }
         switch variant.family {
         case .trajectory, .steadyState, .analytic: return 2 / Double(batch)
-        case .baseline: return variant == .ddtpLinear ? 2 * lambda / Double(batch) : 1
+        case .baseline:
+            let throughTargets = variant == .ddtpLinear || (variant == .dfa && updateScale == .publishedTargets)
+            return throughTargets ? 2 * lambda / Double(batch) : 1
         }
+    }
+
+    /// The factor on a batch's feedback update ΔQ: 1/B (the published batch mean) unless `sum`.
+    public func feedbackScale(batch: Int) -> Double {
+        updateScale == .sum ? 1 : 1 / Double(batch)
     }
 
     public var leak: Leak = .integral

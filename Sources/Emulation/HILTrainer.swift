@@ -323,7 +323,7 @@ public final class HILTrainer<B: Backend> {
     }
 
     /// One feedback optimizer step on Q from the backend's ΔQ of a `batch`-sample batch (scaled
-    /// by 1/batch under `conventions.updateScale: publishedMean`). With `network.outputFeedback:
+    /// by `conventions.feedbackScale`: 1/batch unless `updateScale: sum`). With `network.outputFeedback:
     /// identity` Q_L gets a zero direction, so it stays I and its optimizer moments stay zero.
     /// Returns whether every new value of Q is finite.
     func stepFeedback(_ q: inout [[Double]], _ dQ: [Matrix], batch: Int) -> Bool {
@@ -332,7 +332,7 @@ public final class HILTrainer<B: Backend> {
             directions[last] = [Double](repeating: 0, count: directions[last].count)
         }
         return state.feedbackOptimizer.step(&q, directions: directions,
-                                     scale: configuration.conventions.updateScale == .publishedMean ? 1 / Double(batch) : 1)
+                                     scale: configuration.conventions.feedbackScale(batch: batch))
     }
 
     /// One feedback-only pass over the training set in mini-batches (Eq. 13 on the backend),

@@ -124,4 +124,27 @@ struct DifferenceReconstructionTests {
         let direct = net.differenceReconstructionUpdate(feedforward: net.forward(x), sigma: 0.1, generator: &b)
         for i in 0..<net.depth { #expect(viaSolver[i] == direct[i] - net.feedback[i] * (0.5 * 4)) }
     }
+
+    @Test("the optimizer's scale per variant: 2/B for DFC, 2λ/B for ddtp-linear (and dfa under publishedTargets), 1 under sum")
+    func updateScales() {
+        var c = Conventions()
+        let B = 128, lambda = 0.001
+        for variant in Variant.allCases {
+            c.updateScale = .sum
+            #expect(c.forwardScale(variant, batch: B, lambda: lambda) == 1)
+            #expect(c.feedbackScale(batch: B) == 1)
+        }
+        c.updateScale = .publishedMean
+        #expect(c.forwardScale(.dfcSSA, batch: B, lambda: lambda) == 2.0 / 128)
+        #expect(c.forwardScale(.ddtpLinear, batch: B, lambda: lambda) == 2 * lambda / 128)
+        #expect(c.forwardScale(.dfa, batch: B, lambda: lambda) == 1)
+        #expect(c.forwardScale(.bp, batch: B, lambda: lambda) == 1)
+        #expect(c.feedbackScale(batch: B) == 1.0 / 128)
+        c.updateScale = .publishedTargets
+        #expect(c.forwardScale(.dfa, batch: B, lambda: lambda) == 2 * lambda / 128)
+        #expect(c.forwardScale(.ddtpLinear, batch: B, lambda: lambda) == 2 * lambda / 128)
+        #expect(c.forwardScale(.fa, batch: B, lambda: lambda) == 1)
+        #expect(c.forwardScale(.dfc, batch: B, lambda: lambda) == 2.0 / 128)
+        #expect(c.feedbackScale(batch: B) == 1.0 / 128)
+    }
 }
