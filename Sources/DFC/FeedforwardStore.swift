@@ -17,10 +17,8 @@ import LinearAlgebra
 /// Only potentials are kept (Σ n_i doubles per sample): r_i = φ_i(v_i) is recomputed per
 /// batch, which costs little next to the dynamics and halves the memory.
 public struct FeedforwardStore: Sendable {
-    /// The forward parameters the potentials belong to.
-    public let weights: [Matrix]
-    public let biases: [[Double]]
-    let activations: [Activation]
+    /// The network the potentials were computed with; only its W, b and φ count.
+    let network: Network
     /// v_i⁻ for every row of the inputs, layer by layer (rows × n_i).
     let potentials: [Matrix]
 
@@ -29,9 +27,7 @@ public struct FeedforwardStore: Sendable {
 
     /// The potentials of every row of `inputs` under `network`'s W and b.
     public init(network: Network, inputs: Matrix) {
-        weights = network.weights
-        biases = network.biases
-        activations = network.activations
+        self.network = network
         var potentials = network.weights.map { Matrix(rows: inputs.rows, columns: $0.rows) }
         var start = 0
         while start < inputs.rows {
@@ -59,15 +55,14 @@ public struct FeedforwardStore: Sendable {
     }
 
     /// Whether `network` has the forward parameters (W, b, φ) the store was filled with.
-    public func matches(_ network: Network) -> Bool {
-        network.weights == weights && network.biases == biases && network.activations == activations
+    public func matches(_ other: Network) -> Bool {
+        other.weights == network.weights && other.biases == network.biases && other.activations == network.activations
     }
 
     /// The feedforward state of the rows at `indices`, whose inputs are `inputs` (those rows,
     /// already gathered: they become r_0).
     public func state(rows indices: [Int], inputs: Matrix) -> FeedforwardState {
         let v = potentials.map { $0.rows(at: indices) }
-        let r = [inputs] + v.indices.map { activations[$0].apply(v[$0]) }
-        return FeedforwardState(rates: r, potentials: v)
+        return FeedforwardState(rates: network.rates(of: v, input: inputs), potentials: v)
     }
 }

@@ -180,20 +180,26 @@ public struct Solver: Sendable {
         }
     }
 
-    /// The noise-driven feedback phase (Eq. 12–13): target r_L* = r_L⁻, noise σ_fb in the
-    /// apical compartment, returns ΔQ_i = s·Σ_samples ⟨−v_i^A uᵀ⟩_t − B·β Q_i, with s = 1 or
-    /// 1/max(σ_fb, 0.01)² by `conventions.feedbackScaling`. For `ddtp-linear` (the
-    /// configuration's variant) it is the difference reconstruction update instead, σ_fb
-    /// its perturbation (`Network.differenceReconstructionUpdate`), minus the same B·β Q_i.
+    /// The feedback update of a batch: ΔQ_i = (the variant's feedback signal) − B·β Q_i. For the
+    /// DFC variants the signal is the noise-driven phase of Eq. 12–13; for `ddtp-linear` (the
+    /// configuration's variant) the difference reconstruction update, σ_fb its perturbation
+    /// (`Network.differenceReconstructionUpdate`).
     public func feedbackPhase(input: Matrix, feedforward ff: FeedforwardState,
                               generator: inout SeededGenerator) -> [Matrix] {
         let f = configuration.feedback
-        if configuration.variant == .ddtpLinear {
-            // Not a controlled phase: the difference reconstruction loss, with the same decay.
-            let dQ = network.differenceReconstructionUpdate(feedforward: ff, sigma: f.sigma, generator: &generator)
-            let decay = f.decay * Double(input.rows)
-            return zip(dQ, network.feedback).map { dq, q in dq - q * decay }
-        }
+        let signal = configuration.variant == .ddtpLinear
+            ? network.differenceReconstructionUpdate(feedforward: ff, sigma: f.sigma, generator: &generator)
+            : noiseDrivenCorrelation(input: input, feedforward: ff, generator: &generator)
+        let decay = f.decay * Double(input.rows)
+        return zip(signal, network.feedback).map { dq, q in dq - q * decay }
+    }
+
+    /// The noise-driven feedback phase (Eq. 12–13): target r_L* = r_L⁻, noise σ_fb in the
+    /// apical compartment; returns s·Σ_samples ⟨−v_i^A uᵀ⟩_t, with s = 1 or 1/max(σ_fb, 0.01)²
+    /// by `conventions.feedbackScaling`.
+    func noiseDrivenCorrelation(input: Matrix, feedforward ff: FeedforwardState,
+                                generator: inout SeededGenerator) -> [Matrix] {
+        let f = configuration.feedback
         let controller = PIController(kp: f.kp, alpha: f.alpha, tauU: f.tauU, leak: configuration.conventions.leak)
         let parameters = DynamicsParameters(controller: controller, tauV: f.tauV, dt: f.dt, steps: f.steps,
                                             sigma: f.sigma, transmission: configuration.conventions.transmission,
@@ -216,8 +222,7 @@ public struct Solver: Sendable {
                 run.dQ = dynamics.run(input: pick(input), target: pick(ff.output), feedforward: subset, generator: &g).dQ
             }
         }
-        let decay = f.decay * Double(input.rows)
         let scale = configuration.feedbackCorrelationScale
-        return zip(run.dQ, network.feedback).map { dq, q in dq * scale - q * decay }
+        return run.dQ.map { $0 * scale }
     }
 }
