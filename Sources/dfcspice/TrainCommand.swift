@@ -73,14 +73,17 @@ struct TrainCommand: ParsableCommand {
         guard let configPath = config ?? resume.map({ URL(fileURLWithPath: $0).appendingPathComponent("config.yaml").path }) else {
             throw ValidationError("a new run needs --config FILE")
         }
-        let experiment = try ConfigurationLoader.loadExperiment(path: configPath)
-        var c = experiment.model
-        let v = try variant.map(Variant.named) ?? c.variant
-        // The backends read the variant from the configuration (ddtp-linear's feedback rule).
-        c.variant = v
-        do { try c.validate() } catch let e as ModelError {
-            throw InputError(file: configPath, "with --variant \(v.rawValue): \(e.message)")
+        var experiment = try ConfigurationLoader.loadExperiment(path: configPath)
+        let v = try variant.map(Variant.named) ?? experiment.model.variant
+        // The backends and the trainer read the variant from the configuration (ddtp-linear's
+        // feedback rule); the loader validated the config's own, so only an override is checked again.
+        if v != experiment.model.variant {
+            experiment.model.variant = v
+            do { try experiment.model.validate() } catch let e as ModelError {
+                throw InputError(file: configPath, "with --variant \(v.rawValue): \(e.message)")
+            }
         }
+        let c = experiment.model
         let dir = URL(fileURLWithPath: out ?? resume ?? ".")
         if out != nil {
             if FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoint.json").path) {
