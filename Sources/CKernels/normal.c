@@ -58,8 +58,16 @@ static double outside_rectangle(uint64_t s[4], double u, int i, const double *x,
     }
 }
 
-static inline __attribute__((always_inline)) void fill_lanes(uint64_t *state, double *out, size_t n, double scale, int add,
-                                                             const double *x, const double *ratio, double r) {
+// mode: FILL out = scale·z; ADD out += scale·z; STEP out = (out + gain·(drive − out)) + scale·z, the
+// leaky compartment's Euler step fused with its noise (one pass over out instead of two). With
+// count, returns how many results are not within ±bound (NaN counts), counted while they are
+// still in registers: the divergence test of the next state then need not read out again.
+enum { FILL = 0, ADD = 1, STEP = 2 };
+static inline __attribute__((always_inline)) size_t fill_lanes(uint64_t *state, double *out, size_t n, double scale, int mode,
+                                                               const double *drive, double gain, int count, double bound,
+                                                               const double *x, const double *ratio, double r) {
+    v8l outside = 0;
+    size_t outside_tail = 0;
     v8u s0, s1, s2, s3;
     memcpy(&s0, state, sizeof s0);
     memcpy(&s1, state + 8, sizeof s1);
@@ -96,44 +104,74 @@ static inline __attribute__((always_inline)) void fill_lanes(uint64_t *state, do
         z *= scale;
         size_t left = n - k;
         if (left >= 8) {
-            if (add) {
+            if (mode != FILL) {
                 v8d o;
                 memcpy(&o, out + k, sizeof o);
+                if (mode == STEP) {
+                    v8d a;
+                    memcpy(&a, drive + k, sizeof a);
+                    o = o + gain * (a - o);
+                }
                 z += o;
             }
             memcpy(out + k, &z, sizeof z);
+            // −1 where |z| ≤ bound, 0 where not (NaN compares false).
+            if (count) outside += (__builtin_elementwise_abs(z) <= (v8d)bound) + (v8l)1;
         } else {
             // The last partial block: its unused draws are discarded, so the stream is a
             // function of n alone.
-            for (size_t l = 0; l < left; l++) out[k + l] = add ? out[k + l] + z[l] : z[l];
+            for (size_t l = 0; l < left; l++) {
+                double o = out[k + l];
+                if (mode == STEP) o = o + gain * (drive[k + l] - o);
+                double value = mode == FILL ? z[l] : o + z[l];
+                out[k + l] = value;
+                if (count && !(fabs(value) <= bound)) outside_tail++;
+            }
         }
     }
     memcpy(state, &s0, sizeof s0);
     memcpy(state + 8, &s1, sizeof s1);
     memcpy(state + 16, &s2, sizeof s2);
     memcpy(state + 24, &s3, sizeof s3);
+    return count ? (size_t)__builtin_reduce_add(outside) + outside_tail : 0;
 }
 
-static void dfc_normal_baseline(uint64_t *state, double *out, size_t n, double scale, int add,
-                                const double *x, const double *ratio, double r) {
-    fill_lanes(state, out, n, scale, add, x, ratio, r);
-}
+// The fill and the fused step as two bodies per level, so that each inlines with its mode
+// and count constant.
+#define NORMAL_BODIES(suffix, attributes)                                                                  \
+    attributes static void dfc_normal_##suffix(uint64_t *state, double *out, size_t n, double scale, int add, \
+                                             const double *x, const double *ratio, double r) {            \
+        if (add) fill_lanes(state, out, n, scale, ADD, NULL, 0, 0, 0, x, ratio, r);                       \
+        else fill_lanes(state, out, n, scale, FILL, NULL, 0, 0, 0, x, ratio, r);                          \
+    }                                                                                                     \
+    attributes static size_t dfc_normal_step_##suffix(uint64_t *state, double *out, size_t n, double scale, \
+                                                    const double *drive, double gain, double bound,       \
+                                                    const double *x, const double *ratio, double r) {     \
+        if (drive) return fill_lanes(state, out, n, scale, STEP, drive, gain, 1, bound, x, ratio, r);     \
+        return fill_lanes(state, out, n, scale, ADD, NULL, 0, 1, bound, x, ratio, r);                     \
+    }
 
-__attribute__((target("arch=x86-64-v3")))
-static void dfc_normal_v3(uint64_t *state, double *out, size_t n, double scale, int add,
-                          const double *x, const double *ratio, double r) {
-    fill_lanes(state, out, n, scale, add, x, ratio, r);
-}
-
-__attribute__((target("arch=x86-64-v4"), min_vector_width(512)))
-static void dfc_normal_v4(uint64_t *state, double *out, size_t n, double scale, int add,
-                          const double *x, const double *ratio, double r) {
-    fill_lanes(state, out, n, scale, add, x, ratio, r);
-}
+NORMAL_BODIES(baseline, )
+#if defined(__x86_64__)
+NORMAL_BODIES(v3, __attribute__((target("arch=x86-64-v3"))))
+NORMAL_BODIES(v4, __attribute__((target("arch=x86-64-v4"), min_vector_width(512))))
+#endif
 
 void dfc_normal_at_level(int level, uint64_t *state, double *out, size_t n, double scale, int add,
                          const double *x, const double *ratio, double r) {
+#if defined(__x86_64__)
     if (level >= 4) { dfc_normal_v4(state, out, n, scale, add, x, ratio, r); return; }
     if (level == 3) { dfc_normal_v3(state, out, n, scale, add, x, ratio, r); return; }
+#endif
     dfc_normal_baseline(state, out, n, scale, add, x, ratio, r);
+}
+
+size_t dfc_normal_step_at_level(int level, uint64_t *state, double *out, size_t n, double scale,
+                                const double *drive, double gain, double bound,
+                                const double *x, const double *ratio, double r) {
+#if defined(__x86_64__)
+    if (level >= 4) return dfc_normal_step_v4(state, out, n, scale, drive, gain, bound, x, ratio, r);
+    if (level == 3) return dfc_normal_step_v3(state, out, n, scale, drive, gain, bound, x, ratio, r);
+#endif
+    return dfc_normal_step_baseline(state, out, n, scale, drive, gain, bound, x, ratio, r);
 }

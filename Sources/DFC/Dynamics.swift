@@ -183,6 +183,15 @@ public struct Dynamics: Sendable {
             return apicalLeaky ? p.sigma * p.dt.squareRoot() / options.apicalTau : p.sigma / p.dt.squareRoot()
         }()
 
+        let bound = p.divergenceBound
+        // The divergence test of state k reads v, v^A and u. The kernels that write v and v^A
+        // last before it count what lies outside (see `eulerSoma`); here the initial state.
+        var outsideCount = (v + vA).reduce(0) { $0 + countOutside($1, bound) }
+        // v is counted where it is written last: after its noise, if any, else by the Euler
+        // step, which also counts an instantaneous, noiseless v^A, the value it reads.
+        let somaCensus: VectorMath.Census = (somaNoise > 0 ? [] : VectorMath.Census.result)
+            .union(!apicalLeaky && apicalNoise == 0 ? VectorMath.Census.input : [])
+
         for k in 0...n {
             // Controller output at state k.
             e.storage = target.storage
@@ -192,9 +201,10 @@ public struct Dynamics: Sendable {
             // Divergence: freeze a runaway sample at its feedforward state. One
             // branch-free pass finds whether any value is out of bounds at all.
             // The apical compartment counts too: in the feedback phase it integrates on its own.
-            let outOfBounds = (v + vA).reduce(countOutside(u, p.divergenceBound)) { $0 + countOutside($1, p.divergenceBound) }
+            let outOfBounds = outsideCount + countOutside(u, bound)
+            outsideCount = 0
             for s in 0..<B where outOfBounds > 0 && !diverged[s] {
-                if !rowWithin(v + vA, s, bound: p.divergenceBound) || !rowWithin([u], s, bound: p.divergenceBound) {
+                if !rowWithin(v + vA, s, bound: bound) || !rowWithin([u], s, bound: bound) {
                     diverged[s] = true
                     freeze(sample: s, v: &v, r: &r, vB: &vB, vA: &vA, uInt: &uInt, u: &u, e: &e,
                            target: &target, feedforward: feedforward)
@@ -206,7 +216,7 @@ public struct Dynamics: Sendable {
                 for i in 0..<L {
                     Matrix.multiply(u, transposed: packedQ[i], into: &vA[i])
                     if apicalNoise > 0 {
-                        addNoise(&vA[i], scale: apicalNoise, lanes: &noise)
+                        outsideCount += addNoise(&vA[i], scale: apicalNoise, lanes: &noise, bound: bound)
                     }
                 }
             }
@@ -253,30 +263,41 @@ public struct Dynamics: Sendable {
 
             // Euler–Maruyama step k → k+1.
             let gain = p.dt / p.tauV
-            switch p.transmission {
-            case .delayed:
-                for i in 0..<L {
-                    eulerSoma(&v[i], basal: vB[i], apical: vA[i], gain: gain)
-                    if somaNoise > 0 { addNoise(&v[i], scale: somaNoise, lanes: &noise) }
-                }
-                for i in 0..<L {
-                    net.activations[i].apply(v[i], into: &r[i + 1])
-                }
-                for i in 1..<L { basal(i, r[i], into: &vB[i]) }
-            case .instantaneous:
-                for i in 0..<L {
-                    if i > 0 { basal(i, r[i], into: &vB[i]) }
-                    eulerSoma(&v[i], basal: vB[i], apical: vA[i], gain: gain)
-                    if somaNoise > 0 { addNoise(&v[i], scale: somaNoise, lanes: &noise) }
-                    net.activations[i].apply(v[i], into: &r[i + 1])
+            // From rest (u = 0 and v^A = 0 at the feedforward state, no somatic noise: the
+            // feedback phase's first step) the step leaves v, r and v^B at the feedforward state
+            // exactly; recomputing W_i r_{i−1} would only add rounding.
+            let atRest = k == 0 && somaNoise == 0 && u.storage.allSatisfy { $0 == 0 }
+                && vA.allSatisfy { $0.storage.allSatisfy { $0 == 0 } }
+            if !atRest {
+                switch p.transmission {
+                case .delayed:
+                    for i in 0..<L {
+                        outsideCount += eulerSoma(&v[i], basal: vB[i], apical: vA[i], gain: gain, census: somaCensus, bound: bound)
+                        if somaNoise > 0 { outsideCount += addNoise(&v[i], scale: somaNoise, lanes: &noise, bound: bound) }
+                    }
+                    for i in 0..<L {
+                        net.activations[i].apply(v[i], into: &r[i + 1])
+                    }
+                    for i in 1..<L { basal(i, r[i], into: &vB[i]) }
+                case .instantaneous:
+                    for i in 0..<L {
+                        if i > 0 { basal(i, r[i], into: &vB[i]) }
+                        outsideCount += eulerSoma(&v[i], basal: vB[i], apical: vA[i], gain: gain, census: somaCensus, bound: bound)
+                        if somaNoise > 0 { outsideCount += addNoise(&v[i], scale: somaNoise, lanes: &noise, bound: bound) }
+                        net.activations[i].apply(v[i], into: &r[i + 1])
+                    }
                 }
             }
             if apicalLeaky {
                 let aGain = p.dt / options.apicalTau
                 for i in 0..<L {
                     Matrix.multiply(u, transposed: packedQ[i], into: &scratch[i])
-                    eulerSoma(&vA[i], basal: scratch[i], apical: nil, gain: aGain)
-                    if apicalNoise > 0 { addNoise(&vA[i], scale: apicalNoise, lanes: &noise) }
+                    if apicalNoise > 0 {
+                        outsideCount += addNoise(&vA[i], scale: apicalNoise, lanes: &noise, drive: scratch[i], gain: aGain,
+                                                 bound: bound)
+                    } else {
+                        outsideCount += eulerSoma(&vA[i], basal: scratch[i], apical: nil, gain: aGain, census: .result, bound: bound)
+                    }
                 }
             }
             controller.step(integral: &uInt, error: e, output: u, dt: p.dt)
@@ -288,77 +309,5 @@ public struct Dynamics: Sendable {
         }
         return DynamicsResult(soma: v, basal: vB, apical: vA, u: u, error: e, dW: dW, db: db, dQ: dQt.map(\.transposed),
                               traces: traces, diverged: diverged)
-    }
-
-    /// x += gain·(−x + a + b): the leaky-integrator Euler step.
-    @inline(__always)
-    func eulerSoma(_ x: inout Matrix, basal a: Matrix, apical b: Matrix?, gain: Double) {
-        x.storage.withUnsafeMutableBufferPointer { px in
-            a.storage.withUnsafeBufferPointer { pa in
-                if let b {
-                    b.storage.withUnsafeBufferPointer { pb in
-                        for k in px.indices { px[k] += gain * (pa[k] + pb[k] - px[k]) }
-                    }
-                } else {
-                    for k in px.indices { px[k] += gain * (pa[k] - px[k]) }
-                }
-            }
-        }
-    }
-
-    func addNoise(_ x: inout Matrix, scale: Double, lanes: inout NormalLanes) {
-        x.storage.withUnsafeMutableBufferPointer { lanes.fill($0, scale: scale, add: true) }
-    }
-
-    /// d = a − b in one pass.
-    @inline(__always)
-    func subtract(_ a: Matrix, _ b: Matrix, into d: inout Matrix) {
-        d.storage.withUnsafeMutableBufferPointer { pd in
-            a.storage.withUnsafeBufferPointer { pa in
-                b.storage.withUnsafeBufferPointer { pb in
-                    for k in pd.indices { pd[k] = pa[k] - pb[k] }
-                }
-            }
-        }
-    }
-
-    /// How many elements are not within ±bound (NaN counts as outside).
-    func countOutside(_ m: Matrix, _ bound: Double) -> Int {
-        m.storage.withUnsafeBufferPointer { VectorMath.countOutside($0, bound: bound) }
-    }
-
-    func rowWithin(_ ms: [Matrix], _ s: Int, bound: Double) -> Bool {
-        for m in ms {
-            let base = s * m.columns
-            for j in 0..<m.columns where !(abs(m.storage[base + j]) <= bound) { return false }
-        }
-        return true
-    }
-
-    func addColumnSums(_ m: Matrix, _ w: Double, into sums: inout [Double]) {
-        for i in 0..<m.rows {
-            let base = i * m.columns
-            for j in 0..<m.columns { sums[j] += w * m.storage[base + j] }
-        }
-    }
-
-    func freeze(sample s: Int, v: inout [Matrix], r: inout [Matrix], vB: inout [Matrix], vA: inout [Matrix],
-                        uInt: inout Matrix, u: inout Matrix, e: inout Matrix, target: inout Matrix,
-                        feedforward: FeedforwardState) {
-        func copyRow(_ src: Matrix, into dst: inout Matrix) {
-            for j in 0..<dst.columns { dst[s, j] = src[s, j] }
-        }
-        for i in 0..<v.count {
-            copyRow(feedforward.potentials[i], into: &v[i])
-            copyRow(feedforward.potentials[i], into: &vB[i])
-            copyRow(feedforward.rates[i + 1], into: &r[i + 1])
-            for j in 0..<vA[i].columns { vA[i][s, j] = 0 }
-        }
-        copyRow(feedforward.output, into: &target)
-        for j in 0..<u.columns {
-            uInt[s, j] = 0
-            u[s, j] = 0
-            e[s, j] = 0
-        }
     }
 }

@@ -41,6 +41,30 @@ public struct NormalLanes: Sendable {
         }
     }
 
+    /// One Euler–Maruyama step with this noise, fused into one pass over `x`:
+    ///
+    ///     x[k] ← (x[k] + gain·(drive[k] − x[k])) + scale·z_k     (drive given: a leaky compartment)
+    ///     x[k] ← x[k] + scale·z_k                                  (drive nil: `fill(add: true)`)
+    ///
+    /// with the draws `fill` makes, and the bits of the unfused Euler step followed by `fill`.
+    /// Returns how many results are not within ±`bound` (NaN counts), so that a divergence
+    /// test need not read `x` again.
+    public mutating func step(_ x: UnsafeMutableBufferPointer<Double>, drive: UnsafeBufferPointer<Double>? = nil,
+                              gain: Double = 0, scale: Double, bound: Double,
+                              kernelLevel: Int = VectorMath.kernelLevel) -> Int {
+        guard let base = x.baseAddress, x.count > 0 else { return 0 }
+        precondition(drive == nil || drive?.count == x.count, "step: drive has \(drive?.count ?? 0) values, x \(x.count)")
+        let level = Int32(min(kernelLevel, VectorMath.kernelLevel))
+        return state.withUnsafeMutableBufferPointer { s in
+            Ziggurat.x.withUnsafeBufferPointer { xs in
+                Ziggurat.ratio.withUnsafeBufferPointer { rs in
+                    Int(dfc_normal_step_at_level(level, s.baseAddress, base, x.count, scale, drive?.baseAddress, gain,
+                                                 bound, xs.baseAddress, rs.baseAddress, Ziggurat.r))
+                }
+            }
+        }
+    }
+
     /// `fill` into an array.
     public mutating func fill(_ buffer: inout [Double], scale: Double = 1, add: Bool = false,
                               kernelLevel: Int = VectorMath.kernelLevel) {

@@ -112,6 +112,63 @@ struct DynamicsTests {
         #expect(blown.dW.allSatisfy { $0.isFinite }, "a diverged sample is frozen before it poisons the update")
     }
 
+    /// (noise entry, σ, τ_A, transmission): every writer of v and v^A that the divergence test
+    /// relies on to count what left the bound (Euler step, soma noise, instantaneous and leaky
+    /// apical compartment, with and without noise).
+    static let censusCases: [(DynamicsOptions.NoiseEntry, Double, Double, Conventions.Transmission)] = [
+        (.soma, 0, 0, .instantaneous), (.soma, 0.05, 0, .instantaneous), (.soma, 0.05, 0, .delayed),
+        (.apical, 0.05, 0, .instantaneous), (.apical, 0, 0.1, .instantaneous), (.apical, 0.05, 0.1, .instantaneous),
+        (.apical, 0.05, 0.1, .delayed),
+    ]
+
+    @Test("a runaway sample is frozen at the first state where v, v^A or u leaves the bound, whichever kernel wrote it",
+          arguments: censusCases.indices)
+    func divergenceCensus(index: Int) throws {
+        let (entry, sigma, apicalTau, transmission) = Self.censusCases[index]
+        var c = testConfiguration([3, 4, 2])
+        c.feedbackInit = .weightProduct
+        var unstable = try randomNetwork(c, seed: 321)
+        unstable.feedback = unstable.feedback.map { $0 * -1 }     // positive feedback
+        let bound = 50.0
+        let parameters = DynamicsParameters(controller: c.controller, tauV: c.control.tauV, dt: c.control.dt, steps: 3000,
+                                            sigma: sigma, transmission: transmission, divergenceBound: bound)
+        var options = DynamicsOptions()
+        options.traceStride = 1
+        options.noiseEntry = entry
+        options.apicalTau = apicalTau
+        let x = randomBatch(6, 3, seed: 322)
+        let ff = unstable.forward(x)
+        var target = ff.output
+        target.storage = target.storage.map { $0 + 0.3 }
+        var g = SeededGenerator(seed: 4)
+        let run = Dynamics(network: unstable, parameters: parameters, options: options)
+            .run(input: x, target: target, feedforward: ff, generator: &g)
+        #expect(run.diverged.allSatisfy { $0 }, "case \(index): \(run.diverged)")
+        // Each state is recorded after its test, and a frozen sample is recorded at its
+        // feedforward state with u = 0. So no sample may appear beyond the bound in the traces
+        // before it appears frozen: a value the census missed would survive into them. (After
+        // the freeze noise may carry it away again; a frozen sample is not tested again. An
+        // instantaneous v^A is recomputed after the test, so only the leaky one is checked.)
+        let traces = try #require(run.traces)
+        func row(_ m: Matrix, _ s: Int) -> ArraySlice<Double> { m.storage[(s * m.columns)..<((s + 1) * m.columns)] }
+        for s in 0..<x.rows {
+            var frozenAt: Int?
+            for k in 1..<traces.time.count {
+                let atFeedforward = row(traces.u[k], s).allSatisfy { $0 == 0 }
+                    && (0..<unstable.depth).allSatisfy { row(traces.soma[$0][k], s) == row(ff.potentials[$0], s) }
+                if atFeedforward && frozenAt == nil { frozenAt = k }
+                var recorded = traces.soma.map { row($0[k], s) } + [row(traces.u[k], s)]
+                if apicalTau > 0 { recorded += traces.apical.map { row($0[k], s) } }
+                let outside = recorded.reduce(0) { $0 + $1.filter { !(abs($0) <= bound) }.count }  // NaN counts
+                if outside > 0 {
+                    #expect(frozenAt != nil, "case \(index), sample \(s): \(outside) values beyond ±\(bound) at state \(k), not frozen")
+                    break
+                }
+            }
+            #expect(frozenAt != nil, "case \(index), sample \(s) never frozen")
+        }
+    }
+
     @Test("a batch split into chunks gives the same result as its chunks run alone")
     func chunking() throws {
         var c = testConfiguration([3, 4, 2])

@@ -30,6 +30,41 @@ struct NormalLanesTests {
         #expect(lanes.state == fresh.state)
     }
 
+    @Test("step equals the unfused Euler step then fill(add:), bit for bit, at every level, and counts what leaves ±bound")
+    func fusedStep() {
+        let n = 1003  // a partial last block
+        let drive = (0..<n).map { sin(Double($0)) * 3 }
+        var start = (0..<n).map { Double($0 % 17) - 8 }
+        start[5] = .nan
+        start[900] = 40  // outside the bound in the partial block's neighbourhood after the step
+        let gain = 0.566, scale = 0.7, bound = 4.0
+        var reference = start
+        for k in 0..<n { reference[k] += gain * (drive[k] - reference[k]) }
+        var plain = NormalLanes(generator: SeededGenerator(seed: 3))
+        plain.fill(&reference, scale: scale, add: true)
+        let expectedOutside = reference.filter { !(abs($0) <= bound) }.count
+        #expect(expectedOutside > 2)
+        for level in [0, 3, 4] where level <= VectorMath.kernelLevel {
+            var lanes = NormalLanes(generator: SeededGenerator(seed: 3))
+            var x = start
+            let outside = x.withUnsafeMutableBufferPointer { px in
+                drive.withUnsafeBufferPointer { lanes.step(px, drive: $0, gain: gain, scale: scale, bound: bound, kernelLevel: level) }
+            }
+            #expect(x.elementsEqual(reference) { $0 == $1 || ($0.isNaN && $1.isNaN) }, "level \(level)")
+            #expect(outside == expectedOutside, "level \(level)")
+            #expect(lanes.state == plain.state)
+            // Without a drive: fill(add:) with the count.
+            var noDrive = NormalLanes(generator: SeededGenerator(seed: 3))
+            var y = drive
+            let counted = y.withUnsafeMutableBufferPointer { noDrive.step($0, scale: scale, bound: 1, kernelLevel: level) }
+            var added = drive
+            var again = NormalLanes(generator: SeededGenerator(seed: 3))
+            again.fill(&added, scale: scale, add: true)
+            #expect(y == added)
+            #expect(counted == added.filter { abs($0) > 1 }.count)
+        }
+    }
+
     @Test("lane l is the xoshiro256** stream of generator.derived(l) through the ziggurat's rectangle test")
     func lanesAreSeededStreams() {
         let values = Self.draws(seed: 5)
@@ -56,6 +91,50 @@ struct NormalLanesTests {
             }
         }
         #expect(checked > 8 * 20)
+    }
+
+    /// Lane l's next value, written from the algorithm's description with glibc's exp and
+    /// log: the rectangle test, Marsaglia's tail, the wedge test with a retry.
+    static func referenceDraw(_ g: inout SeededGenerator) -> Double {
+        let x = Ziggurat.x, ratio = Ziggurat.ratio, r = Ziggurat.r
+        func layerAndUnit(_ bits: UInt64) -> (Int, Double) {
+            (Int(bits & 0x7F), 2 * Double(bitPattern: (bits >> 12) | 0x3FF0_0000_0000_0000) - 3)
+        }
+        var (i, u) = layerAndUnit(g.next())
+        if abs(u) < ratio[i] { return u * x[i] }
+        while true {
+            if i == 0 {
+                while true {
+                    let a = log(g.nextOpenUnit()) / r, b = log(g.nextOpenUnit())
+                    if -2 * b >= a * a { return u < 0 ? a - r : r - a }
+                }
+            }
+            let xi = u * x[i]
+            let f0 = exp(-0.5 * (x[i] * x[i] - xi * xi)), f1 = exp(-0.5 * (x[i + 1] * x[i + 1] - xi * xi))
+            if f1 + g.nextOpenUnit() * (f0 - f1) < 1 { return xi }
+            (i, u) = layerAndUnit(g.next())
+            if abs(u) < ratio[i] { return u * x[i] }
+        }
+    }
+
+    @Test("every draw, the ≈ 1 % outside the rectangles included, is the reference ziggurat's on its lane's stream")
+    func slowPathMatchesReference() {
+        let values = Self.draws(seed: 7)
+        var outside = 0
+        for l in 0..<8 {
+            var g = SeededGenerator(seed: 7).derived(UInt64(l))
+            var k = l
+            while k < values.count {
+                let expected = Self.referenceDraw(&g)
+                if values[k] != expected {
+                    Issue.record("lane \(l), value \(k): \(values[k]) ≠ \(expected)")
+                    return
+                }
+                if abs(expected) >= Ziggurat.x[1] * 0.9 { outside += 1 }
+                k += 8
+            }
+        }
+        #expect(outside > 1_000)  // the tail and the base layers' wedges were exercised
     }
 
     @Test("the draws are N(0, 1): moments, tail mass beyond the base layer, Kolmogorov–Smirnov, no lag correlation")

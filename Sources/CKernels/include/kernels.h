@@ -62,6 +62,17 @@ void dfc_tanh_at_level(int level, const double *src, double *dst, size_t n);
 /// entries), ratio (128) and r are the ziggurat of SeededGenerator. Levels as dfc_tanh's.
 void dfc_normal_at_level(int level, uint64_t *state, double *out, size_t n, double scale, int add,
                          const double *x, const double *ratio, double r);
+/// dfc_normal_at_level's add, fused with the Euler step of a leaky compartment when drive is
+/// not NULL: out[k] = (out[k] + gain·(drive[k] − out[k])) + scale·z_k, the same draws as
+/// dfc_normal_at_level's. Returns how many results are not within ±bound (NaN counts).
+size_t dfc_normal_step_at_level(int level, uint64_t *state, double *out, size_t n, double scale,
+                                const double *drive, double gain, double bound,
+                                const double *x, const double *ratio, double r);
+/// The leaky integrator's Euler step x[k] += gain·((a[k] + b[k]) − x[k]) (b NULL: gain·(a[k] − x[k])).
+/// census bit 0 counts the new x[k], bit 1 counts b[k], that are not within ±bound (NaN counts);
+/// returns the count. Levels as dfc_tanh's, identical bits.
+size_t dfc_euler_at_level(int level, double *x, const double *a, const double *b, size_t n, double gain, int census,
+                          double bound);
 /// How many doubles dfc_pack_nt writes for an n × k matrix B (n rounded up to 16).
 size_t dfc_pack_nt_count(size_t n, size_t k);
 /// Packs B (n × k, row stride ldb) for dfc_gemm_nt: panels of 16 rows of B, k-major, zero-padded.
