@@ -166,7 +166,7 @@ public struct Solver: Sendable {
             solution.db = update.db
         }
         if feedbackUpdate && variant.learnsFeedback {
-            solution.dQ = feedbackPhase(input: input, feedforward: ff, generator: &generator)
+            solution.dQ = feedbackPhase(input: input, feedforward: ff, variant: variant, generator: &generator)
         }
         return solution
     }
@@ -181,13 +181,14 @@ public struct Solver: Sendable {
     }
 
     /// The feedback update of a batch: ΔQ_i = (the variant's feedback signal) − B·β Q_i. For the
-    /// DFC variants the signal is the noise-driven phase of Eq. 12–13; for `ddtp-linear` (the
-    /// configuration's variant) the difference reconstruction update, σ_fb its perturbation
-    /// (`Network.differenceReconstructionUpdate`).
-    public func feedbackPhase(input: Matrix, feedforward ff: FeedforwardState,
+    /// DFC variants the signal is the noise-driven phase of Eq. 12–13; for `ddtp-linear` the
+    /// difference reconstruction update, σ_fb its perturbation (`Network.differenceReconstructionUpdate`).
+    /// The rule follows `variant`, the caller's, not the configuration's: a solver asked for
+    /// one variant never runs another's feedback rule.
+    public func feedbackPhase(input: Matrix, feedforward ff: FeedforwardState, variant: Variant,
                               generator: inout SeededGenerator) -> [Matrix] {
         let f = configuration.feedback
-        let signal = configuration.variant == .ddtpLinear
+        let signal = variant == .ddtpLinear
             ? network.differenceReconstructionUpdate(feedforward: ff, sigma: f.sigma, generator: &generator)
             : noiseDrivenCorrelation(input: input, feedforward: ff, generator: &generator)
         let decay = f.decay * Double(input.rows)

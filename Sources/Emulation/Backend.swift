@@ -79,24 +79,27 @@ public protocol Backend: Sendable {
     func update(inputs: Matrix, labels: Matrix, variant: Variant) throws -> BatchUpdate
     /// The same backend holding new weights (devices reprogrammed; `cycle` counts reprogrammings).
     func reprogrammed(with network: Network, cycle: UInt64) throws -> Self
-    /// The feedback update of Eq. 13 over a mini-batch: Σ_samples ⟨−v_i^A uᵀ⟩_t − B·β·Q_i from the
-    /// noise-driven phase (target = feedforward output), noise drawn from `noiseSeed`.
-    func feedbackUpdate(inputs: Matrix, noiseSeed: UInt64) throws -> [Matrix]
+    /// The feedback update of `variant` over a mini-batch: for the DFC variants Eq. 13,
+    /// Σ_samples ⟨−v_i^A uᵀ⟩_t − B·β·Q_i from the noise-driven phase (target = feedforward
+    /// output); for `ddtp-linear` the difference reconstruction update. Noise from `noiseSeed`.
+    /// The variant is the caller's (the trainer's), whatever the backend's configuration names.
+    func feedbackUpdate(inputs: Matrix, variant: Variant, noiseSeed: UInt64) throws -> [Matrix]
     /// Whether the feedback phase starts from `effectiveNetwork.forward(inputs)` and that state
     /// depends on W and b alone, so a caller may compute it once while only Q changes
     /// (`FeedforwardStore`). False where reprogramming redraws device noise, or where the
     /// backend computes its own feedforward state (a circuit).
     var feedbackStartsFromForward: Bool { get }
-    /// `feedbackUpdate(inputs:noiseSeed:)` from a given feedforward state of `inputs`, which must
-    /// be `effectiveNetwork.forward(inputs)` (only called when `feedbackStartsFromForward`).
-    func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, noiseSeed: UInt64) throws -> [Matrix]
+    /// `feedbackUpdate(inputs:variant:noiseSeed:)` from a given feedforward state of `inputs`, which
+    /// must be `effectiveNetwork.forward(inputs)` (only called when `feedbackStartsFromForward`).
+    func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, variant: Variant, noiseSeed: UInt64) throws -> [Matrix]
 }
 
 extension Backend {
     public var feedbackStartsFromForward: Bool { false }
 
-    public func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, noiseSeed: UInt64) throws -> [Matrix] {
-        try feedbackUpdate(inputs: inputs, noiseSeed: noiseSeed)
+    public func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, variant: Variant,
+                               noiseSeed: UInt64) throws -> [Matrix] {
+        try feedbackUpdate(inputs: inputs, variant: variant, noiseSeed: noiseSeed)
     }
 
     /// Sample by sample through `run`, the plasticity integrated from the traces.

@@ -65,8 +65,8 @@ public struct BehavioralBackend: Backend {
     }
 
     /// The feedback phase on the effective weights; the decay acts on the requested Q.
-    public func feedbackUpdate(inputs: Matrix, noiseSeed: UInt64) throws -> [Matrix] {
-        let dQ = try ideal.feedbackUpdate(inputs: inputs, noiseSeed: noiseSeed)
+    public func feedbackUpdate(inputs: Matrix, variant: Variant, noiseSeed: UInt64) throws -> [Matrix] {
+        let dQ = try ideal.feedbackUpdate(inputs: inputs, variant: variant, noiseSeed: noiseSeed)
         let beta = Double(inputs.rows) * ideal.solver.configuration.feedback.decay
         return (0..<dQ.count).map { dQ[$0] + ideal.network.feedback[$0] * beta - requested.feedback[$0] * beta }
     }

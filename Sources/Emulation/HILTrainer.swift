@@ -237,7 +237,7 @@ public final class HILTrainer<B: Backend> {
                     let backendNow = backend
                     let q = try timed("feedback") {
                         var q = net.feedbackTensors
-                        guard stepFeedback(&q, try backendNow.feedbackUpdate(inputs: x, noiseSeed: seed), batch: x.rows) else {
+                        guard stepFeedback(&q, try backendNow.feedbackUpdate(inputs: x, variant: variant, noiseSeed: seed), batch: x.rows) else {
                             throw ModelError("feedback learning diverged at epoch \(state.epoch + 1), sample \(state.position): Q became non-finite (lower training.feedbackLearningRate); the last checkpoint is intact")
                         }
                         return q
@@ -348,8 +348,8 @@ public final class HILTrainer<B: Backend> {
             let indices = Array(order[position..<min(n, position + training.batchSize)])
             let x = data.trainX.rows(at: indices)
             let seed = SeededGenerator(seed: configuration.seed).derived(0xFEED).derived(UInt64(pass)).derived(UInt64(position)).state.0
-            let dQ = try store.map { try backend.feedbackUpdate(inputs: x, feedforward: $0.state(rows: indices, inputs: x), noiseSeed: seed) }
-                ?? backend.feedbackUpdate(inputs: x, noiseSeed: seed)
+            let dQ = try store.map { try backend.feedbackUpdate(inputs: x, feedforward: $0.state(rows: indices, inputs: x), variant: variant, noiseSeed: seed) }
+                ?? backend.feedbackUpdate(inputs: x, variant: variant, noiseSeed: seed)
             var net = backend.network
             var q = net.feedbackTensors
             guard stepFeedback(&q, dQ, batch: x.rows) else {

@@ -30,15 +30,16 @@ public struct IdealBackend: Backend {
         return b
     }
 
-    public func feedbackUpdate(inputs: Matrix, noiseSeed: UInt64) throws -> [Matrix] {
-        try feedbackUpdate(inputs: inputs, feedforward: solver.network.forward(inputs), noiseSeed: noiseSeed)
+    public func feedbackUpdate(inputs: Matrix, variant: Variant, noiseSeed: UInt64) throws -> [Matrix] {
+        try feedbackUpdate(inputs: inputs, feedforward: solver.network.forward(inputs), variant: variant, noiseSeed: noiseSeed)
     }
 
     public var feedbackStartsFromForward: Bool { true }
 
-    public func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, noiseSeed: UInt64) throws -> [Matrix] {
+    public func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, variant: Variant,
+                               noiseSeed: UInt64) throws -> [Matrix] {
         var g = SeededGenerator(seed: noiseSeed)
-        return solver.feedbackPhase(input: inputs, feedforward: feedforward, generator: &g)
+        return solver.feedbackPhase(input: inputs, feedforward: feedforward, variant: variant, generator: &g)
     }
 
     /// The whole batch at once through `Solver` (batched BLAS).

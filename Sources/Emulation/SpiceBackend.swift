@@ -86,8 +86,8 @@ public struct SpiceBackend: Backend {
     /// The noise-driven feedback phase in the circuit, sample by sample (`workers` at a time):
     /// the circuit's feedforward output is its target, PWL noise seeded per sample drives the
     /// apical compartments, and ⟨−v^A uᵀ⟩ is integrated from the traces on their own grid.
-    public func feedbackUpdate(inputs: Matrix, noiseSeed: UInt64) throws -> [Matrix] {
-        guard configuration.variant != .ddtpLinear else {
+    public func feedbackUpdate(inputs: Matrix, variant: Variant, noiseSeed: UInt64) throws -> [Matrix] {
+        guard variant != .ddtpLinear else {
             throw ModelError("variant ddtp-linear: its feedback learns by a reconstruction loss, not a circuit phase; train it on the ideal or behavioral backend")
         }
         let B = inputs.rows

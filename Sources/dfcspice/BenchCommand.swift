@@ -109,7 +109,7 @@ struct BenchCommand: ParsableCommand {
                          Dynamics.chunkSize, sizes[2], sizes[1], own, blas, own / blas))
         }
         let ff = network.forward(x)
-        let feedbackTime = median((0..<repeats).map { _ in seconds { _ = solver.feedbackPhase(input: x, feedforward: ff, generator: &noise) } })
+        let feedbackTime = median((0..<repeats).map { _ in seconds { _ = solver.feedbackPhase(input: x, feedforward: ff, variant: .dfcSSA, generator: &noise) } })
         print(String(format: "feedback pass: %.4f s per batch (%d Euler steps, noise in the apical compartments)", feedbackTime, feedbackSteps))
         let ssaTime = median(try (0..<repeats).map { _ in try seconds { _ = try solver.solve(input: x, labels: y, variant: .dfcSSA, generator: &noise) } })
         print(String(format: "dfc-ssa: %.4f s per batch", ssaTime))

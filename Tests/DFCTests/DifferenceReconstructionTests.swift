@@ -107,7 +107,7 @@ struct DifferenceReconstructionTests {
         return try jacobian.pseudoInverse()
     }
 
-    @Test("ddtp-linear needs σ > 0 and runs its feedback rule through the solver, decay included")
+    @Test("ddtp-linear needs σ > 0 and runs its feedback rule through the solver, decay included, whatever variant the configuration names")
     func solverDispatch() throws {
         var c = testConfiguration([4, 3, 2])
         c.variant = .ddtpLinear
@@ -120,9 +120,17 @@ struct DifferenceReconstructionTests {
         let solver = try Solver(network: net, configuration: c)
         let x = randomBatch(4, 4, seed: 52)
         var a = SeededGenerator(seed: 53), b = SeededGenerator(seed: 53)
-        let viaSolver = solver.feedbackPhase(input: x, feedforward: net.forward(x), generator: &a)
+        let viaSolver = solver.feedbackPhase(input: x, feedforward: net.forward(x), variant: .ddtpLinear, generator: &a)
         let direct = net.differenceReconstructionUpdate(feedforward: net.forward(x), sigma: 0.1, generator: &b)
         for i in 0..<net.depth { #expect(viaSolver[i] == direct[i] - net.feedback[i] * (0.5 * 4)) }
+        // The rule is the caller's: a solver configured for dfc, asked for ddtp-linear, runs
+        // the reconstruction rule; asked for dfc, the noise-driven phase.
+        var dfcConfiguration = c
+        dfcConfiguration.variant = .dfc
+        let dfcSolver = try Solver(network: net, configuration: dfcConfiguration)
+        var a2 = SeededGenerator(seed: 53), a3 = SeededGenerator(seed: 53)
+        #expect(dfcSolver.feedbackPhase(input: x, feedforward: net.forward(x), variant: .ddtpLinear, generator: &a2) == viaSolver)
+        #expect(solver.feedbackPhase(input: x, feedforward: net.forward(x), variant: .dfc, generator: &a3) != viaSolver)
     }
 
     @Test("the optimizer's scale per variant: 2/B for DFC, 2λ/B for ddtp-linear (and dfa under publishedTargets), 1 under sum")

@@ -25,7 +25,7 @@ struct FeedbackLearningTests {
         for step in 0..<150 {
             let x = randomBatch(32, 5, seed: 1000 + UInt64(step))
             let solver = try Solver(network: net, configuration: c)
-            let dQ = solver.feedbackPhase(input: x, feedforward: net.forward(x), generator: &g)
+            let dQ = solver.feedbackPhase(input: x, feedforward: net.forward(x), variant: .dfc, generator: &g)
             for i in 0..<net.depth { net.feedback[i] += dQ[i] * (rate / 32) }
         }
         let after = try condition2(net)
@@ -45,7 +45,7 @@ struct FeedbackLearningTests {
         let net = try randomNetwork(c, seed: 411)
         let x = randomBatch(5, 3, seed: 412)
         var g = SeededGenerator(seed: 1)
-        let dQ = try Solver(network: net, configuration: c).feedbackPhase(input: x, feedforward: net.forward(x), generator: &g)
+        let dQ = try Solver(network: net, configuration: c).feedbackPhase(input: x, feedforward: net.forward(x), variant: .dfc, generator: &g)
         for i in 0..<net.depth { #expect((dQ[i] + net.feedback[i] * 1.5).maxAbs < 1e-15) }
     }
 }
@@ -96,8 +96,8 @@ struct BatchedKernelsTests {
         paper.conventions.feedbackScaling = .none
         code.conventions.feedbackScaling = .noiseVariance
         var g1 = SeededGenerator(seed: 78), g2 = g1
-        let a = try Solver(network: net, configuration: paper).feedbackPhase(input: x, feedforward: net.forward(x), generator: &g1)
-        let b = try Solver(network: net, configuration: code).feedbackPhase(input: x, feedforward: net.forward(x), generator: &g2)
+        let a = try Solver(network: net, configuration: paper).feedbackPhase(input: x, feedforward: net.forward(x), variant: .dfc, generator: &g1)
+        let b = try Solver(network: net, configuration: code).feedbackPhase(input: x, feedforward: net.forward(x), variant: .dfc, generator: &g2)
         let decay = 0.3 * 5
         for i in 0..<net.depth {
             let correlationA = a[i] + net.feedback[i] * decay, correlationB = b[i] + net.feedback[i] * decay

@@ -23,7 +23,7 @@ struct FeedbackPhaseTests {
     func decayOnly() throws {
         let (c, net, x) = try setup(sigma: 0, decay: 0.2)
         let spice = try SpiceBackend(network: net, configuration: c, circuit: CircuitParameters(), engine: EmbeddedNgspice.shared)
-        let dQ = try spice.feedbackUpdate(inputs: x.rows(0..<4), noiseSeed: 1)
+        let dQ = try spice.feedbackUpdate(inputs: x.rows(0..<4), variant: .dfc, noiseSeed: 1)
         for i in 0..<2 { #expect((dQ[i] + net.feedback[i] * (4 * 0.2)).maxAbs < 1e-9) }
     }
 
@@ -35,21 +35,21 @@ struct FeedbackPhaseTests {
         // E[−v^A uᵀ] from 16 × 64 ideal samples.
         var expected = [Double](repeating: 0, count: net.feedback.reduce(0) { $0 + $1.count })
         for k in 0..<16 {
-            let dQ = try ideal.feedbackUpdate(inputs: x, noiseSeed: UInt64(100 + k)).flatMap(\.storage)
+            let dQ = try ideal.feedbackUpdate(inputs: x, variant: .dfc, noiseSeed: UInt64(100 + k)).flatMap(\.storage)
             for j in 0..<expected.count { expected[j] += dQ[j] }
         }
         let n = 64
-        let measured = try spice.feedbackUpdate(inputs: x.rows(0..<n), noiseSeed: 7)
+        let measured = try spice.feedbackUpdate(inputs: x.rows(0..<n), variant: .dfc, noiseSeed: 7)
         let spiceAngle = angleDegrees(expected, measured.flatMap(\.storage))
         // How far n-sample ideal estimates stray from the expectation, for comparison.
         let idealAngles = try (0..<4).map { k in
-            angleDegrees(expected, try ideal.feedbackUpdate(inputs: x.rows(0..<n), noiseSeed: UInt64(500 + k)).flatMap(\.storage))
+            angleDegrees(expected, try ideal.feedbackUpdate(inputs: x.rows(0..<n), variant: .dfc, noiseSeed: UInt64(500 + k)).flatMap(\.storage))
         }
         print("feedback update, \(n) samples: SPICE \(spiceAngle)° from the expectation; ideal estimates \(idealAngles)")
         #expect(spiceAngle < 90, "the circuit's update does not point along the expectation: \(spiceAngle)°")
         #expect(spiceAngle <= 1.5 * (idealAngles.max() ?? 0) + 5, "SPICE \(spiceAngle)° against ideal \(idealAngles)")
         // Seeded noise: the same seed gives the same circuit update.
-        let again = try spice.feedbackUpdate(inputs: x.rows(0..<n), noiseSeed: 7)
+        let again = try spice.feedbackUpdate(inputs: x.rows(0..<n), variant: .dfc, noiseSeed: 7)
         #expect(again.flatMap(\.storage) == measured.flatMap(\.storage))
     }
 }

@@ -347,12 +347,12 @@ struct StoreCountingBackend: Backend {
         b.ideal = try ideal.reprogrammed(with: network, cycle: cycle)
         return b
     }
-    func feedbackUpdate(inputs: Matrix, noiseSeed: UInt64) throws -> [Matrix] {
+    func feedbackUpdate(inputs: Matrix, variant: Variant, noiseSeed: UInt64) throws -> [Matrix] {
         calls.count(stored: false)
-        return try ideal.feedbackUpdate(inputs: inputs, noiseSeed: noiseSeed)
+        return try ideal.feedbackUpdate(inputs: inputs, variant: variant, noiseSeed: noiseSeed)
     }
-    func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, noiseSeed: UInt64) throws -> [Matrix] {
+    func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, variant: Variant, noiseSeed: UInt64) throws -> [Matrix] {
         calls.count(stored: true)
-        return try ideal.feedbackUpdate(inputs: inputs, feedforward: feedforward, noiseSeed: noiseSeed)
+        return try ideal.feedbackUpdate(inputs: inputs, feedforward: feedforward, variant: variant, noiseSeed: noiseSeed)
     }
 }
