@@ -198,8 +198,8 @@ public struct Dynamics: Sendable {
             e.addScaled(r[L], -1)
             controller.output(integral: uInt, error: e, into: &u)
 
-            // Divergence: freeze a runaway sample at its feedforward state. One
-            // branch-free pass finds whether any value is out of bounds at all.
+            // Divergence: freeze a runaway sample at its feedforward state. The writers'
+            // counts (and one pass over the small u) say whether any value is out of bounds at all.
             // The apical compartment counts too: in the feedback phase it integrates on its own.
             let outOfBounds = outsideCount + countOutside(u, bound)
             outsideCount = 0
