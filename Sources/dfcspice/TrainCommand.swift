@@ -75,8 +75,9 @@ struct TrainCommand: ParsableCommand {
         }
         var experiment = try ConfigurationLoader.loadExperiment(path: configPath)
         let v = try variant.map(Variant.named) ?? experiment.model.variant
-        // The backends and the trainer read the variant from the configuration (ddtp-linear's
-        // feedback rule); the loader validated the config's own, so only an override is checked again.
+        // The configuration carries the run's variant: its validation depends on it (ddtp-linear
+        // needs σ_fb > 0) and the run directory's config.yaml records it. The loader validated the
+        // file's own, so only an override is checked again.
         if v != experiment.model.variant {
             experiment.model.variant = v
             do { try experiment.model.validate() } catch let e as ModelError {
