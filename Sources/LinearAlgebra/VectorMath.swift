@@ -8,13 +8,10 @@ import CKernels
 public enum VectorMath {
     public typealias Lanes = SIMD8<Double>
 
-    /// expm1(−y) for y ≥ 0 (or NaN, which clamps like −∞: callers restore it), to a few ulp
-    /// relative at every y, small ones included.
+    /// expm1(−y) for y ≥ 0.35, where exp(−y) − 1 loses no precision.
     ///
-    /// exp(−y) = 2^k·exp(r), k = round(−y/ln 2), |r| ≤ ln2/2, so expm1(−y) = 2^k·q + (2^k − 1)
-    /// with q = exp(r) − 1 = r·P(r), P by Taylor to degree 12 (truncation 1e-17 relative).
-    /// Forming q itself, never exp(r), is what keeps small y precise: there k = 0 and the
-    /// result is q, with no cancellation against 1.
+    /// exp(−y) = 2^k·exp(r), k = round(−y/ln 2), |r| ≤ ln2/2, exp(r) by Taylor to
+    /// degree 13 (truncation 4e-18).
     @inline(__always)
     static func expm1Negative(_ y: Lanes) -> Lanes {
         let x = -y
@@ -42,9 +39,25 @@ public enum VectorMath {
         p = Lanes(repeating: 0.16666666666666666).addingProduct(p, r)
         p = Lanes(repeating: 0.5).addingProduct(p, r)
         p = Lanes(repeating: 1.0).addingProduct(p, r)
-        let q = p * r
-        let scale = powerOfTwo(shifted)
-        return (scale - 1).addingProduct(scale, q)
+        p = Lanes(repeating: 1.0).addingProduct(p, r)
+        let large = p * powerOfTwo(shifted) - 1
+        return large
+    }
+
+    /// tanh(x) for |x| ≤ 0.175 by its Taylor series to degree 17 (relative
+    /// truncation below 6e-18): x·(1 + x²·P(x²)).
+    @inline(__always)
+    static func tanhSmall(_ x: Lanes) -> Lanes {
+        let x2 = x * x
+        var p = Lanes(repeating: 0.000590027440945586)
+        p = Lanes(repeating: -0.0014558343870513183).addingProduct(p, x2)
+        p = Lanes(repeating: 0.003592128036572481).addingProduct(p, x2)
+        p = Lanes(repeating: -0.008863235529902197).addingProduct(p, x2)
+        p = Lanes(repeating: 0.021869488536155203).addingProduct(p, x2)
+        p = Lanes(repeating: -0.05396825396825397).addingProduct(p, x2)
+        p = Lanes(repeating: 0.13333333333333333).addingProduct(p, x2)
+        p = Lanes(repeating: -0.3333333333333333).addingProduct(p, x2)
+        return x.addingProduct(x * x2, p)
     }
 
     /// 2^k from `shifted` = k + 1.5·2⁵² (k integral, −80 ≤ k ≤ 0): the low bits of its
@@ -56,20 +69,19 @@ public enum VectorMath {
         return unsafeBitCast((k &+ SIMD8<UInt64>(repeating: 1023)) &<< 52, to: Lanes.self)
     }
 
-    /// tanh on eight lanes: tanh|x| = −m/(2 + m) with m = expm1(−2|x|), then x's sign
-    /// copied on (tanh is odd; ±0 keep theirs). One formula over the whole range: m keeps its
-    /// relative precision at small |x| (see `expm1Negative`), so no separate series is needed.
+    /// tanh on eight lanes: sign(x)·(−m)/(2 + m) with m = expm1(−2|x|) for |x| > 0.175,
+    /// the Taylor series below (computed only when some lane needs it).
     @inline(__always)
     public static func tanh(_ x: Lanes) -> Lanes {
-        let signBit = SIMD8<UInt64>(repeating: 0x8000_0000_0000_0000)
-        let bits = unsafeBitCast(x, to: SIMD8<UInt64>.self)
-        let magnitude = unsafeBitCast(bits & ~signBit, to: Lanes.self)
-        let m = expm1Negative(magnitude + magnitude)
-        // −m/(2 + m), written m/(−2 − m): the same value, one negation fewer.
-        let t = m / (Lanes(repeating: -2) - m)
-        let signed = unsafeBitCast((unsafeBitCast(t, to: SIMD8<UInt64>.self) & ~signBit) | (bits & signBit), to: Lanes.self)
+        let isNaN = x .!= x
+        let magnitude = x.replacing(with: -x, where: x .< 0).replacing(with: 0, where: isNaN)
+        let m = expm1Negative(2 * magnitude)
+        var t = -m / (2 + m)
+        t = t.replacing(with: -t, where: x .< 0)
+        let small = magnitude .<= 0.175
+        if any(small) { t = t.replacing(with: tanhSmall(x), where: small) }
         // NaN passes through.
-        return signed.replacing(with: x, where: x .!= x)
+        return t.replacing(with: x, where: isNaN)
     }
 
     /// dst[k] = tanh(src[k]) for every k: the same math as `tanh(_: Lanes)`, bit for bit,
