@@ -81,8 +81,9 @@ static inline __attribute__((always_inline)) void tanh_block(int n, const double
         }
     }
     for (int j = 0; j < n; j++) {
-        // NaN passes through.
-        v8d out = (v8d)((is_nan[j] & (v8l)x[j]) | (~is_nan[j] & (v8l)t[j]));
+        // NaN and ±0 pass through (the series gives +0 for −0; tanh is odd).
+        v8l keep = is_nan[j] | (x[j] == zero);
+        v8d out = (v8d)((keep & (v8l)x[j]) | (~keep & (v8l)t[j]));
         memcpy(dst + 8 * j, &out, sizeof(v8d));
     }
 }

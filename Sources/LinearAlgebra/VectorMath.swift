@@ -80,8 +80,8 @@ public enum VectorMath {
         t = t.replacing(with: -t, where: x .< 0)
         let small = magnitude .<= 0.175
         if any(small) { t = t.replacing(with: tanhSmall(x), where: small) }
-        // NaN passes through.
-        return t.replacing(with: x, where: isNaN)
+        // NaN and ±0 pass through (the series gives +0 for −0; tanh is odd).
+        return t.replacing(with: x, where: isNaN .| (x .== 0))
     }
 
     /// dst[k] = tanh(src[k]) for every k: the same math as `tanh(_: Lanes)`, bit for bit,

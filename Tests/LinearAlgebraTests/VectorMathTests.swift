@@ -63,4 +63,15 @@ struct VectorMathTests {
         #expect(out[1] == 1)
         #expect(out[2] == -1)
     }
+
+    @Test("tanh keeps the sign of zero and the precision of tiny and subnormal inputs")
+    func zerosAndTinyInputs() {
+        let xs: [Double] = [0, -0.0, 5e-324, -5e-324, 1e-310, 1e-200, -3e-17, 1e-9]
+        var out = [Double](repeating: 1, count: xs.count)
+        xs.withUnsafeBufferPointer { s in out.withUnsafeMutableBufferPointer { d in VectorMath.tanh(s, d) } }
+        #expect(out[0].bitPattern == (0.0).bitPattern)
+        #expect(out[1].bitPattern == (-0.0).bitPattern)
+        // tanh x = x to double precision below |x| ≈ 1e-8.
+        for (x, y) in zip(xs.dropFirst(2), out.dropFirst(2)) { #expect(y == x, "tanh(\(x)) = \(y)") }
+    }
 }
