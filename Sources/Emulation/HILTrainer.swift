@@ -42,44 +42,6 @@ public struct EpochMetrics: Sendable, Codable, Equatable {
     }
 }
 
-/// Training and test sets of a run.
-public struct TrainingData: Sendable {
-    public var trainX: Matrix
-    public var trainY: Matrix
-    public var testX: Matrix
-    public var testY: Matrix
-    /// One-hot labels: report the test error as well as the loss.
-    public var classification: Bool
-    /// The held-out split for model selection (empty when the data has none).
-    public var validationX: Matrix
-    public var validationY: Matrix
-
-    public init(trainX: Matrix, trainY: Matrix, testX: Matrix, testY: Matrix, classification: Bool,
-                validationX: Matrix = Matrix(rows: 0, columns: 0), validationY: Matrix = Matrix(rows: 0, columns: 0)) {
-        self.trainX = trainX
-        self.trainY = trainY
-        self.testX = testX
-        self.testY = testY
-        self.classification = classification
-        self.validationX = validationX
-        self.validationY = validationY
-    }
-
-    /// The student–teacher task: teacher from the config's seed, inputs from seed + 1 (train) and + 2 (test).
-    public static func studentTeacher(configuration: Configuration, training: TrainingParameters) throws -> TrainingData {
-        let task = try StudentTeacher(configuration: configuration, seed: configuration.seed)
-        let train = task.samples(training.trainSamples, seed: configuration.seed &+ 1)
-        let test = task.samples(training.testSamples, seed: configuration.seed &+ 2)
-        return TrainingData(trainX: train.input, trainY: train.labels, testX: test.input, testY: test.labels, classification: false)
-    }
-
-    /// An image data set: train, test, and the validation split evaluated every epoch for model selection.
-    public static func images(_ d: ImageDataset) -> TrainingData {
-        TrainingData(trainX: d.train.inputs, trainY: d.train.labels, testX: d.test.inputs, testY: d.test.labels, classification: true,
-                     validationX: d.validation.inputs, validationY: d.validation.labels)
-    }
-}
-
 /// Hardware-in-the-loop training on any `Backend` (DESIGN.md §4): per mini-batch the
 /// backend runs every sample (feedforward phase, target, controlled run) and returns the
 /// summed plasticity; the host takes the optimizer step and reprograms the backend's
@@ -129,11 +91,20 @@ public final class HILTrainer<B: Backend> {
             guard saved.backend == backend.name, saved.variant == variant.rawValue, saved.seed == configuration.seed else {
                 throw ModelError("\(checkpoint.path): the checkpoint is of backend \(saved.backend), variant \(saved.variant), seed \(saved.seed); this run asks for \(backend.name), \(variant.rawValue), seed \(configuration.seed)")
             }
+            let fingerprint = self.data.fingerprint
+            if let recorded = saved.dataFingerprint, recorded != fingerprint {
+                throw ModelError("\(checkpoint.path): the run trained on other data (\(saved.dataSizes ?? "?"), fingerprint \(recorded)) than this resume gives (\(self.data.sizes), fingerprint \(fingerprint)); give the --data, --data-dir and --limit the run started with")
+            }
             var net = backend.network
             net.forwardTensors = saved.forward
             net.feedbackTensors = saved.feedback
             self.backend = try backend.reprogrammed(with: net, cycle: saved.cycle)
             state = saved
+            // A checkpoint from before fingerprints: from now on the run is held to this data.
+            if saved.dataFingerprint == nil {
+                state.dataFingerprint = fingerprint
+                state.dataSizes = self.data.sizes
+            }
         } else {
             self.backend = backend
             let empty = EpochMetrics(epoch: 0, samples: 0, trainLoss: 0, testLoss: 0, converged: 0, notConverged: 0,
@@ -143,6 +114,8 @@ public final class HILTrainer<B: Backend> {
                                        feedback: backend.network.feedbackTensors, optimizer: training.optimizer(),
                                        feedbackOptimizer: training.optimizer(rate: max(training.feedbackLearningRate, 1e-12)),
                                        metrics: [], pending: empty)
+            state.dataFingerprint = self.data.fingerprint
+            state.dataSizes = self.data.sizes
         }
     }
 

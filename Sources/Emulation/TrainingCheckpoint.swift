@@ -36,6 +36,10 @@ public struct TrainingCheckpoint: Sendable, Codable {
     /// The NPZ beside checkpoint.json that holds the tensors (nil: they are inline, as
     /// in checkpoints written before the split).
     public var tensorFile: String?
+    /// `TrainingData.fingerprint` of the data the run trains on, and their sizes; nil in
+    /// checkpoints written before they were recorded (a resume of those is not checked).
+    public var dataFingerprint: String?
+    public var dataSizes: String?
 }
 
 extension TrainingCheckpoint {
@@ -90,7 +94,7 @@ extension TrainingCheckpoint {
     }
 
     /// Reads checkpoint.json and the tensors it names.
-    static func read(from directory: URL) throws -> TrainingCheckpoint {
+    public static func read(from directory: URL) throws -> TrainingCheckpoint {
         let path = directory.appendingPathComponent(jsonName).path
         guard let bytes = FileManager.default.contents(atPath: path) else {
             throw ModelError("\(path): no checkpoint to resume from")

@@ -39,13 +39,14 @@ struct TrainCommand: ParsableCommand {
         per phase), learning-curve.svg, model.npz and checkpoint.json (+ its tensor NPZ), \
         written atomically every training.checkpointEvery samples and at every epoch. \
         Ctrl-C stops after the current batch with a checkpoint; `--resume RUN/` continues \
-        exactly where it stopped, with the config the run saved (RUN/config.yaml); give the \
-        same --backend, --data and --limit.
+        exactly where it stopped, with the config and backend the run saved (RUN/config.yaml, \
+        RUN/checkpoint.json); give the same --data, --data-dir and --limit: a resume on \
+        other data is refused (the checkpoint holds a fingerprint of the data).
 
         Examples:
           dfcspice train --config Examples/training/st-4-3-2.yaml --backend spice \\
               --workers 2 --out runs/spice
-          dfcspice train --backend spice --workers 2 --resume runs/spice
+          dfcspice train --workers 2 --resume runs/spice
           dfcspice train --config Examples/fashion-mnist/dfc-ssa.yaml \\
               --data images --out runs/fm-dfc-ssa
           dfcspice train --config Examples/fashion-mnist/bp-6bit.yaml \\
@@ -55,7 +56,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Experiment config (YAML or JSON); with --resume, RUN/config.yaml when not given.", valueName: "file"))
     var config: String?
-    @Option(help: "ideal, behavioral or spice.") var backend: BackendChoice = .ideal
+    @Option(help: "ideal, behavioral or spice (default: ideal; with --resume, the run's).") var backend: BackendChoice?
     @Option(help: "Variant (dfc, dfc-ss, dfc-ssa, their -fixed forms, bp, fa, dfa, ddtp-linear). Default: the config's.") var variant: String?
     @Option(help: "SPICE worker processes (simulations in parallel).") var workers = 1
     @Option(help: "student-teacher (generated from the config) or images (Fashion-MNIST, or MNIST with --data-dir).")
@@ -103,7 +104,7 @@ struct TrainCommand: ParsableCommand {
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         source.setEventHandler { stop.request() }
         source.resume()
-        switch backend {
+        switch try backend ?? resumedBackend() ?? .ideal {
         case .ideal:
             try train(IdealBackend(network: network, configuration: c), experiment, v, dir, stop, configPath: configPath)
         case .behavioral:
@@ -115,6 +116,17 @@ struct TrainCommand: ParsableCommand {
             try train(SpiceBackend(network: network, configuration: c, circuit: experiment.circuit, engine: engine, workers: workers),
                       experiment, v, dir, stop, configPath: configPath)
         }
+    }
+
+    /// The backend a resumed run trained on, from its checkpoint (nil for a new run, or when
+    /// the checkpoint is missing: the trainer then says so).
+    func resumedBackend() throws -> BackendChoice? {
+        guard let resume, let saved = try? TrainingCheckpoint.read(from: URL(fileURLWithPath: resume)) else { return nil }
+        guard let choice = BackendChoice(rawValue: saved.backend) else {
+            throw InputError(file: URL(fileURLWithPath: resume).appendingPathComponent("checkpoint.json").path, field: "backend",
+                             "unknown backend \(saved.backend); give --backend")
+        }
+        return choice
     }
 
     func train<B: Backend>(_ backend: B, _ experiment: Experiment, _ variant: Variant, _ dir: URL, _ stop: StopFlag,

@@ -74,6 +74,10 @@ struct TrainCommandTests {
         // The run keeps its config: a resume needs only the directory; a new run needs --config.
         let resumed = try CLI.run(["train", "--resume", w.path("run")])
         #expect(resumed.status == 0 && resumed.stdout.contains("done:"), "\(resumed.stdout) \(resumed.stderr)")
+        // The backend comes from the checkpoint when --backend is not given.
+        #expect(try CLI.run(["train", "--config", w.path("t.yaml"), "--backend", "behavioral", "--out", w.path("hw")]).status == 0)
+        let hw = try CLI.run(["train", "--resume", w.path("hw")])
+        #expect(hw.status == 0 && hw.stdout.hasPrefix("behavioral "), "\(hw.stdout) \(hw.stderr)")
         let bare = try CLI.run(["train", "--out", w.path("run2")])
         #expect(bare.status != 0 && bare.stderr.contains("needs --config"), "\(bare.stderr)")
         #expect(!w.exists("run2"))
@@ -159,6 +163,12 @@ struct ImageTrainingTests {
             let error = try #require(json["testError"] as? Double)
             #expect(error < 0.4, "\(variant): test error \(error)")
         }
+        // A resume without --data images would continue on the student–teacher task: refused, the run untouched.
+        let checkpoint = try Data(contentsOf: w.url("bp/checkpoint.json"))
+        let other = try CLI.run(["train", "--resume", w.path("bp")])
+        #expect(other.status != 0 && other.stderr.hasPrefix("error:") && other.stderr.contains("other data")
+                && other.stderr.contains("1000 train / 200 test / 5000 validation samples"), "\(other.stderr)")
+        #expect(try Data(contentsOf: w.url("bp/checkpoint.json")) == checkpoint)
     }
 
     @Test("simulated dfc with learned Q (Q_L = I) on 1 000 images: every sample converges, Q aligns, error far below chance",

@@ -116,6 +116,36 @@ struct TrainingLoopTests {
         #expect(resumed.feedback == straight.feedback && resumed.forward == straight.forward)
     }
 
+    @Test("a resume on other data is refused, naming both, and leaves the run as it was; the same data resumes")
+    func resumeOnOtherDataIsRefused() throws {
+        let (c, t) = smallTask()
+        let backend = try IdealBackend(network: try Network.initialized(c, seed: c.seed), configuration: c)
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try train(backend, c, t, epochs: 2, dir: dir, resume: false, stopAfter: 3)
+        let data = try TrainingData.studentTeacher(configuration: c, training: t)
+        var nudged = data
+        nudged.trainX[0, 0] = nudged.trainX[0, 0].nextUp
+        var fewer = t
+        fewer.trainSamples = 32
+        let checkpoint = dir.appendingPathComponent("checkpoint.json")
+        let before = try Data(contentsOf: checkpoint)
+        for other in [nudged, try TrainingData.studentTeacher(configuration: c, training: fewer)] {
+            #expect(other.fingerprint != data.fingerprint)
+            do {
+                _ = try HILTrainer(backend: backend, configuration: c, training: t, variant: .dfc, directory: dir, resume: true, data: other)
+                Issue.record("a resume on other data was accepted")
+            } catch let e as ModelError {
+                #expect(e.message.contains("other data") && e.message.contains(data.fingerprint) && e.message.contains(other.fingerprint))
+                #expect(e.message.contains("\(other.trainX.rows) train"))
+            }
+        }
+        #expect(try Data(contentsOf: checkpoint) == before)
+        #expect(data.fingerprint == (try TrainingData.studentTeacher(configuration: c, training: t)).fingerprint)
+        let resumed = try HILTrainer(backend: backend, configuration: c, training: t, variant: .dfc, directory: dir, resume: true, data: data)
+        #expect(resumed.state.samplesSeen == 24 && resumed.state.dataFingerprint == data.fingerprint)
+    }
+
     @Test("feedback passes from the stored feedforward state give the Q of a forward pass per batch, and the store is rebuilt only when W changes")
     func storedFeedforwardIsExact() throws {
         var (c, t) = feedbackTask()
