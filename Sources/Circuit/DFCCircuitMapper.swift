@@ -64,10 +64,10 @@ public struct DFCCircuitMapper: Sendable {
     }
 
     /// Builds the circuit for one sample: `input` (n_0 values) and `target` r_L* (n_L values).
-    /// `programmingCycle` counts reprogrammings of the same arrays: programming noise is
-    /// drawn afresh for each cycle, stuck devices stay where they are.
+    /// `programmingRound` numbers independent programmings of the same weights (see
+    /// `programArrays`): the same values in the same round realise the same conductances.
     public func map(network: Network, input: [Double], target: [Double], phase: ControllerPhase,
-                    programmingCycle: UInt64 = 0) throws -> MappedCircuit {
+                    programmingRound: UInt64 = 0) throws -> MappedCircuit {
         guard network.sizes == configuration.sizes else {
             throw InvalidElementError(element: "network", reason: "model sizes \(network.sizes) ≠ config sizes \(configuration.sizes)")
         }
@@ -104,7 +104,7 @@ public struct DFCCircuitMapper: Sendable {
                                 .pwl([(0, 0), (rise, 1)], parameterScaled: Nodes.enableLevel)))
 
         // Crossbars, programmed through the device model.
-        let arrays = programArrays(network: network, programmingCycle: programmingCycle)
+        let arrays = programArrays(network: network, programmingRound: programmingRound)
         let realised = arrays.realised
         let gUnitW = arrays.forward.map(\.gUnit), gUnitQ = arrays.feedback.map(\.gUnit)
         let clipped = arrays.clipped, stuck = arrays.stuck
@@ -250,7 +250,7 @@ public struct DFCCircuitMapper: Sendable {
     /// samples come from `noiseSeed` (ngspice's TRNOISE cannot be seeded reproducibly).
     /// The target should be the feedforward output (δ = 0).
     public func mapFeedbackPhase(network: Network, input: [Double], target: [Double], noiseSeed: UInt64,
-                                 programmingCycle: UInt64 = 0) throws -> MappedCircuit {
+                                 programmingRound: UInt64 = 0) throws -> MappedCircuit {
         var c = configuration
         let f = c.feedback
         c.control.kp = f.kp
@@ -262,7 +262,7 @@ public struct DFCCircuitMapper: Sendable {
         c.control.sigma = 0
         let phaseMapper = try DFCCircuitMapper(configuration: c, parameters: parameters)
         var mapped = try phaseMapper.map(network: network, input: input, target: target, phase: .controlled,
-                                         programmingCycle: programmingCycle)
+                                         programmingRound: programmingRound)
         let p = parameters
         let step = phaseMapper.transientStep
         let points = Int((Double(f.steps) * f.dt * p.timeScale / step).rounded(.up)) + 1
@@ -332,26 +332,56 @@ public struct ProgrammedNetwork: Sendable {
     public var realised: Network
     public var clipped: Int
     public var stuck: Int
+    /// The `programmingRound` it was drawn in.
+    public var round: UInt64
 }
 
 extension DFCCircuitMapper {
     /// Programs every crossbar of `network` through the device model, in the order and
-    /// from the streams the netlist uses (stuck cells from the device seed, programming
-    /// noise from the seed and `programmingCycle`): the behavioral backend reads the same
-    /// realised weights without building the circuit.
-    public func programArrays(network: Network, programmingCycle: UInt64 = 0) -> ProgrammedNetwork {
+    /// from the streams the netlist uses: the behavioral backend reads the same realised
+    /// weights without building the circuit.
+    ///
+    /// An array's stuck cells come from the device seed and its index alone (they stay stuck).
+    /// Its programming noise comes from the device seed, its index, `programmingRound` and a
+    /// `Fingerprint` of the values asked of it: an array whose values have not changed keeps
+    /// its realisation, as a crossbar that is not rewritten does, and one whose values changed
+    /// gets fresh noise. Training keeps round 0, so a resumed run realises exactly what the
+    /// interrupted one held without recording when each array was last written; `evaluate`
+    /// draws independent programmings of the same weights as rounds 0, 1, 2, ….
+    ///
+    /// `reusing` (the network and arrays of a previous programming by this mapper) skips the
+    /// arrays whose values are unchanged; the result is the same as programming them again.
+    public func programArrays(network: Network, programmingRound: UInt64 = 0,
+                              reusing previous: (requested: Network, arrays: ProgrammedNetwork)? = nil) -> ProgrammedNetwork {
         let deviceRoot = SeededGenerator(seed: parameters.deviceSeed ?? configuration.seed)
-        var faults = deviceRoot.derived(0xC1_5C)
-        var noise = deviceRoot.derived(0x7015E).derived(programmingCycle)
-        var out = ProgrammedNetwork(forward: [], feedback: [], realised: network, clipped: 0, stuck: 0)
+        let faultRoot = deviceRoot.derived(0xC1_5C)
+        let noiseRoot = deviceRoot.derived(0x7015E).derived(programmingRound)
+        func program(_ values: Matrix, array index: UInt64) -> ProgrammedArray {
+            var faults = faultRoot.derived(index)
+            var noise = noiseRoot.derived(index).derived(values.fingerprint)
+            return parameters.device.program(values, faults: &faults, noise: &noise)
+        }
+        // The previous arrays serve only when they came from the same round and shapes
+        // (and, the caller's part, from this mapper).
+        let old = previous.flatMap { $0.requested.sizes == network.sizes && $0.arrays.round == programmingRound ? $0 : nil }
+        var out = ProgrammedNetwork(forward: [], feedback: [], realised: network, clipped: 0, stuck: 0, round: programmingRound)
         for i in 0..<network.depth {
             let inputs = network.weights[i].columns
-            // W_i with b_i as the last column, driven by the constant bias lines.
-            let wb = Matrix.hstack([network.weights[i], Matrix(column: network.biases[i])])
-            let w = parameters.device.program(wb, faults: &faults, noise: &noise)
+            let w: ProgrammedArray
+            if let old, old.requested.weights[i] == network.weights[i], old.requested.biases[i] == network.biases[i] {
+                w = old.arrays.forward[i]
+            } else {
+                // W_i with b_i as the last column, driven by the constant bias lines.
+                w = program(Matrix.hstack([network.weights[i], Matrix(column: network.biases[i])]), array: UInt64(2 * i))
+            }
             out.realised.weights[i] = w.realised.columns(0..<inputs)
             out.realised.biases[i] = w.realised.column(inputs)
-            let q = parameters.device.program(network.feedback[i], faults: &faults, noise: &noise)
+            let q: ProgrammedArray
+            if let old, old.requested.feedback[i] == network.feedback[i] {
+                q = old.arrays.feedback[i]
+            } else {
+                q = program(network.feedback[i], array: UInt64(2 * i + 1))
+            }
             out.realised.feedback[i] = q.realised
             out.forward.append(w)
             out.feedback.append(q)

@@ -86,8 +86,8 @@ public protocol Backend: Sendable {
     func feedbackUpdate(inputs: Matrix, variant: Variant, noiseSeed: UInt64) throws -> [Matrix]
     /// Whether the feedback phase starts from `effectiveNetwork.forward(inputs)` and that state
     /// depends on W and b alone, so a caller may compute it once while only Q changes
-    /// (`FeedforwardStore`). False where reprogramming redraws device noise, or where the
-    /// backend computes its own feedforward state (a circuit).
+    /// (`FeedforwardStore`). False where a reprogramming that leaves W and b alone could still
+    /// change what they realise, or where the backend computes its own feedforward state (a circuit).
     var feedbackStartsFromForward: Bool { get }
     /// `feedbackUpdate(inputs:variant:noiseSeed:)` from a given feedforward state of `inputs`, which
     /// must be `effectiveNetwork.forward(inputs)` (only called when `feedbackStartsFromForward`).

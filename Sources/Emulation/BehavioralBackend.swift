@@ -13,6 +13,9 @@ public struct BehavioralBackend: Backend {
     public var requested: Network
     public var ideal: IdealBackend
     public var cycle: UInt64
+    /// The device arrays that realise `requested` (kept so that a reprogramming rewrites
+    /// only the arrays whose values changed).
+    public var arrays: ProgrammedNetwork
 
     public var name: String { "behavioral" }
     public var network: Network { requested }
@@ -26,14 +29,14 @@ public struct BehavioralBackend: Backend {
         if case .singlePole(_, _, let rail) = circuit.opAmp, rail > 0 {
             c.control.divergenceBound = min(c.control.divergenceBound, 1e6)
         }
-        ideal = try IdealBackend(network: try Self.effective(network, mapper: mapper, cycle: cycle), configuration: c)
+        // Only the device arrays: building the whole circuit per reprogramming took
+        // 50 ms on the Fashion-MNIST network, more than the batch's own work.
+        arrays = mapper.programArrays(network: network)
+        ideal = try IdealBackend(network: Self.effective(arrays, mapper: mapper), configuration: c)
     }
 
     /// Realised weights, scaled by each stage's DC gain 1/(1 + (1 + R_F·G_in)/A) when untrimmed.
-    static func effective(_ network: Network, mapper: DFCCircuitMapper, cycle: UInt64) throws -> Network {
-        // Only the device arrays: building the whole circuit per reprogramming took
-        // 50 ms on the Fashion-MNIST network, more than the batch's own work.
-        let arrays = mapper.programArrays(network: network, programmingCycle: cycle)
+    static func effective(_ arrays: ProgrammedNetwork, mapper: DFCCircuitMapper) -> Network {
         var net = arrays.realised
         guard !mapper.parameters.trimFiniteGain else { return net }
         let gain: Double = switch mapper.parameters.opAmp {
@@ -66,16 +69,35 @@ public struct BehavioralBackend: Backend {
 
     /// The feedback phase on the effective weights; the decay acts on the requested Q.
     public func feedbackUpdate(inputs: Matrix, variant: Variant, noiseSeed: UInt64) throws -> [Matrix] {
-        let dQ = try ideal.feedbackUpdate(inputs: inputs, variant: variant, noiseSeed: noiseSeed)
-        let beta = Double(inputs.rows) * ideal.solver.configuration.feedback.decay
+        decayOnRequested(try ideal.feedbackUpdate(inputs: inputs, variant: variant, noiseSeed: noiseSeed), batch: inputs.rows)
+    }
+
+    /// The realised W and b stay while only Q is rewritten, so a feedback pass may start from
+    /// a stored feedforward state of the effective network, as the ideal backend's does.
+    public var feedbackStartsFromForward: Bool { true }
+
+    public func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, variant: Variant,
+                               noiseSeed: UInt64) throws -> [Matrix] {
+        decayOnRequested(try ideal.feedbackUpdate(inputs: inputs, feedforward: feedforward, variant: variant, noiseSeed: noiseSeed),
+                         batch: inputs.rows)
+    }
+
+    /// The ideal backend's update decays its (realised) Q by B·β·Q; the host's decay acts on
+    /// the requested Q instead.
+    private func decayOnRequested(_ dQ: [Matrix], batch: Int) -> [Matrix] {
+        let beta = Double(batch) * ideal.solver.configuration.feedback.decay
         return (0..<dQ.count).map { dQ[$0] + ideal.network.feedback[$0] * beta - requested.feedback[$0] * beta }
     }
 
+    /// Rewrites the arrays whose values changed: in a feedback pass only Q's, in a forward
+    /// epoch of a variant with fixed or separately trained Q only W's. The others keep their
+    /// conductances and so their programming noise (`DFCCircuitMapper.programArrays`).
     public func reprogrammed(with network: Network, cycle: UInt64) throws -> BehavioralBackend {
         var b = self
         b.requested = network
         b.cycle = cycle
-        b.ideal = try ideal.reprogrammed(with: try Self.effective(network, mapper: mapper, cycle: cycle), cycle: cycle)
+        b.arrays = mapper.programArrays(network: network, reusing: (requested, arrays))
+        b.ideal = try ideal.reprogrammed(with: Self.effective(b.arrays, mapper: mapper), cycle: cycle)
         return b
     }
 }

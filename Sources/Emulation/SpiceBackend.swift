@@ -16,7 +16,8 @@ public struct SpiceBackend: Backend {
     public var timeLimit: Double
     /// Samples simulated at once in `update` (use a `SpiceWorkerPool` of this size as engine).
     public var workers: Int
-    /// Which programming of the arrays this is (programming noise is redrawn per cycle).
+    /// How many reprogrammings led here (the trainer's count). Programming noise does not
+    /// follow it: an array is redrawn when its values change (`DFCCircuitMapper.programArrays`).
     public let cycle: UInt64
     /// Simulator options for a second attempt when a sample does not converge.
     public static let relaxedOptions = ["option reltol=0.01", "option abstol=1e-9", "option vntol=1e-5",
@@ -41,9 +42,10 @@ public struct SpiceBackend: Backend {
         self.timeLimit = timeLimit
         self.workers = max(1, workers)
         self.cycle = cycle
+        // Programming round 0 whatever the cycle: an array keeps its realisation until its
+        // values change (`DFCCircuitMapper.programArrays`), as the behavioral backend's do.
         mapped = try mapper.map(network: network, input: [Double](repeating: 0, count: network.sizes[0]),
-                                target: [Double](repeating: 0, count: network.outputSize), phase: .controlled,
-                                programmingCycle: cycle)
+                                target: [Double](repeating: 0, count: network.outputSize), phase: .controlled)
         let lines = try NgspiceDialect().text(mapped.circuit).split(separator: "\n").map(String.init)
         template = lines
         func line(_ prefix: String) throws -> Int {
@@ -100,8 +102,7 @@ public struct SpiceBackend: Backend {
                     let x = inputs.row(s)
                     let (_, output) = try feedforward(input: x, options: [])
                     let phase = try mapper.mapFeedbackPhase(network: network, input: x, target: output,
-                                                            noiseSeed: SeededGenerator(seed: noiseSeed).derived(UInt64(s)).state.0,
-                                                            programmingCycle: cycle)
+                                                            noiseSeed: SeededGenerator(seed: noiseSeed).derived(UInt64(s)).state.0)
                     let lines = try NgspiceDialect().text(phase.circuit).split(separator: "\n").map(String.init)
                     let result = try engine.simulate(SimulationRequest(netlist: lines, steps: [.analysis("run"), .capture("fb")], timeLimit: timeLimit))
                     let plot = try result.plot("fb")

@@ -113,7 +113,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Directory with the IDX files.", valueName: "DIR")) var dataDir: String?
     @Option(help: "Override the config's device levels by bits (0: keep the config's).") var deviceBits = 0
     @Option(help: "Override the config's relative programming noise (negative: keep the config's).") var programmingNoise = -1.0
-    @Option(help: "Programming cycles to draw (noise differs per cycle).") var programmings = 3
+    @Option(help: "Independent programmings of the weights to draw (programming noise differs between them).") var programmings = 3
 
     func run() throws {
         var experiment = try ConfigurationLoader.loadExperiment(path: options.config)
@@ -127,8 +127,8 @@ struct EvaluateCommand: ParsableCommand {
         print(String(format: "ideal weights: %.2f %% test error", error(network)))
         let mapper = try DFCCircuitMapper(configuration: experiment.model, parameters: experiment.circuit)
         var errors: [Double] = []
-        for cycle in 0..<max(1, programmings) {
-            errors.append(error(mapper.programArrays(network: network, programmingCycle: UInt64(cycle)).realised))
+        for round in 0..<max(1, programmings) {
+            errors.append(error(mapper.programArrays(network: network, programmingRound: UInt64(round)).realised))
         }
         let mean = errors.reduce(0, +) / Double(errors.count)
         let d = experiment.circuit.device

@@ -80,6 +80,52 @@ struct MappingTests {
         #expect(d.program(weights, using: &g3).clipped > 0)
     }
 
+    @Test("an array keeps its realisation until its values change; another round draws anew; reuse equals reprogramming")
+    func programmingFollowsValues() throws {
+        var c = studentTeacherConfiguration()
+        c.sizes = [5, 12, 10, 2]
+        c.activations = [.tanh, .tanh, .linear]
+        var p = CircuitParameters()
+        p.device.levels = 64
+        p.device.programmingNoise = 0.02
+        // Stuck-on cells sit at gMax, which no requested weight reaches with w_max = 100.
+        p.device.stuckOnFraction = 0.05
+        p.device.wMax = 100
+        let mapper = try DFCCircuitMapper(configuration: c, parameters: p)
+        let net = try Network.initialized(c, seed: 4)
+        let first = mapper.programArrays(network: net)
+        #expect(mapper.programArrays(network: net).realised == first.realised)
+        // Only W_2 changes (as after a forward step that left the rest, or a feedback pass's Q).
+        var changed = net
+        changed.weights[1][0, 0] += 0.01
+        let fresh = mapper.programArrays(network: changed)
+        let reused = mapper.programArrays(network: changed, reusing: (net, first))
+        for i in 0..<net.depth {
+            #expect(reused.forward[i].gPlus == fresh.forward[i].gPlus && reused.forward[i].gMinus == fresh.forward[i].gMinus)
+            #expect(reused.feedback[i].gPlus == fresh.feedback[i].gPlus && reused.feedback[i].gMinus == fresh.feedback[i].gMinus)
+            #expect(fresh.realised.feedback[i] == first.realised.feedback[i], "Q_\(i + 1) was not rewritten")
+            if i != 1 {
+                #expect(fresh.realised.weights[i] == first.realised.weights[i] && fresh.realised.biases[i] == first.realised.biases[i])
+            }
+        }
+        #expect(reused.realised == fresh.realised && reused.stuck == fresh.stuck)
+        // W_2 got new noise, not just its one new value: most of its other entries moved too.
+        let w2 = fresh.realised.weights[1].storage, w1 = first.realised.weights[1].storage
+        #expect(zip(w2.dropFirst(), w1.dropFirst()).filter { $0 != $1 }.count > w1.count / 2)
+        // Its stuck cells stay stuck, in the same places.
+        func stuckCells(_ a: ProgrammedArray) -> [Int] {
+            (a.gPlus.storage + a.gMinus.storage).indices.filter { (a.gPlus.storage + a.gMinus.storage)[$0] == p.device.gMax }
+        }
+        #expect(!stuckCells(first.forward[1]).isEmpty && stuckCells(first.forward[1]) == stuckCells(fresh.forward[1]))
+        // A second round programs the same values with other noise, everywhere.
+        let round1 = mapper.programArrays(network: net, programmingRound: 1)
+        for i in 0..<net.depth {
+            #expect(round1.realised.weights[i] != first.realised.weights[i] && round1.realised.feedback[i] != first.realised.feedback[i])
+        }
+        // Arrays of another round are not reused.
+        #expect(mapper.programArrays(network: net, reusing: (net, round1)).realised == first.realised)
+    }
+
     @Test("hostile text in a config never reaches the netlist raw")
     func hostileNames() throws {
         var c = studentTeacherConfiguration()
