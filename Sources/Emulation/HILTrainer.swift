@@ -166,21 +166,23 @@ public final class HILTrainer<B: Backend> {
         let learnsFeedback = variant.learnsFeedback
         while learnsFeedback && state.pretrainDone < training.feedbackPretrainEpochs {
             if shouldStop() { try save(); return .interrupted }
-            try timed("pretrain") {
+            let finished = try timed("pretrain") {
                 try feedbackPass(rate: training.feedbackPretrainRate > 0 ? training.feedbackPretrainRate : training.feedbackLearningRate,
                                  pass: 1_000_000 + state.pretrainDone,
                                  label: "feedback pre-training \(state.pretrainDone + 1)/\(training.feedbackPretrainEpochs)")
             }
+            guard finished else { try save(); return .interrupted }
             state.pretrainDone += 1
             try save()
         }
         while state.epoch < training.epochs {
             if learnsFeedback && training.feedbackPassFirst && state.position == 0 && state.feedbackFirstDone != true {
                 if shouldStop() { try save(); return .interrupted }
-                try timed("feedback", countsAsTraining: true) {
+                let finished = try timed("feedback", countsAsTraining: true) {
                     try feedbackPass(rate: training.feedbackLearningRate, pass: state.epoch * 1000 + 999,
                                      label: "epoch \(state.epoch + 1): feedback pass before the forward pass")
                 }
+                guard finished else { try save(); return .interrupted }
                 state.feedbackFirstDone = true
                 try save()
             }
@@ -244,10 +246,11 @@ public final class HILTrainer<B: Backend> {
             }
             while learnsFeedback && state.extraFeedbackDone < training.extraFeedbackEpochs {
                 if shouldStop() { try save(); return .interrupted }
-                try timed("feedback", countsAsTraining: true) {
+                let finished = try timed("feedback", countsAsTraining: true) {
                     try feedbackPass(rate: training.feedbackLearningRate, pass: state.epoch * 1000 + state.extraFeedbackDone,
                                      label: "epoch \(state.epoch + 1): feedback pass \(state.extraFeedbackDone + 1)/\(training.extraFeedbackEpochs)")
                 }
+                guard finished else { try save(); return .interrupted }
                 state.extraFeedbackDone += 1
                 try save()
             }
@@ -309,14 +312,16 @@ public final class HILTrainer<B: Backend> {
     }
 
     /// One feedback-only pass over the training set in mini-batches (Eq. 13 on the backend),
-    /// its own optimizer state, in an order drawn from the pass number.
-    func feedbackPass(rate: Double, pass: Int, label: String) throws {
-        guard rate > 0 else { return }
+    /// its own optimizer state, in an order drawn from the pass number. It starts where a
+    /// checkpoint left it (`feedbackPassPosition`) and returns false when `shouldStop` ends it
+    /// after a batch, with the position recorded: a resume finishes the same pass exactly.
+    func feedbackPass(rate: Double, pass: Int, label: String) throws -> Bool {
+        guard rate > 0 else { return true }
         let n = data.trainX.rows
         let order = order(epoch: 10_000_000 + pass)
         state.feedbackOptimizer.learningRate = rate
         let store = currentFeedforwardStore()
-        var position = 0
+        var position = state.feedbackPassPosition ?? 0
         while position < n {
             let indices = Array(order[position..<min(n, position + training.batchSize)])
             let x = data.trainX.rows(at: indices)
@@ -333,8 +338,11 @@ public final class HILTrainer<B: Backend> {
             backend = try backend.reprogrammed(with: net, cycle: state.cycle)
             state.feedback = net.feedbackTensors
             position += indices.count
+            state.feedbackPassPosition = position < n ? position : nil
             feedbackProgress?(label, position, n)
+            if position < n && shouldStop() { return false }
         }
+        return true
     }
 
     /// The training set's feedforward potentials under the backend's present W and b, rebuilt

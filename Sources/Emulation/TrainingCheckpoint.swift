@@ -33,6 +33,9 @@ public struct TrainingCheckpoint: Sendable, Codable {
     /// Whether the current epoch's leading feedback pass (`training.feedbackPassFirst`) is
     /// done; nil in checkpoints written before it existed, and between epochs.
     public var feedbackFirstDone: Bool?
+    /// Samples done in the feedback-only pass in progress, when a stop came inside one (the
+    /// pass is the one the counters above say comes next); nil otherwise.
+    public var feedbackPassPosition: Int?
     /// The NPZ beside checkpoint.json that holds the tensors (nil: they are inline, as
     /// in checkpoints written before the split).
     public var tensorFile: String?
