@@ -33,9 +33,10 @@ struct TrainCommand: ParsableCommand {
         Per mini-batch every sample runs on the backend (feedforward phase, target, \
         controlled run), the plasticity of Eq. 5 is integrated from its traces, the host \
         takes an optimizer step (config `training` section: sgd or adam) and reprograms \
-        the device arrays whose values changed (the others keep their conductances). Variants that learn Q also run the feedback phase (Eq. 12–13): the \
-        config's feedback pre-training passes first, then extra passes after each epoch (or \
-        one update per batch). RUN/ receives metrics.jsonl (one line per epoch, with seconds \
+        the device arrays whose values changed (the others keep their conductances). \
+        Variants that learn Q also run the feedback phase (Eq. 12–13): the config's \
+        feedback pre-training passes first, then extra passes after each epoch (or one \
+        update per batch). RUN/ receives metrics.jsonl (one line per epoch, with seconds \
         per phase), learning-curve.svg, model.npz and checkpoint.json (+ its tensor NPZ), \
         written atomically every training.checkpointEvery samples and at every epoch. \
         Ctrl-C stops after the current batch with a checkpoint; `--resume RUN/` continues \
