@@ -96,8 +96,16 @@ extension TrainingCheckpoint {
         }
     }
 
+    /// The backend a checkpoint names, from checkpoint.json alone, without its tensors; nil
+    /// when there is none or it is unreadable (`read` then says why).
+    public static func backend(in directory: URL) -> String? {
+        struct Header: Decodable { var backend: String }
+        guard let bytes = FileManager.default.contents(atPath: directory.appendingPathComponent(jsonName).path) else { return nil }
+        return try? decoder.decode(Header.self, from: bytes).backend
+    }
+
     /// Reads checkpoint.json and the tensors it names.
-    public static func read(from directory: URL) throws -> TrainingCheckpoint {
+    static func read(from directory: URL) throws -> TrainingCheckpoint {
         let path = directory.appendingPathComponent(jsonName).path
         guard let bytes = FileManager.default.contents(atPath: path) else {
             throw ModelError("\(path): no checkpoint to resume from")

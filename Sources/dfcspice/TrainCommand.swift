@@ -119,13 +119,13 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// The backend a resumed run trained on, from its checkpoint (nil for a new run, or when
-    /// the checkpoint is missing: the trainer then says so).
+    /// The backend a resumed run trained on, from its checkpoint.json (nil for a new run, or
+    /// when the checkpoint is missing: the trainer then says so).
     func resumedBackend() throws -> BackendChoice? {
-        guard let resume, let saved = try? TrainingCheckpoint.read(from: URL(fileURLWithPath: resume)) else { return nil }
-        guard let choice = BackendChoice(rawValue: saved.backend) else {
+        guard let resume, let name = TrainingCheckpoint.backend(in: URL(fileURLWithPath: resume)) else { return nil }
+        guard let choice = BackendChoice(rawValue: name) else {
             throw InputError(file: URL(fileURLWithPath: resume).appendingPathComponent("checkpoint.json").path, field: "backend",
-                             "unknown backend \(saved.backend); give --backend")
+                             "unknown backend \(name); give --backend")
         }
         return choice
     }
