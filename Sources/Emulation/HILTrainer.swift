@@ -86,12 +86,12 @@ public final class HILTrainer<B: Backend> {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasPrefix(".") && name.contains(".tmp-") {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
         }
+        let fingerprint = self.data.fingerprint
         if resume {
             let saved = try TrainingCheckpoint.read(from: directory)
             guard saved.backend == backend.name, saved.variant == variant.rawValue, saved.seed == configuration.seed else {
                 throw ModelError("\(checkpoint.path): the checkpoint is of backend \(saved.backend), variant \(saved.variant), seed \(saved.seed); this run asks for \(backend.name), \(variant.rawValue), seed \(configuration.seed)")
             }
-            let fingerprint = self.data.fingerprint
             if let recorded = saved.dataFingerprint, recorded != fingerprint {
                 throw ModelError("\(checkpoint.path): the run trained on other data (\(saved.dataSizes ?? "?"), fingerprint \(recorded)) than this resume gives (\(self.data.sizes), fingerprint \(fingerprint)); give the --data, --data-dir and --limit the run started with")
             }
@@ -100,11 +100,6 @@ public final class HILTrainer<B: Backend> {
             net.feedbackTensors = saved.feedback
             self.backend = try backend.reprogrammed(with: net, cycle: saved.cycle)
             state = saved
-            // A checkpoint from before fingerprints: from now on the run is held to this data.
-            if saved.dataFingerprint == nil {
-                state.dataFingerprint = fingerprint
-                state.dataSizes = self.data.sizes
-            }
         } else {
             self.backend = backend
             let empty = EpochMetrics(epoch: 0, samples: 0, trainLoss: 0, testLoss: 0, converged: 0, notConverged: 0,
@@ -114,7 +109,10 @@ public final class HILTrainer<B: Backend> {
                                        feedback: backend.network.feedbackTensors, optimizer: training.optimizer(),
                                        feedbackOptimizer: training.optimizer(rate: max(training.feedbackLearningRate, 1e-12)),
                                        metrics: [], pending: empty)
-            state.dataFingerprint = self.data.fingerprint
+        }
+        // A new run, or a checkpoint from before fingerprints: from now on the run is held to this data.
+        if state.dataFingerprint == nil {
+            state.dataFingerprint = fingerprint
             state.dataSizes = self.data.sizes
         }
     }
