@@ -147,14 +147,21 @@ public enum ConfigurationLoader {
             ("testSamples", \.testSamples), ("checkpointEvery", \.checkpointEvery),
             ("feedbackPretrainEpochs", \.feedbackPretrainEpochs), ("extraFeedbackEpochs", \.extraFeedbackEpochs),
         ]
-        try reader.keys(m, allowed: Set(numbers.map(\.0) + integers.map(\.0) + ["optimizer", "feedbackPassFirst"]), at: "training")
+        let flags: [(String, WritableKeyPath<TrainingParameters, Bool>)] = [
+            ("feedbackPassFirst", \.feedbackPassFirst), ("separateFeedbackOptimizers", \.separateFeedbackOptimizers),
+        ]
+        let optionalNumbers = ["feedbackEpsilon", "feedbackClipNorm"]
+        try reader.keys(m, allowed: Set(numbers.map(\.0) + integers.map(\.0) + flags.map(\.0) + optionalNumbers + ["optimizer"]), at: "training")
         for (key, path) in numbers { try reader.number(m, key, "training", &t[keyPath: path]) }
         for (key, path) in integers { try reader.integer(m, key, "training", &t[keyPath: path]) }
         if let v = m["optimizer"] { t.optimizer = try reader.choice(v, "training.optimizer", Optimizer.Kind.self) }
-        if let v = m["feedbackPassFirst"] {
-            guard let b = v as? Bool else { throw reader.fail("training.feedbackPassFirst", "expected true or false") }
-            t.feedbackPassFirst = b
+        for (key, path) in flags {
+            guard let v = m[key] else { continue }
+            guard let b = v as? Bool else { throw reader.fail("training.\(key)", "expected true or false") }
+            t[keyPath: path] = b
         }
+        if let v = m["feedbackEpsilon"] { t.feedbackEpsilon = try reader.double(v, "training.feedbackEpsilon") }
+        if let v = m["feedbackClipNorm"] { t.feedbackClipNorm = try reader.double(v, "training.feedbackClipNorm") }
         do { try t.validate() } catch let e as ModelError {
             let parts = e.message.split(separator: ":", maxSplits: 1)
             throw reader.fail(String(parts[0]), parts.count > 1 ? String(parts[1]).trimmingCharacters(in: .whitespaces) : e.message)

@@ -117,11 +117,26 @@ public struct TrainingParameters: Sendable, Equatable {
     public var feedbackPassFirst = false
     /// With extra feedback epochs or a leading pass, feedback learns in those passes only,
     /// not after every batch.
+    /// Adam's ε and the clip norm of the feedback optimizer (the published code's
+    /// `epsilon_fb`; its DDTP feedback optimizer does not clip); nil: `epsilon`, `clipNorm`.
+    public var feedbackEpsilon: Double?
+    public var feedbackClipNorm: Double?
+    /// Whether pre-training and the later feedback passes each have their own optimizer state,
+    /// as the published code's `feedback_init_optimizer` and `feedback_optimizer`: the state
+    /// starts afresh (moments zero, bias correction from step 1) after the last pre-training
+    /// pass. false: one state throughout, only the rate switches.
+    public var separateFeedbackOptimizers = false
 
     public init() {}
 
     public func optimizer(rate: Double? = nil) -> Optimizer {
         Optimizer(kind: optimizer, learningRate: rate ?? learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, clipNorm: clipNorm)
+    }
+
+    /// A fresh optimizer for Q: the forward one's kind and betas, its own ε and clip norm.
+    public func feedbackOptimizer(rate: Double) -> Optimizer {
+        Optimizer(kind: optimizer, learningRate: rate, beta1: beta1, beta2: beta2,
+                  epsilon: feedbackEpsilon ?? epsilon, clipNorm: feedbackClipNorm ?? clipNorm)
     }
 
     public func validate() throws {
@@ -132,6 +147,8 @@ public struct TrainingParameters: Sendable, Equatable {
         try positive(epsilon, "epsilon")
         guard (0..<1).contains(beta1), (0..<1).contains(beta2) else { throw ModelError("training.beta1: betas must be in [0, 1)") }
         guard clipNorm >= 0, clipNorm.isFinite else { throw ModelError("training.clipNorm: must be ≥ 0") }
+        if let e = feedbackEpsilon { try positive(e, "feedbackEpsilon") }
+        if let c = feedbackClipNorm, !(c >= 0 && c.isFinite) { throw ModelError("training.feedbackClipNorm: must be ≥ 0, got \(c)") }
         guard feedbackLearningRate >= 0, feedbackLearningRate.isFinite else { throw ModelError("training.feedbackLearningRate: must be ≥ 0") }
         guard feedbackPretrainRate >= 0, feedbackPretrainRate.isFinite else { throw ModelError("training.feedbackPretrainRate: must be ≥ 0") }
         guard feedbackPretrainEpochs >= 0, extraFeedbackEpochs >= 0 else { throw ModelError("training.feedbackPretrainEpochs: must be ≥ 0") }

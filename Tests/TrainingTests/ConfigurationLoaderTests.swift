@@ -45,6 +45,23 @@ struct ConfigurationLoaderTests {
         #expect(d.model.outputFeedback == .learned && !d.training.feedbackPassFirst)
     }
 
+    @Test("the feedback optimizer's own ε, clip norm and state are read; by default it is the forward one's, shared")
+    func feedbackOptimizerKeys() throws {
+        let e = try ConfigurationLoader.parseExperiment("""
+        network: {sizes: [3, 4, 2]}
+        training: {optimizer: adam, epsilon: 1e-7, clipNorm: 1, feedbackEpsilon: 1e-8, feedbackClipNorm: 0, separateFeedbackOptimizers: true}
+        """)
+        let q = e.training.feedbackOptimizer(rate: 0.1)
+        #expect(q.epsilon == 1e-8 && q.clipNorm == 0 && q.learningRate == 0.1 && q.kind == .adam)
+        #expect(e.training.separateFeedbackOptimizers)
+        let d = try ConfigurationLoader.parseExperiment("""
+        network: {sizes: [3, 4, 2]}
+        training: {optimizer: adam, epsilon: 1e-7, clipNorm: 1}
+        """)
+        let shared = d.training.feedbackOptimizer(rate: 0.1)
+        #expect(shared.epsilon == 1e-7 && shared.clipNorm == 1 && !d.training.separateFeedbackOptimizers)
+    }
+
     @Test("JSON configs are read too")
     func json() throws {
         let c = try ConfigurationLoader.parse(#"{"network": {"sizes": [2, 2]}, "dfc": {"kp": 0.5}}"#)
@@ -66,6 +83,10 @@ struct ConfigurationLoaderTests {
         ("surprise: 1\nnetwork: {sizes: [2, 2]}", "surprise"),
         ("network: {sizes: [3, 4, 2], outputFeedback: frozen}", "network.outputFeedback"),
         ("network: {sizes: [3, 4, 2]}\ntraining: {feedbackPassFirst: 3}", "training.feedbackPassFirst"),
+        ("network: {sizes: [3, 4, 2]}\ntraining: {separateFeedbackOptimizers: yes please}", "training.separateFeedbackOptimizers"),
+        ("network: {sizes: [3, 4, 2]}\ntraining: {feedbackClipNorm: -1}", "training.feedbackClipNorm"),
+        ("network: {sizes: [3, 4, 2]}\ntraining: {feedbackEpsilon: 0}", "training.feedbackEpsilon"),
+        ("network: {sizes: [3, 4, 2]}\ntraining: {feedbackEpsilon: .inf}", "training.feedbackEpsilon"),
     ])
     func badFields(text: String, field: String) {
         do {
