@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+@testable import Training
+
+/// Every config the repository ships is one a user may run first: it must load.
+@Suite("Shipped example configs")
+struct ExampleConfigTests {
+    static var examples: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Examples")
+    }
+
+    static var configs: [String] {
+        let files = FileManager.default.enumerator(atPath: examples.path)?.compactMap { $0 as? String } ?? []
+        return files.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+    }
+
+    @Test("there are example configs to check")
+    func found() {
+        #expect(Self.configs.count >= 20, "found \(Self.configs)")
+    }
+
+    @Test("every example config loads without an error", arguments: configs)
+    func loads(_ relative: String) throws {
+        let e = try ConfigurationLoader.loadExperiment(path: Self.examples.appendingPathComponent(relative).path)
+        #expect(!e.model.sizes.isEmpty)
+    }
+
+    @Test("the DFA row's Q optimizer is the published one")
+    func ddtpFeedbackOptimizer() throws {
+        let e = try ConfigurationLoader.loadExperiment(path: Self.examples.appendingPathComponent("fashion-mnist/ddtp-linear.yaml").path)
+        let q = e.training.feedbackOptimizer(rate: e.training.feedbackLearningRate)
+        #expect(q.epsilon == 1e-8 && q.clipNorm == 0 && e.training.separateFeedbackOptimizers)
+        #expect(e.training.optimizer(rate: nil).epsilon == 3.252e-7 && e.training.clipNorm == 1)
+    }
+}
