@@ -10,7 +10,10 @@ struct TableCommand: ParsableCommand {
         commandName: "table",
         abstract: "Summarize training runs as a Markdown table beside the DFC paper's Table 1.",
         discussion: """
-        Runs are grouped by variant (from RUN/checkpoint.json); for each group, as mean ± std \
+        Runs are grouped by variant (from RUN/checkpoint.json) and by config: runs whose \
+        RUN/config.yaml differ in more than the seed, the name, the epoch count and the \
+        checkpoint interval are separate rows, labelled by config name (or, when the names \
+        agree, by their first run's directory). For each group, as mean ± std \
         over the runs (seeds): the test error of the epoch with the lowest validation error \
         (the paper's Table 1 selection; "—" for runs without a validation split) and of the \
         last epoch; then epochs, the median wall seconds \
@@ -31,7 +34,32 @@ struct TableCommand: ParsableCommand {
         "dfc-ssa-fixed": 11.44, "dfc-ss-fixed": 11.55, "dfa": 11.38, "ddtp-linear": 11.38,
     ]
 
+    /// What makes two runs one experiment: RUN/config.yaml but for the seed, the name, the
+    /// epoch count and the checkpoint interval; nil when the file is missing or unreadable
+    /// (runs from before run directories kept their config: grouped by variant alone).
+    struct Setup: Equatable {
+        var model: Configuration
+        var training: TrainingParameters
+        var circuit: CircuitParameters
+
+        init?(runDirectory dir: URL) {
+            guard let e = try? ConfigurationLoader.loadExperiment(path: dir.appendingPathComponent("config.yaml").path) else { return nil }
+            model = e.model
+            model.seed = 0
+            model.name = ""
+            training = e.training
+            training.epochs = 0
+            training.checkpointEvery = 0
+            circuit = e.circuit
+        }
+    }
+
     struct Row {
+        var variant: String
+        var setup: Setup?
+        /// The config's name and the first run's directory, to tell rows of one variant apart.
+        var name: String
+        var firstRun: String
         /// Test error (%) at the epoch with the lowest validation error, as the paper's Table 1; nil for runs without a validation split.
         var selected: [Double?] = []
         var last: [Double] = []
@@ -51,7 +79,7 @@ struct TableCommand: ParsableCommand {
 
     func run() throws {
         guard !runs.isEmpty else { throw ValidationError("give at least one --runs directory") }
-        var rows: [String: Row] = [:]
+        var rows: [Row] = []
         for run in runs {
             let dir = URL(fileURLWithPath: run)
             let checkpointPath = dir.appendingPathComponent("checkpoint.json").path
@@ -63,7 +91,13 @@ struct TableCommand: ParsableCommand {
             guard let last = checkpoint.metrics.last, last.epoch > 0 else { throw InputError(file: checkpointPath, "no finished epoch") }
             guard let error = last.testError else { throw InputError(file: checkpointPath, "not a classification run (no test error)") }
             let key = checkpoint.backend == "ideal" ? checkpoint.variant : "\(checkpoint.variant) (\(checkpoint.backend))"
-            var row = rows[key] ?? Row()
+            let setup = Setup(runDirectory: dir)
+            let index = rows.firstIndex { $0.variant == key && $0.setup == setup } ?? {
+                let name = (try? ConfigurationLoader.loadExperiment(path: dir.appendingPathComponent("config.yaml").path).model.name) ?? ""
+                rows.append(Row(variant: key, setup: setup, name: name, firstRun: dir.lastPathComponent))
+                return rows.count - 1
+            }()
+            var row = rows[index]
             let trained = checkpoint.metrics.dropFirst()
             let best = trained.filter { $0.validationError != nil && $0.testError != nil }.min { $0.validationError! < $1.validationError! }
             row.selected.append(best.map { 100 * $0.testError! })
@@ -74,12 +108,15 @@ struct TableCommand: ParsableCommand {
             row.seconds.append(sorted.isEmpty ? 0 : sorted.count % 2 == 1 ? sorted[sorted.count / 2]
                                : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2)
             row.pretrain.append(trained.compactMap { $0.phases?["pretrain"] }.reduce(0, +))
-            rows[key] = row
+            rows[index] = row
         }
         var out = "| variant | test error at best validation epoch (%) | last epoch (%) | runs | epochs | s per epoch (median) | Q pre-training (s) | paper (%) |\n|---|---|---|---|---|---|---|---|\n"
-        for key in rows.keys.sorted() {
-            guard let r = rows[key] else { continue }
-            let base = String(key.split(separator: " ").first ?? "")
+        for r in rows.enumerated().sorted(by: { ($0.element.variant, $0.offset) < ($1.element.variant, $1.offset) }).map(\.element) {
+            let siblings = rows.filter { $0.variant == r.variant }
+            let names = Set(siblings.map(\.name))
+            let key = siblings.count == 1 ? r.variant
+                : "\(r.variant) [\(names.count == siblings.count && !r.name.isEmpty ? r.name : r.firstRun)]"
+            let base = String(r.variant.split(separator: " ").first ?? "")
             let pretrain = r.pretrain.reduce(0, +) / Double(r.pretrain.count)
             let selected = r.selected.compactMap { $0 }
             out += String(format: "| %@ | %@ | %@ | %d | %@ | %.1f | %@ | %@ |\n", key,

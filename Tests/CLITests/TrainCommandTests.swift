@@ -225,6 +225,17 @@ struct TableTests {
         }
         let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(cells[1].hasPrefix(String(format: "%.2f", (selected[0] + selected[1]) / 2)), "\(row) against \(selected)")
+        // A run of another config (another rate) is its own row, not averaged in.
+        let other = try String(contentsOfFile: w.path("a.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "seed: 1", with: "seed: 3").replacingOccurrences(of: "learningRate:", with: "learningRate: 0.5e-3 #")
+        try other.write(to: w.url("c.yaml"), atomically: true, encoding: .utf8)
+        let c = try CLI.run(["train", "--config", w.path("c.yaml"), "--data", "images", "--limit", "500", "--out", w.path("c")])
+        #expect(c.status == 0, "\(c.stderr)")
+        let split = try CLI.run(["table", "--runs", w.path("a"), w.path("c"), w.path("b")])
+        let rows = split.stdout.split(separator: "\n").filter { $0.hasPrefix("| bp") }
+        #expect(rows.count == 2, "\(split.stdout)")
+        #expect(rows.first { $0.hasPrefix("| bp [a] ") }?.contains("| 2 |") == true, "\(rows)")
+        #expect(rows.first { $0.hasPrefix("| bp [c] ") }?.contains("| 1 |") == true, "\(rows)")
         let bad = try CLI.run(["table", "--runs", w.path("nothing")])
         #expect(bad.status != 0 && bad.stderr.hasPrefix("error:"))
         let e = try CLI.run(["evaluate", "--config", w.path("a.yaml"), "--model", w.path("a/model.npz"), "--device-bits", "4", "--programmings", "2"])
