@@ -107,7 +107,7 @@ public final class HILTrainer<B: Backend> {
             state = TrainingCheckpoint(seed: configuration.seed, backend: backend.name, variant: variant.rawValue, epoch: 0,
                                        position: 0, samplesSeen: 0, cycle: 0, forward: backend.network.forwardTensors,
                                        feedback: backend.network.feedbackTensors, optimizer: training.optimizer(),
-                                       feedbackOptimizer: training.feedbackOptimizer(rate: max(training.feedbackLearningRate, 1e-12)),
+                                       feedbackOptimizer: training.freshFeedbackOptimizer,
                                        metrics: [], pending: empty)
         }
         // A new run, or a checkpoint from before fingerprints: from now on the run is held to this data.
@@ -173,7 +173,7 @@ public final class HILTrainer<B: Backend> {
             state.pretrainDone += 1
             if training.separateFeedbackOptimizers && state.pretrainDone == training.feedbackPretrainEpochs {
                 // Saved with the pass that ends pre-training, so a resume never resets twice.
-                state.feedbackOptimizer = training.feedbackOptimizer(rate: max(training.feedbackLearningRate, 1e-12))
+                state.feedbackOptimizer = training.freshFeedbackOptimizer
             }
             try save()
         }

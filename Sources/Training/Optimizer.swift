@@ -139,6 +139,10 @@ public struct TrainingParameters: Sendable, Equatable {
                   epsilon: feedbackEpsilon ?? epsilon, clipNorm: feedbackClipNorm ?? clipNorm)
     }
 
+    /// The state Q's training starts from, at the start of a run and, with
+    /// `separateFeedbackOptimizers`, again after pre-training (each pass sets its own rate).
+    public var freshFeedbackOptimizer: Optimizer { feedbackOptimizer(rate: max(feedbackLearningRate, 1e-12)) }
+
     public func validate() throws {
         func positive(_ x: Double, _ f: String) throws {
             guard x.isFinite, x > 0 else { throw ModelError("training.\(f): must be positive and finite, got \(x)") }

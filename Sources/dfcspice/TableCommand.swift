@@ -35,15 +35,14 @@ struct TableCommand: ParsableCommand {
     ]
 
     /// What makes two runs one experiment: RUN/config.yaml but for the seed, the name, the
-    /// epoch count and the checkpoint interval; nil when the file is missing or unreadable
-    /// (runs from before run directories kept their config: grouped by variant alone).
+    /// epoch count and the checkpoint interval. Runs whose file is missing or unreadable (from
+    /// before run directories kept their config) have none and group by variant alone.
     struct Setup: Equatable {
         var model: Configuration
         var training: TrainingParameters
         var circuit: CircuitParameters
 
-        init?(runDirectory dir: URL) {
-            guard let e = try? ConfigurationLoader.loadExperiment(path: dir.appendingPathComponent("config.yaml").path) else { return nil }
+        init(_ e: Experiment) {
             model = e.model
             model.seed = 0
             model.name = ""
@@ -91,10 +90,10 @@ struct TableCommand: ParsableCommand {
             guard let last = checkpoint.metrics.last, last.epoch > 0 else { throw InputError(file: checkpointPath, "no finished epoch") }
             guard let error = last.testError else { throw InputError(file: checkpointPath, "not a classification run (no test error)") }
             let key = checkpoint.backend == "ideal" ? checkpoint.variant : "\(checkpoint.variant) (\(checkpoint.backend))"
-            let setup = Setup(runDirectory: dir)
+            let experiment = try? ConfigurationLoader.loadExperiment(path: dir.appendingPathComponent("config.yaml").path)
+            let setup = experiment.map(Setup.init)
             let index = rows.firstIndex { $0.variant == key && $0.setup == setup } ?? {
-                let name = (try? ConfigurationLoader.loadExperiment(path: dir.appendingPathComponent("config.yaml").path).model.name) ?? ""
-                rows.append(Row(variant: key, setup: setup, name: name, firstRun: dir.lastPathComponent))
+                rows.append(Row(variant: key, setup: setup, name: experiment?.model.name ?? "", firstRun: dir.lastPathComponent))
                 return rows.count - 1
             }()
             var row = rows[index]
