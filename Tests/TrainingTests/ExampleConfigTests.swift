@@ -33,4 +33,21 @@ struct ExampleConfigTests {
         #expect(q.epsilon == 1e-8 && q.clipNorm == 0 && e.training.separateFeedbackOptimizers)
         #expect(e.training.optimizer(rate: nil).epsilon == 3.252e-7 && e.training.clipNorm == 1)
     }
+
+    /// The Table 1 `dfc-ssa` row runs at the published gradient scale since 2026-12-03
+    /// (docs/decisions.md); its `sum` twin differs from it in that key alone.
+    @Test("the dfc-ssa row is at the published update scale, its sum twin at sum and otherwise the same")
+    func dfcSSAScale() throws {
+        func load(_ name: String) throws -> Experiment {
+            try ConfigurationLoader.loadExperiment(path: Self.examples.appendingPathComponent("fashion-mnist/\(name)").path)
+        }
+        let published = try load("dfc-ssa.yaml"), sum = try load("dfc-ssa-sum-scale.yaml")
+        #expect(published.model.conventions.updateScale == .publishedMean)
+        #expect(sum.model.conventions.updateScale == .sum)
+        var twin = sum.model
+        twin.conventions.updateScale = .publishedMean
+        twin.name = published.model.name
+        #expect(twin == published.model)
+        #expect(sum.training == published.training)
+    }
 }
