@@ -15,6 +15,11 @@ struct ExampleConfigTests {
         return files.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
     }
 
+    /// The shipped config at `relative` (below Examples/), loaded as `dfcspice` loads it.
+    static func load(_ relative: String) throws -> Experiment {
+        try ConfigurationLoader.loadExperiment(path: examples.appendingPathComponent(relative).path)
+    }
+
     @Test("there are example configs to check")
     func found() {
         #expect(Self.configs.count >= 20, "found \(Self.configs)")
@@ -22,13 +27,13 @@ struct ExampleConfigTests {
 
     @Test("every example config loads without an error", arguments: configs)
     func loads(_ relative: String) throws {
-        let e = try ConfigurationLoader.loadExperiment(path: Self.examples.appendingPathComponent(relative).path)
+        let e = try Self.load(relative)
         #expect(!e.model.sizes.isEmpty)
     }
 
     @Test("the DFA row's Q optimizer is the published one")
     func ddtpFeedbackOptimizer() throws {
-        let e = try ConfigurationLoader.loadExperiment(path: Self.examples.appendingPathComponent("fashion-mnist/ddtp-linear.yaml").path)
+        let e = try Self.load("fashion-mnist/ddtp-linear.yaml")
         let q = e.training.feedbackOptimizer(rate: e.training.feedbackLearningRate)
         #expect(q.epsilon == 1e-8 && q.clipNorm == 0 && e.training.separateFeedbackOptimizers)
         #expect(e.training.optimizer(rate: nil).epsilon == 3.252e-7 && e.training.clipNorm == 1)
@@ -38,16 +43,13 @@ struct ExampleConfigTests {
     /// (docs/decisions.md); its `sum` twin differs from it in that key alone.
     @Test("the dfc-ssa row is at the published update scale, its sum twin at sum and otherwise the same")
     func dfcSSAScale() throws {
-        func load(_ name: String) throws -> Experiment {
-            try ConfigurationLoader.loadExperiment(path: Self.examples.appendingPathComponent("fashion-mnist/\(name)").path)
-        }
-        let published = try load("dfc-ssa.yaml"), sum = try load("dfc-ssa-sum-scale.yaml")
+        let published = try Self.load("fashion-mnist/dfc-ssa.yaml"), sum = try Self.load("fashion-mnist/dfc-ssa-sum-scale.yaml")
         #expect(published.model.conventions.updateScale == .publishedMean)
         #expect(sum.model.conventions.updateScale == .sum)
         var twin = sum.model
         twin.conventions.updateScale = .publishedMean
         twin.name = published.model.name
         #expect(twin == published.model)
-        #expect(sum.training == published.training)
+        #expect(sum.training == published.training && sum.circuit == published.circuit)
     }
 }
