@@ -21,7 +21,9 @@ struct BenchCommand: ParsableCommand {
         one 64-sample chunk with the packed kernel the dynamics use and with OpenBLAS, on \
         every core at once; then one feedback pass, `dfc-ssa` and `bp`. Last, the \
         arithmetic floor of each epoch: its float64 matrix products at the measured dgemm \
-        peak, which no implementation of the same algorithm can beat on this machine.
+        peak, which no implementation of the same algorithm can beat on this machine; and \
+        the kernel floor, which adds the tanh evaluations and Gaussian draws of the \
+        dynamics at the measured speed of our element-wise kernels.
         """
     )
 
@@ -127,6 +129,60 @@ struct BenchCommand: ParsableCommand {
                      + "feedback pre-training %.0f s (10 passes), bp %.2f s",
                      (forward + 3 * pass) / peak, forward / peak, (3 * pass + 55_000 * FlopCount.steadyStateUpdate(sizes: sizes)) / peak,
                      10 * pass / peak, 55_000 * FlopCount.backpropagation(sizes: sizes) / peak))
+        // Add the element-wise work the products leave over, at our kernels' speed.
+        let cores = Double(Parallel.workers)
+        let kernels = elementRates(rounds: repeats)
+        let phi = configuration.activations
+        func kernelSeconds(activations: Double, draws: Double) -> Double {
+            55_000 * (activations * kernels.tanh + draws * kernels.draw) * 1e-9 / cores
+        }
+        let passKernels = kernelSeconds(activations: ElementCount.feedbackRunActivations(sizes: sizes, activations: phi, steps: feedbackSteps),
+                                        draws: ElementCount.feedbackRunDraws(sizes: sizes, steps: feedbackSteps))
+        let forwardKernels = kernelSeconds(activations: ElementCount.controlledRunActivations(sizes: sizes, activations: phi, steps: steps), draws: 0)
+        print(String(format: "element-wise kernels (every core busy, %d-element buffers): tanh %.2f ns, Gaussian draw with the apical Euler step %.2f ns per element per core",
+                     kernels.elements, kernels.tanh, kernels.draw))
+        print(String(format: "kernel floor (products at the dgemm peak, plus tanh and the noise at these speeds, nothing else): dfc %.0f s per epoch, "
+                     + "dfc-ssa %.1f s, feedback pre-training %.0f s",
+                     (forward + 3 * pass) / peak + forwardKernels + 3 * passKernels,
+                     (3 * pass + 55_000 * FlopCount.steadyStateUpdate(sizes: sizes)) / peak + 3 * passKernels,
+                     10 * pass / peak + 10 * passKernels))
+    }
+
+    /// Nanoseconds per element per core of the two element-wise kernels of the dynamics, on
+    /// every core at once as in training, over one chunk's hidden layer (64 × 256, in cache):
+    /// tanh (`VectorMath.tanh`, what `Activation.apply` runs) and the noise of the leaky apical
+    /// compartment (`NormalLanes.step` with its drive, the fused Euler–Maruyama step). Medians.
+    func elementRates(rounds: Int) -> (tanh: Double, draw: Double, elements: Int) {
+        let count = Dynamics.chunkSize * 256
+        let lock = NSLock()
+        var tanhs: [Double] = [], draws: [Double] = []
+        Parallel.forEach(Parallel.workers) { w in
+            var g = SeededGenerator(seed: 13 &+ UInt64(w))
+            let src = (0..<count).map { _ in 0.8 * g.nextNormal() }
+            var dst = [Double](repeating: 0, count: count)
+            var apical = [Double](repeating: 0, count: count)
+            var lanes = NormalLanes(generator: g)
+            let repeats = 2_000
+            func nanoseconds(_ body: () -> Void) -> Double {
+                let start = DispatchTime.now().uptimeNanoseconds
+                for _ in 0..<repeats { body() }
+                return Double(DispatchTime.now().uptimeNanoseconds - start) / Double(repeats * count)
+            }
+            for _ in 0..<rounds {
+                let t = nanoseconds {
+                    src.withUnsafeBufferPointer { s in dst.withUnsafeMutableBufferPointer { VectorMath.tanh(s, $0) } }
+                }
+                let d = nanoseconds {
+                    src.withUnsafeBufferPointer { s in
+                        apical.withUnsafeMutableBufferPointer { a in
+                            _ = lanes.step(a, drive: s, gain: 0.023, scale: 0.002, bound: 1e6)
+                        }
+                    }
+                }
+                lock.withLock { tanhs.append(t); draws.append(d) }
+            }
+        }
+        return (Self.median(tanhs), Self.median(draws), count)
     }
 
     /// Hardware-in-the-loop samples of the student–teacher circuit: `SpiceBackend.update`
