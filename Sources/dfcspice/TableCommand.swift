@@ -68,6 +68,11 @@ struct TableCommand: ParsableCommand {
     }
 
     /// "mean" or "mean ± std" (sample std) of `values`, "—" when there are none.
+    /// Seconds per epoch with two significant figures at least: `bp`'s 1.75 s is not 1.8 s.
+    static func seconds(_ value: Double) -> String {
+        String(format: value < 10 ? "%.2f" : "%.1f", value)
+    }
+
     static func summary(_ values: [Double]) -> String {
         guard !values.isEmpty else { return "—" }
         let mean = values.reduce(0, +) / Double(values.count)
@@ -118,10 +123,10 @@ struct TableCommand: ParsableCommand {
             let base = String(r.variant.split(separator: " ").first ?? "")
             let pretrain = r.pretrain.reduce(0, +) / Double(r.pretrain.count)
             let selected = r.selected.compactMap { $0 }
-            out += String(format: "| %@ | %@ | %@ | %d | %@ | %.1f | %@ | %@ |\n", key,
+            out += String(format: "| %@ | %@ | %@ | %d | %@ | %@ | %@ | %@ |\n", key,
                           selected.count == r.selected.count ? Self.summary(selected) : "—", Self.summary(r.last),
                           r.last.count, Set(r.epochs).sorted().map(String.init).joined(separator: ", "),
-                          r.seconds.reduce(0, +) / Double(r.seconds.count), pretrain > 0 ? String(format: "%.0f", pretrain) : "—",
+                          Self.seconds(r.seconds.reduce(0, +) / Double(r.seconds.count)), pretrain > 0 ? String(format: "%.0f", pretrain) : "—",
                           Self.published[base].map { String(format: "%.2f", $0) } ?? "—")
         }
         print(out, terminator: "")

@@ -214,7 +214,7 @@ struct TableTests {
         #expect(row.contains("±") && row.contains("| 2 |") && row.contains("10.60"), "\(row)")
         // The paper's selection, recomputed from metrics.jsonl: the test error of each run's
         // epoch with the lowest validation error, averaged over the two runs.
-        var selected: [Double] = []
+        var selected: [Double] = [], medians: [Double] = []
         for seed in ["a", "b"] {
             let lines = try String(contentsOf: w.url("\(seed)/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
             let epochs = try lines.compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
@@ -222,9 +222,13 @@ struct TableTests {
             #expect(epochs.allSatisfy { $0["validationError"] is Double }, "every epoch records its validation error")
             let best = try #require(epochs.min { ($0["validationError"] as? Double ?? 1) < ($1["validationError"] as? Double ?? 1) })
             selected.append(100 * (best["testError"] as? Double ?? .nan))
+            let seconds = epochs.compactMap { $0["seconds"] as? Double }.sorted()
+            medians.append(seconds.count % 2 == 1 ? seconds[seconds.count / 2] : (seconds[seconds.count / 2 - 1] + seconds[seconds.count / 2]) / 2)
         }
         let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(cells[1].hasPrefix(String(format: "%.2f", (selected[0] + selected[1]) / 2)), "\(row) against \(selected)")
+        // Seconds per epoch: each run's median, averaged, to two decimals below 10 s.
+        #expect(cells[5] == String(format: "%.2f", (medians[0] + medians[1]) / 2), "\(row) against \(medians)")
         // A run of another config (another rate) is its own row, not averaged in.
         let other = try String(contentsOfFile: w.path("a.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "seed: 1", with: "seed: 3").replacingOccurrences(of: "learningRate:", with: "learningRate: 0.5e-3 #")
