@@ -179,6 +179,11 @@ struct BLASCoreCLITests {
         environment["OPENBLAS_CORETYPE"] = nil
         let result = try CLI.run(CLI.binary, arguments, environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
+        // The kernel floor rests on two measured kernel speeds, both positive and finite.
+        let kernels = result.stdout.split(separator: "\n").first { $0.hasPrefix("element-wise kernels") }.map(String.init) ?? ""
+        let speeds = kernels.split(separator: " ").compactMap { Double($0) }
+        #expect(speeds.count == 2 && speeds.allSatisfy { $0 > 0 && $0.isFinite }, "\(kernels)")
+        #expect(result.stdout.contains("kernel floor (products at the dgemm peak"), "\(result.stdout)")
         // OpenBLAS's own pick stands when it is as wide as the recommended one (Zen on an
         // AMD AVX2 CPU), so the check is on the vector width of the reported core.
         if let expected = BLASCore.recommended(cpuFlags: BLASCore.cpuFlags(cpuinfo: cpuinfo)) {
