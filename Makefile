@@ -54,7 +54,7 @@ test: deps
 	$(SWIFT) test
 
 bench: release
-	.build/release/dfcspice bench
+	.build/release/dfcspice bench --figure .build/epoch-seconds.svg
 	.build/release/dfcspice bench --netlist-only
 	.build/release/dfcspice bench --spice-only
 

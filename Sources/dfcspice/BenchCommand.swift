@@ -6,6 +6,8 @@ import Spice
 import Training
 import Foundation
 import LinearAlgebra
+import NumPyFormat
+import Reports
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,12 +39,19 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Only time hardware-in-the-loop samples of the student–teacher circuit (Examples/student-teacher.yaml) with 1 and 2 SPICE worker processes, and the behavioral backend.")
     var spiceOnly = false
     @Option(help: "Samples per worker count for --spice-only.") var spiceSamples = 64
+    @Option(help: ArgumentHelp("Also draw the per-epoch figures as an SVG bar chart: this run's estimates and floors beside the published code and the targets.",
+                               valueName: "svg")) var figure: String?
 
     func run() throws {
         let sizes = self.sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard sizes.count >= 2, sizes.allSatisfy({ $0 > 0 }) else { throw ValidationError("--sizes needs at least two positive integers") }
         guard batch > 0, steps > 0, feedbackSteps > 0, repeats > 0 else {
             throw ValidationError("--batch, --steps, --feedback-steps and --repeats must be positive")
+        }
+        if let figure {
+            // Before any timing: a bad path should not cost a minute of benchmarks first.
+            guard !netlistOnly && !spiceOnly else { throw ValidationError("--figure draws the solver benchmarks: leave out --netlist-only and --spice-only") }
+            try checkOutputPath(figure)
         }
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS threads \(BLASThreads.count), OpenBLAS core \(BLASCore.current)")
         if netlistOnly {
@@ -141,12 +150,45 @@ struct BenchCommand: ParsableCommand {
         let forwardKernels = kernelSeconds(activations: ElementCount.controlledRunActivations(sizes: sizes, activations: phi, steps: steps), draws: 0)
         print(String(format: "element-wise kernels (every core busy, %d-element buffers): tanh %.2f ns, Gaussian draw with the apical Euler step %.2f ns per element per core",
                      kernels.elements, kernels.tanh, kernels.draw))
+        let arithmetic = (dfc: (forward + 3 * pass) / peak, ssa: (3 * pass + 55_000 * FlopCount.steadyStateUpdate(sizes: sizes)) / peak,
+                          pretrain: 10 * pass / peak, bp: 55_000 * FlopCount.backpropagation(sizes: sizes) / peak)
+        let kernel = (dfc: arithmetic.dfc + forwardKernels + 3 * passKernels, ssa: arithmetic.ssa + 3 * passKernels,
+                      pretrain: arithmetic.pretrain + 10 * passKernels)
         print(String(format: "kernel floor (products at the dgemm peak, plus tanh and the noise at these speeds, nothing else): dfc %.0f s per epoch, "
-                     + "dfc-ssa %.1f s, feedback pre-training %.0f s",
-                     (forward + 3 * pass) / peak + forwardKernels + 3 * passKernels,
-                     (3 * pass + 55_000 * FlopCount.steadyStateUpdate(sizes: sizes)) / peak + 3 * passKernels,
-                     10 * pass / peak + 10 * passKernels))
+                     + "dfc-ssa %.1f s, feedback pre-training %.0f s", kernel.dfc, kernel.ssa, kernel.pretrain))
+        if let figure {
+            let passEpoch = feedbackTime * perEpoch
+            var chart = BarChart(title: "Seconds per Fashion-MNIST epoch (\(sizes.map(String.init).joined(separator: "-")), 55 000 samples)",
+                                 valueLabel: "seconds (log scale)", categories: ["bp", "dfc-ssa", "dfc", "Q pre-training"])
+            chart.series = [
+                BarChart.Series(label: "published code", values: Self.publishedSeconds, color: 7),
+                BarChart.Series(label: "target (issue 7)", values: Self.targetSeconds, color: 3, outlined: true),
+                BarChart.Series(label: "this code (bench)", values: [bpTime * perEpoch, ssaTime * perEpoch + 3 * passEpoch,
+                                                                    dfcTime * perEpoch + 3 * passEpoch, 10 * passEpoch], color: 0),
+                BarChart.Series(label: "kernel floor", values: [.nan, kernel.ssa, kernel.dfc, kernel.pretrain], color: 2, outlined: true),
+                BarChart.Series(label: "arithmetic floor", values: [arithmetic.bp, arithmetic.ssa, arithmetic.dfc, arithmetic.pretrain], color: 5, outlined: true),
+            ]
+            let date = ISO8601DateFormatter().string(from: Date())
+            chart.notes = [
+                String(format: "%@: %d cores, dgemm peak %.1f GFLOP/s, tanh %.2f ns and a Gaussian draw %.2f ns per element and core.",
+                       date, ProcessInfo.processInfo.activeProcessorCount, median(peaks), kernels.tanh, kernels.draw),
+                "This code: timed batches of \(batch) (\(steps) and \(feedbackSteps) Euler steps) scaled to 55 000 samples; an epoch holds 3 feedback passes.",
+                "Arithmetic floor: the epoch's float64 products at the dgemm peak. Kernel floor: plus its tanh and Gaussian draws at the speeds above.",
+                "Published code: its Table 1 configs on this machine kind, float64, 2 threads (pre-training 700–870 s; the lower end is drawn).",
+            ]
+            do {
+                try AtomicFile.write(chart.svg(), to: URL(fileURLWithPath: figure))
+            } catch {
+                throw InputError(file: figure, "cannot write the figure: \(error)")
+            }
+            print("figure: \(figure)")
+        }
     }
+
+    /// Seconds per epoch (bp, dfc-ssa, dfc) and for the 10-epoch feedback pre-training of the
+    /// published PyTorch code on this machine kind, and the targets, both from issue 7.
+    static let publishedSeconds: [Double] = [3.1, 228, 1120, 700]
+    static let targetSeconds: [Double] = [3, 30, 150, 120]
 
     /// Nanoseconds per element per core of the two element-wise kernels of the dynamics, on
     /// every core at once as in training, over one chunk's hidden layer (64 × 256, in cache):
