@@ -205,3 +205,24 @@ struct BLASCoreCLITests {
         return word.isEmpty ? nil : String(word)
     }
 }
+
+@Suite("bench --figure")
+struct BenchFigureTests {
+    @Test("writes the per-epoch bar chart; a missing directory is refused before any timing")
+    func figure() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dfcspice-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tiny = ["bench", "--sizes", "4,3,2", "--batch", "2", "--steps", "2", "--repeats", "1"]
+        let path = dir.appendingPathComponent("epoch.svg").path
+        let r = try CLI.run(tiny + ["--figure", path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let svg = try String(contentsOfFile: path, encoding: .utf8)
+        for text in ["<svg", "published code", "target (issue 7)", "kernel floor", "arithmetic floor", ">Q pre-training<", "</svg>"] {
+            #expect(svg.contains(text), "\(text)")
+        }
+        let bad = try CLI.run(tiny + ["--figure", dir.appendingPathComponent("missing/epoch.svg").path])
+        #expect(bad.status != 0 && bad.stderr.hasPrefix("error:") && bad.stderr.contains("does not exist"), "\(bad.stderr)")
+        #expect(!bad.stdout.contains("dgemm peak"), "refused before timing anything")
+    }
+}
