@@ -133,11 +133,12 @@ struct BenchCommand: ParsableCommand {
         let peak = median(peaks) * 1e9
         let pass = 55_000 * FlopCount.feedbackRun(sizes: sizes, steps: feedbackSteps)
         let forward = 55_000 * FlopCount.controlledRun(sizes: sizes, steps: steps)
+        let arithmetic = (dfc: (forward + 3 * pass) / peak, ssa: (3 * pass + 55_000 * FlopCount.steadyStateUpdate(sizes: sizes)) / peak,
+                          pretrain: 10 * pass / peak, bp: 55_000 * FlopCount.backpropagation(sizes: sizes) / peak)
         print(String(format: "arithmetic floor at the dgemm peak (matrix products only, 55 000 samples): dfc %.0f s per epoch "
                      + "(forward %.0f s + 3 feedback passes), dfc-ssa %.1f s (3 feedback passes + update), "
                      + "feedback pre-training %.0f s (10 passes), bp %.2f s",
-                     (forward + 3 * pass) / peak, forward / peak, (3 * pass + 55_000 * FlopCount.steadyStateUpdate(sizes: sizes)) / peak,
-                     10 * pass / peak, 55_000 * FlopCount.backpropagation(sizes: sizes) / peak))
+                     arithmetic.dfc, forward / peak, arithmetic.ssa, arithmetic.pretrain, arithmetic.bp))
         // Add the element-wise work the products leave over, at our kernels' speed.
         let cores = Double(Parallel.workers)
         let kernels = elementRates(rounds: repeats)
@@ -150,8 +151,6 @@ struct BenchCommand: ParsableCommand {
         let forwardKernels = kernelSeconds(activations: ElementCount.controlledRunActivations(sizes: sizes, activations: phi, steps: steps), draws: 0)
         print(String(format: "element-wise kernels (every core busy, %d-element buffers): tanh %.2f ns, Gaussian draw with the apical Euler step %.2f ns per element per core",
                      kernels.elements, kernels.tanh, kernels.draw))
-        let arithmetic = (dfc: (forward + 3 * pass) / peak, ssa: (3 * pass + 55_000 * FlopCount.steadyStateUpdate(sizes: sizes)) / peak,
-                          pretrain: 10 * pass / peak, bp: 55_000 * FlopCount.backpropagation(sizes: sizes) / peak)
         let kernel = (dfc: arithmetic.dfc + forwardKernels + 3 * passKernels, ssa: arithmetic.ssa + 3 * passKernels,
                       pretrain: arithmetic.pretrain + 10 * passKernels)
         print(String(format: "kernel floor (products at the dgemm peak, plus tanh and the noise at these speeds, nothing else): dfc %.0f s per epoch, "
