@@ -26,6 +26,9 @@ struct BenchCommand: ParsableCommand {
         peak, which no implementation of the same algorithm can beat on this machine; and \
         the kernel floor, which adds the tanh evaluations and Gaussian draws of the \
         dynamics at the measured speed of our element-wise kernels.
+
+        Example: dfcspice bench --figure epoch-seconds.svg   (the floors beside the \
+        published code's times and the targets, as a bar chart)
         """
     )
 
