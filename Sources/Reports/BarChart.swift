@@ -64,8 +64,7 @@ public struct BarChart: Sendable {
         let (lo, hi) = decades()
         func px(_ v: Double) -> Double { left + (log10(v) - Double(lo)) / Double(hi - lo) * plotW }
         let escape = LinePlot.escape
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
-        s += "<title>\(escape(title))</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        var s = LinePlot.svgOpening(width: width, height: height, title: title)
         s += "<text x=\"16\" y=\"24\" font-size=\"15\" font-weight=\"bold\">\(escape(title))</text>\n"
         for d in lo...hi {
             let x = px(pow(10, Double(d)))
@@ -79,7 +78,7 @@ public struct BarChart: Sendable {
             for (k, line) in series.enumerated() {
                 let y = gy + Double(k) * barHeight
                 let v = c < line.values.count ? line.values[c] : .nan
-                let color = LinePlot.palette[line.color % LinePlot.palette.count]
+                let color = LinePlot.color(line.color)
                 guard v > 0, v.isFinite else {
                     s += "<text x=\"\(left + 4)\" y=\"\(y + barHeight - 3)\" fill=\"#777\">n/a</text>\n"
                     continue
@@ -94,7 +93,7 @@ public struct BarChart: Sendable {
         s += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(top + plotH)\" stroke=\"#333\"/>\n"
         var ly = top + 8
         for line in series {
-            let color = LinePlot.palette[line.color % LinePlot.palette.count]
+            let color = LinePlot.color(line.color)
             s += "<rect x=\"\(left + plotW + 40)\" y=\"\(ly - 6)\" width=\"18\" height=\"11\" fill=\"\(line.outlined ? "none" : color)\" stroke=\"\(color)\" stroke-width=\"1.5\"/>"
             s += "<text x=\"\(left + plotW + 64)\" y=\"\(ly + 4)\">\(escape(line.label))</text>\n"
             ly += 18

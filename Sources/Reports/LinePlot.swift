@@ -64,6 +64,16 @@ public struct LinePlot: Sendable {
         return String(format: "%g", (v * 1e6).rounded() / 1e6)
     }
 
+    /// Palette color `index`, cycling.
+    static func color(_ index: Int) -> String { palette[index % palette.count] }
+
+    /// The opening of an SVG document every plot here starts with: size, font, the title
+    /// as its accessible name, a white background.
+    static func svgOpening(width: Double, height: Double, title: String) -> String {
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+            + "<title>\(escape(title))</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    }
+
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
@@ -83,8 +93,7 @@ public struct LinePlot: Sendable {
         y0 -= yPad; y1 += yPad
         func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * plotW }
         func py(_ y: Double) -> Double { top + (1 - (y - y0) / (y1 - y0)) * plotH }
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
-        s += "<title>\(Self.escape(title))</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        var s = Self.svgOpening(width: width, height: height, title: title)
         s += "<text x=\"\(left)\" y=\"24\" font-size=\"15\" font-weight=\"bold\">\(Self.escape(title))</text>\n"
         // Grid and ticks.
         for t in Self.ticks(x0, x1) {
@@ -105,7 +114,7 @@ public struct LinePlot: Sendable {
         // Lines, clipped to the plot area.
         s += "<clipPath id=\"area\"><rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotW)\" height=\"\(plotH)\"/></clipPath>\n<g clip-path=\"url(#area)\">\n"
         for line in series {
-            let color = Self.palette[line.color % Self.palette.count]
+            let color = Self.color(line.color)
             let points = zip(line.x, line.y).filter { $0.0.isFinite && $0.1.isFinite }
                 .map { String(format: "%.2f,%.2f", px($0.0), py(transform($0.1))) }.joined(separator: " ")
             s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.6\"\(line.dashed ? " stroke-dasharray=\"6 4\"" : "") points=\"\(points)\"/>\n"
@@ -114,7 +123,7 @@ public struct LinePlot: Sendable {
         // Legend.
         var ly = top + 8
         for line in series where line.showInLegend {
-            let color = Self.palette[line.color % Self.palette.count]
+            let color = Self.color(line.color)
             s += "<line x1=\"\(left + plotW + 12)\" y1=\"\(ly)\" x2=\"\(left + plotW + 36)\" y2=\"\(ly)\" stroke=\"\(color)\" stroke-width=\"2\"\(line.dashed ? " stroke-dasharray=\"6 4\"" : "")/>"
             s += "<text x=\"\(left + plotW + 42)\" y=\"\(ly + 4)\">\(Self.escape(line.label))</text>\n"
             ly += 18

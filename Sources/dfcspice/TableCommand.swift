@@ -67,12 +67,12 @@ struct TableCommand: ParsableCommand {
         var pretrain: [Double] = []
     }
 
-    /// "mean" or "mean ± std" (sample std) of `values`, "—" when there are none.
     /// Seconds per epoch with two significant figures at least: `bp`'s 1.75 s is not 1.8 s.
     static func seconds(_ value: Double) -> String {
         String(format: value < 10 ? "%.2f" : "%.1f", value)
     }
 
+    /// "mean" or "mean ± std" (sample std) of `values`, "—" when there are none.
     static func summary(_ values: [Double]) -> String {
         guard !values.isEmpty else { return "—" }
         let mean = values.reduce(0, +) / Double(values.count)
