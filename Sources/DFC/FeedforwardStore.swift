@@ -6,13 +6,10 @@ import LinearAlgebra
 /// Feedback learning changes only Q: the ten pre-training passes, and the three passes
 /// around each `dfc-ssa` or `dfc` epoch, start every batch from the same feedforward state.
 /// Computing it once per set of forward weights removes 9 of 10 (2 of 3) forward passes.
-/// A gathered state has the same bits as `network.forward` of the gathered inputs (tested
-/// at the Fashion-MNIST shape): OpenBLAS computes the rows of a product in groups of 8 (its
-/// kernel's N unroll, our rows being its columns), each row the same whatever rows surround
-/// it. The store is filled in slabs of 8k rows, and training batches are 128 rows, split
-/// across the cores 8-aligned. Only in a batch whose size is not a multiple of 8 (a last
-/// batch of a data set whose size makes it so) are the last rows computed by OpenBLAS's
-/// narrower tail kernels, whose sums can differ from the store's in the last bit.
+/// A gathered state has the same bits as `network.forward` of the gathered inputs, by
+/// construction: the basal products are row-exact (`Matrix.rowExactProduct`, one FMA chain
+/// per element), so a row's potentials never depend on the rows computed beside it. Whether
+/// the store fits in memory therefore never changes a result.
 ///
 /// Only potentials are kept (Σ n_i doubles per sample): r_i = φ_i(v_i) is recomputed per
 /// batch, which costs little next to the dynamics and halves the memory.

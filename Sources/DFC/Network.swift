@@ -98,9 +98,12 @@ public struct FeedforwardState: Sendable {
 
 extension Network {
     /// The basal input of layer i for a batch of presynaptic rates: r_{i−1}·W_iᵀ + b_i.
+    ///
+    /// Row-exact (`Matrix.rowExactProduct`): a sample's potentials do not depend on which
+    /// other samples share its batch, on any BLAS kernel. The feedforward store, evaluation in
+    /// batches of any size and exact resume rely on it.
     func basal(layer i: Int, _ r: Matrix, into out: inout Matrix) {
-        Matrix.gemm(r, .none, weights[i], .transposed, into: &out)
-        out.addRowVector(biases[i])
+        Matrix.rowExactProduct(r, transposed: weights[i], bias: biases[i], into: &out)
     }
 
     /// The feedforward pass v_i = W_i φ(v_{i−1}) + b_i for a batch (rows are samples).

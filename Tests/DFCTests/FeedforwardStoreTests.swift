@@ -18,9 +18,9 @@ struct FeedforwardStoreTests {
         let inputs = randomBatch(FeedforwardStore.slab + 300, sizes[0], seed: 4)
         let store = FeedforwardStore(network: net, inputs: inputs)
         var g = SeededGenerator(seed: 5)
-        // Batch sizes as training makes them (a multiple of 8: 128, and 55 000 mod 128 = 88);
-        // see `FeedforwardStore` for rows in a batch that is not.
-        for batch in [128, 64, 88, 8, 256] {
+        // Batch sizes as training makes them (128, and 55 000 mod 128 = 88) and sizes that
+        // are not multiples of any kernel's unroll: rows are computed alone, so all agree.
+        for batch in [128, 64, 88, 8, 256, 1, 7, 13, 127, 1025] {
             let indices = (0..<batch).map { _ in Int(g.next() % UInt64(inputs.rows)) }
             let x = inputs.rows(at: indices)
             #expect(identical(store.state(rows: indices, inputs: x), net.forward(x)), "\(sizes), batch \(batch)")
