@@ -2,6 +2,7 @@
 #   make demo   install what is missing, build, run the student–teacher example, write a report
 #   make test   install what is missing, build, run the whole test suite
 #   make bench  the performance figures of docs/results.md (not part of the tests)
+#   make test-kernels  the whole suite under each OpenBLAS kernel set this CPU can run (not part of CI)
 
 SHELL := /bin/bash
 APT_PACKAGES := ngspice libngspice0-dev libopenblas-dev liblapacke-dev pkg-config zlib1g-dev dataset-fashion-mnist
@@ -23,7 +24,7 @@ export OPENBLAS_CORETYPE
 endif
 endif
 
-.PHONY: deps build release demo test bench clean
+.PHONY: deps build release demo test test-kernels bench clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -52,6 +53,24 @@ demo: release
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+
+# The suite once per OpenBLAS kernel set, to show that no test depends on BLAS's bits
+# (docs/training.md, "What is bit-exact"). "default" runs with OPENBLAS_CORETYPE unset:
+# OpenBLAS's own choice in the test process, dfcspice's re-executed choice in the CLI tests.
+# Kernel sets the CPU lacks (AVX-512 ones on an AVX2 machine) are skipped with a line.
+KERNELS ?= Haswell SkylakeX Cooperlake Zen Sandybridge default
+test-kernels: deps
+	$(SWIFT) build --build-tests
+	@flags=$$(grep -m1 '^flags' /proc/cpuinfo); failed=""; \
+	for k in $(KERNELS); do \
+	  case $$k in SkylakeX|Cooperlake) echo " $$flags " | grep -q ' avx512f ' || { echo "== $$k: skipped (no AVX-512 on this CPU)"; continue; };; esac; \
+	  case $$k in Cooperlake) echo " $$flags " | grep -q ' avx512_bf16 ' || { echo "== $$k: skipped (no AVX-512 BF16 on this CPU)"; continue; };; esac; \
+	  echo "== OPENBLAS_CORETYPE=$$k"; \
+	  if [ $$k = default ]; then env -u OPENBLAS_CORETYPE $(SWIFT) test --skip-build > .build/test-kernel-$$k.log 2>&1; \
+	  else OPENBLAS_CORETYPE=$$k $(SWIFT) test --skip-build > .build/test-kernel-$$k.log 2>&1; fi \
+	    && tail -1 .build/test-kernel-$$k.log || { failed="$$failed $$k"; grep -E '✘' .build/test-kernel-$$k.log | head -20; }; \
+	done; \
+	if [ -n "$$failed" ]; then echo "failed under:$$failed (logs in .build/test-kernel-*.log)"; exit 1; fi
 
 bench: release
 	.build/release/dfcspice bench --figure .build/epoch-seconds.svg

@@ -60,6 +60,9 @@ public final class HILTrainer<B: Backend> {
     var feedforwardStore: FeedforwardStore?
     /// How many times `feedforwardStore` was built (tests check it follows W's changes).
     private(set) var feedforwardStoreBuilds = 0
+    /// Set on a resume whose checkpoint was written under other kernels or core count than
+    /// this process runs: one line for the log (the run goes on, exact to rounding only).
+    public private(set) var machineChangeNote: String?
 
     public enum Outcome: Sendable { case finished, interrupted }
 
@@ -94,6 +97,10 @@ public final class HILTrainer<B: Backend> {
             }
             if let recorded = saved.dataFingerprint, recorded != fingerprint {
                 throw ModelError("\(checkpoint.path): the run trained on other data (\(saved.dataSizes ?? "?"), fingerprint \(recorded)) than this resume gives (\(self.data.sizes), fingerprint \(fingerprint)); give the --data, --data-dir and --limit the run started with")
+            }
+            let here = BLASCore.machineSignature
+            if let there = saved.machine, there != here {
+                machineChangeNote = "note: the checkpoint was written under \(there), this process runs \(here): the resumed run agrees with an unbroken one to rounding, not to the bit"
             }
             var net = backend.network
             net.forwardTensors = saved.forward
@@ -365,6 +372,7 @@ public final class HILTrainer<B: Backend> {
     /// Writes checkpoint.json, model.npz and metrics.jsonl, each atomically.
     public func save() throws {
         let encoder = TrainingCheckpoint.encoder
+        state.machine = BLASCore.machineSignature
         try state.write(to: directory, encoder: encoder)
         var npz = NPZ(ModelFile.arrays(of: backend.network))
         npz["seed"] = NDArray(scalar: Double(configuration.seed))

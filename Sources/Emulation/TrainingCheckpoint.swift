@@ -43,6 +43,9 @@ public struct TrainingCheckpoint: Sendable, Codable {
     /// checkpoints written before they were recorded (a resume of those is not checked).
     public var dataFingerprint: String?
     public var dataSizes: String?
+    /// `BLASCore.machineSignature` of the process that wrote this checkpoint (nil before it
+    /// was recorded): a resume under another one is exact to rounding, not to the bit.
+    public var machine: String?
 }
 
 extension TrainingCheckpoint {

@@ -19,6 +19,14 @@ public enum BLASCore {
         return String(cString: name)
     }
 
+    /// What decides the bits of this process's arithmetic: the OpenBLAS core, the feature
+    /// level of our own kernels (`VectorMath.kernelLevel`) and the cores products split over.
+    /// Checkpoints record it; a resume under another one is not bit-identical to an unbroken
+    /// run (docs/training.md, "What is bit-exact").
+    public static var machineSignature: String {
+        "OpenBLAS \(current), kernel level \(VectorMath.kernelLevel), \(Parallel.workers) cores"
+    }
+
     /// The kernel set for a CPU with these `/proc/cpuinfo` flags, or nil when none of the
     /// vector kernels applies (OpenBLAS's own choice then stands):
     /// AVX-512 with BF16 → Cooperlake, AVX-512 F/BW/VL/DQ → SkylakeX, AVX2 with FMA → Haswell.
