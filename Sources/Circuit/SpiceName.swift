@@ -74,7 +74,9 @@ public func checkFragment(_ lines: [String], allowUnsafe: Bool) throws -> [Strin
     for raw in lines {
         for piece in raw.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
             let line = String(piece)
-            let first = line.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) ?? ""
+            // The card's name ends where ngspice's tokenizer ends a word, so `.tran;x` is `.tran`.
+            let first = line.lowercased().trimmingCharacters(in: .whitespaces)
+                .split(whereSeparator: { " \t;,=()".contains($0) }).first.map(String.init) ?? ""
             if !allowUnsafe, let reason = NetlistSafety.problem(with: line) ?? (analyses.contains(first) ? "'\(first)' is not allowed" : nil) {
                 throw UnsafeFragmentError(line: line, reason: reason + " (set circuit.allowUnsafeInclude: true to permit)")
             }

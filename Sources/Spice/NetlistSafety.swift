@@ -3,8 +3,11 @@ import Foundation
 /// What may not appear in netlist text that came from a user: anything that makes
 /// ngspice run commands, read or write other files, or reach a shell.
 public enum NetlistSafety {
-    /// Cards that open a command block or pull in other files.
-    static let commandCards: Set<String> = [".control", ".endc", ".include", ".inc", ".lib", ".exec"]
+    /// Cards that open a command block or pull in other files. ngspice recognizes them by a
+    /// case-insensitive *prefix* of the line (`ciprefix(".control", line)` in its reader), so
+    /// `.control;x`, `.controlfoo` and `.includes` are these cards too: they are matched the
+    /// same way here, never as whole words.
+    static let commandCards: [String] = [".control", ".endc", ".inc", ".lib", ".exec"]
     /// Interactive commands, should a line reach the command interpreter.
     static let commands: Set<String> = ["shell", "system", "source", "write", "wrdata", "cd", "load", "exec"]
 
@@ -15,8 +18,11 @@ public enum NetlistSafety {
         }
         let lowered = line.lowercased().trimmingCharacters(in: .whitespaces)
         if lowered.hasPrefix("*#") || lowered.hasPrefix("*ng_script") { return "'*#' lines are commands in ngspice" }
-        let first = lowered.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) ?? ""
-        if commandCards.contains(first) || commands.contains(first) { return "'\(first)' is not allowed" }
+        if let card = commandCards.first(where: { lowered.hasPrefix($0) }) {
+            return "'\(card)' is not allowed (ngspice reads any line that starts with it as that card)"
+        }
+        let first = lowered.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ";" }).first.map(String.init) ?? ""
+        if commands.contains(first) { return "'\(first)' is not allowed" }
         return nil
     }
 
