@@ -133,9 +133,7 @@ public final class EmbeddedNgspice: SpiceEngine, @unchecked Sendable {
             return new
         }
         _ = NgspiceCallbackState.shared.takeLines()
-        for case .command(let c) in request.steps where !SimulationRequest.isAllowedCommand(c) {
-            throw SimulationError(kind: .refused, message: "command '\(c.prefix(60))' is not one of alter, alterparam, reset, option", log: [])
-        }
+        try request.validate()
         let started = Date()
         defer {
             command("destroy all")

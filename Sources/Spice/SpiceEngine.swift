@@ -21,6 +21,26 @@ public struct SimulationRequest: Sendable {
         self.timeLimit = timeLimit
     }
 
+    /// The checks both engines make before running anything, so they refuse the same
+    /// requests with the same words: every command is an allowed one, and a `run` step has
+    /// an analysis card in the netlist to run (without one, libngspice "runs" nothing and
+    /// leaves only its constants plot, while `ngspice -b` fails on that plot).
+    public func validate() throws {
+        for case .command(let c) in steps where !Self.isAllowedCommand(c) {
+            throw SimulationError(kind: .refused, message: "command '\(c.prefix(60))' is not one of alter, alterparam, reset, option", log: [])
+        }
+        if steps.contains(.analysis("run")) && !netlist.dropFirst().contains(where: Self.isAnalysisCard) {
+            throw SimulationError(kind: .syntax, message: "the netlist has no analysis card (.tran, .op, .dc, .ac, …) for 'run'", log: [])
+        }
+    }
+
+    /// Whether a netlist line is an analysis card (its first word, as ngspice splits words).
+    static func isAnalysisCard(_ line: String) -> Bool {
+        let first = line.lowercased().trimmingCharacters(in: .whitespaces)
+            .split(whereSeparator: { " \t;,=()".contains($0) }).first.map(String.init) ?? ""
+        return [".tran", ".op", ".dc", ".ac", ".noise", ".pz", ".sens", ".tf", ".disto", ".pss", ".sp"].contains(first)
+    }
+
     /// Lines the engine accepts as commands: the circuit-changing ones only, so a
     /// request can never run shell escapes or write files.
     static func isAllowedCommand(_ c: String) -> Bool {

@@ -75,6 +75,24 @@ struct EngineTests {
         #expect(try e.simulate(SimulationRequest(netlist: rcNetlist)).plots["result"] != nil)
     }
 
+    @Test("both engines refuse a netlist with no analysis to run, in the same words, and the next run works")
+    func noAnalysis() throws {
+        let netlist = ["no analysis", "V1 in 0 DC 1", "R1 in 0 1k", "* .tran 1u 1m is commented out", ".end"]
+        var messages: [String] = []
+        for (name, e) in engines {
+            do {
+                _ = try e.simulate(SimulationRequest(netlist: netlist))
+                Issue.record("\(name): ran a netlist with no analysis")
+            } catch let error as SimulationError {
+                #expect(error.kind == .syntax, "\(name): \(error)")
+                messages.append(error.description)
+            }
+            #expect(try e.simulate(SimulationRequest(netlist: rcNetlist)).plots["result"] != nil)
+        }
+        #expect(messages.count == 2 && messages[0] == messages[1], "\(messages)")
+        #expect(messages.first?.contains("no analysis card") == true)
+    }
+
     @Test("a circuit that cannot converge is a convergence error, and the next run works", arguments: [0, 1])
     func nonConvergence(engine: Int) throws {
         let (name, e) = engines[engine]
