@@ -40,8 +40,9 @@ struct DFCSpiceCommand: ParsableCommand {
             h.logLevel = ProcessInfo.processInfo.environment["DFCSPICE_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return h
         }
+        var command: any ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
         do {
-            var command = try parseAsRoot()
             try command.run()
         } catch let e as InputError {
             fail(e.description)
@@ -57,8 +58,17 @@ struct DFCSpiceCommand: ParsableCommand {
             fail(e.description)
         } catch let e as SimulationError {
             fail(e.description)
-        } catch {
+        } catch let e as ExitCode {
+            exit(withError: e)
+        } catch let e as ValidationError {
+            exit(withError: e)
+        } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            // `help` and `--help` arrive here as ArgumentParser's own (internal) error type.
             exit(withError: error)
+        } catch {
+            // Whatever else a command lets through (a Foundation file error, say) is still
+            // one `error:` line, not ArgumentParser's "Error: Error Domain=…" dump.
+            fail(error.localizedDescription)
         }
     }
 
@@ -76,11 +86,24 @@ struct ConfigOptions: ParsableArguments {
     func load() throws -> Configuration { try ConfigurationLoader.load(path: config) }
 }
 
-/// Refuses output paths whose directory is missing before any work starts.
-func checkOutputPath(_ path: String) throws {
+/// Refuses, before any work starts, an output path that could not or must not be written:
+/// its directory is missing; it exists and is not a regular file (a device such as
+/// /dev/full, a directory, a FIFO: the atomic rename would replace the node itself); or it
+/// is one of the command's `inputs` (the result would destroy what it was computed from).
+func checkOutputPath(_ path: String, distinctFrom inputs: [String?] = []) throws {
     let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
         throw InputError(file: path, "output directory \(dir) does not exist")
     }
+    if let reason = AtomicFile.unwritableReason(URL(fileURLWithPath: path)) { throw InputError(file: path, reason) }
+    let target = canonicalPath(path)
+    for case let input? in inputs where canonicalPath(input) == target {
+        throw InputError(file: path, "is also an input of this command; write the output elsewhere")
+    }
+}
+
+/// `path` made absolute, with `.`, `..` and symbolic links resolved: two spellings of one file compare equal.
+func canonicalPath(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
 }

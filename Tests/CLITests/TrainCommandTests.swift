@@ -113,7 +113,7 @@ struct SpiceLearningTests {
 
 @Suite("Ctrl-C during training", .serialized)
 struct InterruptTests {
-    @Test("SIGINT stops after the current batch with a checkpoint, and --resume finishes the run")
+    @Test("SIGINT stops after the current batch with a checkpoint and exit 130, and --resume finishes the run")
     func interruptAndResume() throws {
         let w = try Workspace()
         defer { w.remove() }
@@ -132,7 +132,8 @@ struct InterruptTests {
         kill(p.processIdentifier, SIGINT)
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(text)")
+        // 130 = 128 + SIGINT: scripts can tell a stopped run from a finished one.
+        #expect(p.terminationStatus == 130, "\(text)")
         #expect(text.contains("stopped at epoch"), "\(text)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: w.url("run/checkpoint.json"))) as? [String: Any])
         let epoch = try #require(json["epoch"] as? Int)
