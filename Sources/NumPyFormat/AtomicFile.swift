@@ -4,7 +4,21 @@ import Foundation
 /// to a temporary file in the same directory (so the rename stays on one file
 /// system) and are renamed over the target only once complete.
 public enum AtomicFile {
+    /// Why `url` must not be replaced, or nil: an existing node that is neither a regular
+    /// file nor a symbolic link (a device, directory, FIFO or socket) would be renamed over
+    /// and lost; run as root, `--out /dev/full` destroyed the device node that way.
+    public static func unwritableReason(_ url: URL) -> String? {
+        var info = stat()
+        guard lstat(url.path, &info) == 0 else { return nil }   // a new path
+        switch info.st_mode & S_IFMT {
+        case S_IFREG, S_IFLNK: return nil
+        case S_IFDIR: return "is a directory, not a file"
+        default: return "exists and is not a regular file (a device, FIFO or socket); refusing to replace it"
+        }
+    }
+
     public static func write(_ data: Data, to url: URL) throws {
+        if let reason = unwritableReason(url) { throw NumPyFormatError("\(url.path) \(reason)") }
         let directory = url.deletingLastPathComponent()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -169,7 +169,7 @@ struct SimulateCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: netlist), let text = try? String(contentsOfFile: netlist, encoding: .utf8) else {
             throw InputError(file: netlist, "file not found or not text")
         }
-        try checkOutputPath(out)
+        try checkOutputPath(out, distinctFrom: [netlist])
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
         if !allowControl {
             do { try NetlistSafety.check(lines) } catch let e as SimulationError { throw InputError(file: netlist, e.message) }

@@ -26,8 +26,8 @@ struct DataCommand: ParsableCommand {
     func run() throws {
         guard samples > 0 else { throw ValidationError("--samples must be positive") }
         let configuration = try options.load()
-        try checkOutputPath(input)
-        try checkOutputPath(labels)
+        try checkOutputPath(input, distinctFrom: [options.config, labels])
+        try checkOutputPath(labels, distinctFrom: [options.config])
         let task = try StudentTeacher(configuration: configuration, seed: teacherSeed ?? configuration.seed)
         let (x, y) = task.samples(samples, seed: seed)
         try NDArray(x).writeNPY(to: URL(fileURLWithPath: input))

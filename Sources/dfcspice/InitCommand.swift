@@ -22,7 +22,7 @@ struct InitCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try options.load()
-        try checkOutputPath(out)
+        try checkOutputPath(out, distinctFrom: [options.config])
         let seed = self.seed ?? configuration.seed
         let network = try Network.initialized(configuration, seed: seed)
         try ModelFile.write(network, seed: seed, to: out)

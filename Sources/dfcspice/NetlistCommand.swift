@@ -43,8 +43,8 @@ struct NetlistCommand: ParsableCommand {
         guard let phase = ControllerPhase(rawValue: phase) else {
             throw ValidationError("--phase must be feedforward or controlled, not '\(phase)'")
         }
-        try checkOutputPath(out)
-        if let realised { try checkOutputPath(realised) }
+        try checkOutputPath(out, distinctFrom: [options.config, model, input, labels, realised])
+        if let realised { try checkOutputPath(realised, distinctFrom: [options.config, model, input, labels]) }
         let network = try ModelFile.read(path: model, configuration: configuration)
         let x = try BatchFile.inputs(path: input, features: network.sizes[0])
         guard sample >= 0, sample < x.rows else {

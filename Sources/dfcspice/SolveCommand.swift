@@ -51,7 +51,7 @@ struct SolveCommand: ParsableCommand {
         let variant = try variant.map(Variant.named) ?? configuration.variant
         configuration.variant = variant
         if let traceStride, traceStride < 0 { throw ValidationError("--trace-stride must be ≥ 0") }
-        try checkOutputPath(out)
+        try checkOutputPath(out, distinctFrom: [options.config, model, input, labels])
         let network = try ModelFile.read(path: model, configuration: configuration)
         let x = try BatchFile.inputs(path: input, features: network.sizes[0])
         let y = try BatchFile.labels(path: labels, outputs: network.outputSize, batch: x.rows)
