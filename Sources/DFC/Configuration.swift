@@ -1,3 +1,5 @@
+import LinearAlgebra
+
 /// Everything that defines a DFC experiment apart from the weights: the network's
 /// shape, the variant, the two phases' parameters, the paper/code conventions and
 /// the seed. Read from YAML or JSON by `Training.ConfigurationLoader`.
@@ -55,10 +57,35 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// Checks ranges and consistency; the message names the field.
+    /// Deeper networks than any experiment of the papers (5 layers) by far; the bound keeps
+    /// a typo such as 100 002 layers from running for hours before it fails.
+    public static let maxLayers = 1_000
+    /// Euler steps per controlled run: 10⁷ steps of a 15-10-10-5 net take minutes, 10¹² years.
+    public static let maxSteps = 10_000_000
+
+    /// Σ_i (n_i n_{i−1} + n_i + n_i n_L): the weights, biases and feedback weights, or nil
+    /// when the count overflows 64 bits.
+    public var parameterCount: Int? {
+        guard let last = sizes.last else { return 0 }
+        var terms: [Int?] = []
+        for i in 1..<max(1, sizes.count) {
+            terms.append(MemoryBudget.product([sizes[i], sizes[i - 1]]))
+            terms.append(sizes[i])
+            terms.append(MemoryBudget.product([sizes[i], last]))
+        }
+        return MemoryBudget.sum(terms)
+    }
+
     public func validate() throws {
         guard sizes.count >= 2 else { throw ModelError("network.sizes: need at least an input and an output size") }
+        guard sizes.count - 1 <= Self.maxLayers else {
+            throw ModelError("network.sizes: \(sizes.count - 1) layers; at most \(Self.maxLayers) are supported")
+        }
         for (k, n) in sizes.enumerated() where n <= 0 {
             throw ModelError("network.sizes[\(k)]: size must be positive, got \(n)")
+        }
+        guard parameterCount != nil else {
+            throw ModelError("network.sizes: \(sizes) gives more weights than 64-bit arithmetic can count")
         }
         guard activations.count == sizes.count - 1 else {
             throw ModelError("network.activations: \(sizes.count - 1) layers need \(sizes.count - 1) activations, got \(activations.count)")
@@ -79,6 +106,9 @@ public struct Configuration: Sendable, Equatable {
             try positive(dt, "\(name).dt")
             try nonNegative(sigma, "\(name).sigma")
             guard steps >= 1 else { throw ModelError("\(name).steps: must be ≥ 1, got \(steps)") }
+            guard steps <= Self.maxSteps else {
+                throw ModelError("\(name).steps: \(steps) Euler steps per run is beyond any experiment here (at most \(Self.maxSteps); the published ones take 100–3 000)")
+            }
             // Forward Euler on a leaky integrator is unstable past dt = 2τ.
             if dt >= 2 * tauV {
                 throw ModelError("\(name).dt: Euler step \(dt) ≥ 2·tauV = \(2 * tauV) is unstable; reduce dt")

@@ -9,6 +9,8 @@ public enum LinearAlgebraError: Error, Equatable, CustomStringConvertible {
     /// Input with NaN or infinite elements; LAPACK's behaviour on them is undefined.
     case nonFinite(routine: String)
     case shapeMismatch(String)
+    /// A size that would not fit in memory (`MemoryBudget`) or overflows 64 bits.
+    case tooLarge(String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,7 @@ public enum LinearAlgebraError: Error, Equatable, CustomStringConvertible {
         case .notConverged(let r, let info): "\(r): did not converge (info \(info))"
         case .nonFinite(let r): "\(r): input contains NaN or Inf"
         case .shapeMismatch(let s): "shape mismatch: \(s)"
+        case .tooLarge(let s): s
         }
     }
 }

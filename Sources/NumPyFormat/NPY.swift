@@ -1,4 +1,5 @@
 import Foundation
+import LinearAlgebra
 
 /// Why a `.npy` or `.npz` could not be read. The message names what was wrong;
 /// callers add the file name.
@@ -36,27 +37,45 @@ public enum NPY {
         return out
     }
 
+    /// The whole length of the `.npy` payload whose first bytes are `prefix` (preamble,
+    /// header and data, as its header describes them), or nil while the header is not yet
+    /// complete. Throws for a prefix that is not a `.npy` header.
+    static func encodedLength(prefix: Data) throws -> Int? {
+        guard prefix.count >= 12 || (prefix.count >= 10 && prefix[prefix.startIndex + 6] == 1) else { return nil }
+        let bytes = [UInt8](prefix.prefix(12))
+        let (headerStart, headerLength) = try preamble(bytes)
+        guard prefix.count >= headerStart + headerLength else { return nil }
+        let headerBytes = [UInt8](prefix[(prefix.startIndex + headerStart)..<(prefix.startIndex + headerStart + headerLength)])
+        guard let text = String(bytes: headerBytes, encoding: .utf8) else { throw NumPyFormatError("the .npy header is not text") }
+        let header = try Header(parsing: text)
+        guard let data = MemoryBudget.product(header.shape, scale: header.itemSize),
+              let total = MemoryBudget.sum([headerStart, headerLength, data]) else {
+            throw NumPyFormatError("shape \(header.shape) is too large")
+        }
+        return total
+    }
+
+    /// Where the header starts and how long it is, from the magic and version bytes.
+    static func preamble(_ bytes: [UInt8]) throws -> (start: Int, length: Int) {
+        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
+            throw NumPyFormatError("not a .npy payload (bad magic)")
+        }
+        switch bytes[6] {
+        case 1:
+            return (10, Int(bytes[8]) | Int(bytes[9]) << 8)
+        case 2, 3:
+            guard bytes.count >= 12 else { throw NumPyFormatError("truncated .npy header") }
+            return (12, Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24)
+        default:
+            throw NumPyFormatError("unsupported .npy version \(bytes[6])")
+        }
+    }
+
     /// Decodes a `.npy` payload. Accepts float64/float32 and (un)signed integers of
     /// 1–8 bytes in either byte order, C or Fortran order; all become `Double`.
     public static func decode(_ data: Data) throws -> NDArray {
         let bytes = [UInt8](data)
-        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
-            throw NumPyFormatError("not a .npy payload (bad magic)")
-        }
-        let major = bytes[6]
-        let headerLength: Int
-        let headerStart: Int
-        switch major {
-        case 1:
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-            headerStart = 10
-        case 2, 3:
-            guard bytes.count >= 12 else { throw NumPyFormatError("truncated .npy header") }
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-            headerStart = 12
-        default:
-            throw NumPyFormatError("unsupported .npy version \(major)")
-        }
+        let (headerStart, headerLength) = try preamble(bytes)
         guard headerStart + headerLength <= bytes.count,
               let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: .utf8)
         else { throw NumPyFormatError("truncated .npy header") }
@@ -65,6 +84,9 @@ public enum NPY {
         let start = headerStart + headerLength
         guard bytes.count - start >= count * parsed.itemSize else {
             throw NumPyFormatError("truncated .npy data: shape \(parsed.shape) needs \(count * parsed.itemSize) bytes, found \(bytes.count - start)")
+        }
+        do { try MemoryBudget.require(MemoryBudget.product([count], scale: 8), for: "an array of shape \(parsed.shape)") } catch let e as LinearAlgebraError {
+            throw NumPyFormatError(e.description)
         }
         var values = [Double](repeating: 0, count: count)
         for k in 0..<count {
@@ -107,6 +129,11 @@ public enum NPY {
         init(parsing text: String) throws {
             func value(of key: String) throws -> Substring {
                 guard let r = text.range(of: "'\(key)'") else { throw NumPyFormatError("header has no '\(key)'") }
+                // Python keeps the last of a repeated key, a first-match reader the first:
+                // the two would read different arrays from one file, so neither is chosen.
+                guard text[r.upperBound...].range(of: "'\(key)'") == nil else {
+                    throw NumPyFormatError("header names '\(key)' twice")
+                }
                 var rest = text[r.upperBound...].drop { $0 == " " || $0 == ":" }
                 if rest.first == "(" {
                     guard let close = rest.firstIndex(of: ")") else { throw NumPyFormatError("unterminated shape") }

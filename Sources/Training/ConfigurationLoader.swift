@@ -1,6 +1,7 @@
 import Circuit
 import DFC
 import Foundation
+import LinearAlgebra
 import Yams
 
 /// A whole experiment file: the model's configuration and, optionally, its circuit.
@@ -29,13 +30,27 @@ public enum ConfigurationLoader {
 
     public static func loadExperiment(path: String) throws -> Experiment {
         guard FileManager.default.fileExists(atPath: path) else { throw InputError(file: path, "file not found") }
+        // Size and kind first: /dev/zero or a 10 GB file must not be read to find out.
+        let attributes = try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
+        guard attributes?[.type] as? FileAttributeType == .typeRegular else { throw InputError(file: path, "is not a regular file") }
+        if let size = attributes?[.size] as? UInt64, size > UInt64(maxTextBytes) {
+            throw InputError(file: path, "\(size) bytes; a config may have at most \(maxTextBytes)")
+        }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw InputError(file: path, "cannot read the file as UTF-8 text")
         }
         return try parseExperiment(text, file: path)
     }
 
+    /// Limits on a config's text, checked before YAML builds any value: a config is a page of
+    /// keys, so these leave room for any real one and stop "billion laughs" alias bombs (a few
+    /// hundred bytes that expand to gigabytes) and nesting deep enough to overflow the stack.
+    public static let maxTextBytes = 1 << 20
+    public static let maxExpandedNodes = 100_000
+    public static let maxNesting = 64
+
     public static func parseExperiment(_ text: String, file: String = "<config>") throws -> Experiment {
+        try checkLimits(text, file: file)
         let root: Any?
         do { root = try Yams.load(yaml: text) } catch {
             let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
@@ -128,11 +143,77 @@ public enum ConfigurationLoader {
             if parts.count == 2 { throw InputError(file: file, field: String(parts[0]), String(parts[1]).trimmingCharacters(in: .whitespaces)) }
             throw InputError(file: file, e.message)
         }
+        try requireModelMemory(c, file: file)
         let circuit = try top["circuit"].map { try parseCircuit($0, reader: reader) } ?? CircuitParameters()
         let training = try top["training"].map { try parseTraining($0, reader: reader) } ?? TrainingParameters()
         let inversion = try top["dynamicInversion"].map { try parseInversion($0, reader: reader) } ?? InversionExperiment()
         return Experiment(model: c, circuit: circuit, training: training, inversion: inversion,
                           definesInversion: top["dynamicInversion"] != nil)
+    }
+
+    /// Copies of the parameters every command holds at once, at the least: the network, its
+    /// update, a reprogrammed or realised copy and the ideal reference.
+    static let modelCopies = 4
+
+    /// Refuses a network whose parameters alone (`modelCopies` float64 copies) exceed the
+    /// memory budget, before anything is allocated; the message names the estimate.
+    static func requireModelMemory(_ c: Configuration, file: String) throws {
+        do {
+            try MemoryBudget.require(MemoryBudget.product([c.parameterCount ?? -1], scale: 8 * modelCopies),
+                                     for: "a network of sizes \(c.sizes.count > 8 ? "\(c.sizes.prefix(8))…" : "\(c.sizes)") (\(modelCopies) copies of its \(c.parameterCount ?? 0) weights)")
+        } catch let e as LinearAlgebraError {
+            throw InputError(file: file, field: "network.sizes", e.description)
+        }
+    }
+
+    /// Bytes a training run holds beyond the network: the optimizer's moments and the
+    /// gradients (4 more copies of the parameters), the data sets as float64
+    /// (`samples` rows of n_0 + n_L values), and a batch's states over the layers.
+    public static func trainingBytes(_ c: Configuration, _ t: TrainingParameters, samples: Int) -> Int? {
+        let width = MemoryBudget.sum([c.sizes.first, c.sizes.last])
+        let states = MemoryBudget.product([t.batchSize, c.sizes.reduce(0, { $0 &+ $1 }), 16])
+        return MemoryBudget.sum([
+            MemoryBudget.product([c.parameterCount ?? -1], scale: 8 * (modelCopies + 4)),
+            MemoryBudget.product([samples, width ?? -1], scale: 8),
+            states,
+        ])
+    }
+
+    /// Throws when `text` is larger, nests deeper or expands (aliases followed) to more
+    /// nodes than the limits above allow.
+    static func checkLimits(_ text: String, file: String) throws {
+        guard text.utf8.count <= maxTextBytes else {
+            throw InputError(file: file, "\(text.utf8.count) bytes; a config may have at most \(maxTextBytes)")
+        }
+        // Flow nesting ([ and {) and block nesting (indentation) both recurse in the parser.
+        var depth = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") { depth += 1 } else if byte == UInt8(ascii: "]") || byte == UInt8(ascii: "}") { depth -= 1 }
+            guard depth <= maxNesting else { throw InputError(file: file, "brackets nest deeper than \(maxNesting) levels") }
+        }
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) where line.prefix(while: { $0 == " " }).count > 2 * maxNesting {
+            throw InputError(file: file, "indentation deeper than \(2 * maxNesting) spaces")
+        }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
+            let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+            throw InputError(file: file, "malformed YAML/JSON: \(message)")
+        }
+        // The composed tree shares an anchored node among its aliases; counting it with every
+        // alias followed is what building the values would cost.
+        var pending = node.map { [$0] } ?? []
+        var count = 0
+        while let n = pending.popLast() {
+            count += 1
+            guard count <= maxExpandedNodes else {
+                throw InputError(file: file, "expands to more than \(maxExpandedNodes) values once its aliases (*name) are followed; a config needs far fewer")
+            }
+            switch n {
+            case .scalar, .alias: break
+            case .sequence(let s): pending.append(contentsOf: s)
+            case .mapping(let m): for (k, v) in m { pending.append(k); pending.append(v) }
+            }
+        }
     }
 
     static func parseTraining(_ value: Any, reader: Reader) throws -> TrainingParameters {

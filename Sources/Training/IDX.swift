@@ -6,37 +6,53 @@ import LinearAlgebra
 /// number of dimensions), big-endian UInt32 sizes, then the data. Files may be gzip
 /// compressed (Debian's `dataset-fashion-mnist` ships `*.gz`).
 public enum IDX {
-    /// Reads a whole file, decompressing it when it is gzip (zlib reads plain files as they are).
-    static func contents(path: String) throws -> Data {
+    /// An unsigned-byte IDX array: its dimensions and values.
+    ///
+    /// The header is read first and its sizes are multiplied out with overflow checks and
+    /// held to `MemoryBudget` (the bytes and the float64 matrix they become) before the data
+    /// are read; a file that inflates past what its header declares is refused as it reads,
+    /// so a gzip bomb costs no more memory than an honest file of the declared size.
+    public static func readBytes(path: String) throws -> (dimensions: [Int], values: [UInt8]) {
         guard FileManager.default.fileExists(atPath: path) else { throw InputError(file: path, "file not found") }
         guard let file = gzopen(path, "rb") else { throw InputError(file: path, "cannot open") }
         defer { gzclose(file) }
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { gzread(file, $0.baseAddress, UInt32($0.count)) }
-            if n < 0 { throw InputError(file: path, "corrupt gzip data") }
-            if n == 0 { break }
-            data.append(contentsOf: buffer[0..<Int(n)])
+        /// Up to `count` bytes (fewer only at the end of the file).
+        func read(_ count: Int) throws -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: count)
+            var filled = 0
+            while filled < count {
+                let chunk = UInt32(min(count - filled, 1 << 20))
+                let n = out.withUnsafeMutableBytes { b -> Int32 in b.baseAddress.map { gzread(file, $0 + filled, chunk) } ?? 0 }
+                if n < 0 { throw InputError(file: path, "corrupt gzip data") }
+                if n == 0 { break }
+                filled += Int(n)
+            }
+            return filled == count ? out : Array(out[0..<filled])
         }
-        return data
-    }
-
-    /// An unsigned-byte IDX array: its dimensions and values.
-    public static func readBytes(path: String) throws -> (dimensions: [Int], values: [UInt8]) {
-        let data = try contents(path: path)
-        let bytes = [UInt8](data)
-        guard bytes.count >= 4, bytes[0] == 0, bytes[1] == 0 else { throw InputError(file: path, "not an IDX file (bad magic)") }
-        guard bytes[2] == 0x08 else { throw InputError(file: path, "IDX type 0x\(String(bytes[2], radix: 16)) is not unsigned bytes") }
-        let rank = Int(bytes[3])
-        guard rank >= 1, bytes.count >= 4 + 4 * rank else { throw InputError(file: path, "truncated IDX header") }
-        let dims = (0..<rank).map { d in (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 + 4 * d + $1]) } }
-        let count = dims.reduce(1, *)
-        let start = 4 + 4 * rank
-        guard bytes.count - start == count else {
-            throw InputError(file: path, "IDX data holds \(bytes.count - start) bytes, the header says \(count)")
+        let magic = try read(4)
+        guard magic.count == 4, magic[0] == 0, magic[1] == 0 else { throw InputError(file: path, "not an IDX file (bad magic)") }
+        guard magic[2] == 0x08 else { throw InputError(file: path, "IDX type 0x\(String(magic[2], radix: 16)) is not unsigned bytes") }
+        let rank = Int(magic[3])
+        let sizes = try read(4 * rank)
+        guard rank >= 1, sizes.count == 4 * rank else { throw InputError(file: path, "truncated IDX header") }
+        let dims = (0..<rank).map { d in (0..<4).reduce(0) { $0 << 8 | Int(sizes[4 * d + $1]) } }
+        guard let count = MemoryBudget.product(dims) else {
+            throw InputError(file: path, field: "header", "dimensions \(dims) overflow 64 bits")
         }
-        return (dims, Array(bytes[start...]))
+        do {
+            // The bytes, and the float64 matrix they become.
+            try MemoryBudget.require(MemoryBudget.product([count], scale: 9), for: "\(dims.map(String.init).joined(separator: "×")) IDX values")
+        } catch let e as LinearAlgebraError {
+            throw InputError(file: path, field: "header", e.description)
+        }
+        let values = try read(count)
+        guard values.count == count else {
+            throw InputError(file: path, "IDX data holds \(values.count) bytes, the header says \(count)")
+        }
+        guard try read(1).isEmpty else {
+            throw InputError(file: path, "IDX data holds more bytes than the header's \(count)")
+        }
+        return (dims, values)
     }
 }
 
