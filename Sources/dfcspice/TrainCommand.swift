@@ -88,17 +88,25 @@ struct TrainCommand: ParsableCommand {
         }
         let c = experiment.model
         let dir = URL(fileURLWithPath: out ?? resume ?? ".")
+        // A resume holds the run from before its checkpoint is read; a new run creates and
+        // holds its directory only once its config and data have been checked (`startRun`),
+        // so a refused run leaves nothing behind.
+        let resumeLock: RunLock?
         if out != nil {
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoint.json").path) {
-                throw InputError(file: dir.path, "already holds a run; use --resume \(dir.path) to continue it, or a new directory")
+            try Self.checkNewRunDirectory(dir)
+            resumeLock = nil
+        } else {
+            guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoint.json").path) else {
+                throw InputError(file: dir.path, "holds no run to resume (no checkpoint.json)")
             }
-            do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-                throw InputError(file: dir.path, "cannot create the run directory: \(error.localizedDescription)")
-            }
-            if let text = FileManager.default.contents(atPath: configPath) {
-                try AtomicFile.write(text, to: dir.appendingPathComponent("config.yaml"))
-            }
+            resumeLock = try RunLock(directory: dir)
         }
+        defer { withExtendedLifetime(resumeLock) {} }
+        let startRun = { () throws -> RunLock? in
+            guard out != nil else { return nil }
+            return try Self.createRunDirectory(dir, config: configPath)
+        }
+        try Self.requireMemory(for: experiment, data: data, configPath: configPath)
         let network = try Network.initialized(c, seed: c.seed)
         let stop = StopFlag()
         signal(SIGINT, SIG_IGN)
@@ -107,15 +115,15 @@ struct TrainCommand: ParsableCommand {
         source.resume()
         switch try backend ?? resumedBackend() ?? .ideal {
         case .ideal:
-            try train(IdealBackend(network: network, configuration: c), experiment, v, dir, stop, configPath: configPath)
+            try train(IdealBackend(network: network, configuration: c), experiment, v, dir, stop, configPath: configPath, startRun: startRun)
         case .behavioral:
             try train(BehavioralBackend(network: network, configuration: c, circuit: experiment.circuit), experiment, v, dir, stop,
-                      configPath: configPath)
+                      configPath: configPath, startRun: startRun)
         case .spice:
             let engine: any SpiceEngine = workers > 1
                 ? try SpiceWorkerPool(workers: workers, executable: currentExecutable()) : FallbackEngine()
             try train(SpiceBackend(network: network, configuration: c, circuit: experiment.circuit, engine: engine, workers: workers),
-                      experiment, v, dir, stop, configPath: configPath)
+                      experiment, v, dir, stop, configPath: configPath, startRun: startRun)
         }
     }
 
@@ -131,7 +139,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func train<B: Backend>(_ backend: B, _ experiment: Experiment, _ variant: Variant, _ dir: URL, _ stop: StopFlag,
-                           configPath: String) throws {
+                           configPath: String, startRun: () throws -> RunLock?) throws {
         var trainingData: TrainingData? = nil
         if data == .images {
             if let limit, limit < 1 { throw ValidationError("--limit must be ≥ 1") }
@@ -143,6 +151,8 @@ struct TrainCommand: ParsableCommand {
         }
         let trainer = try HILTrainer(backend: backend, configuration: experiment.model, training: experiment.training,
                                      variant: variant, directory: dir, resume: resume != nil, data: trainingData)
+        let newRunLock = try startRun()
+        defer { withExtendedLifetime(newRunLock) {} }
         let t = experiment.training
         let terminal = isatty(STDERR_FILENO) != 0
         var samplesAtStart = trainer.state.samplesSeen
@@ -201,6 +211,7 @@ struct TrainCommand: ParsableCommand {
                      resume != nil ? ", resumed at epoch \(trainer.state.epoch + 1) sample \(trainer.state.position)" : "", initial))
         // Epoch times depend on the kernels OpenBLAS runs (see `BLASCore`): the log says which.
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLASCore.current)")
+        if let note = trainer.machineChangeNote { print(note) }
         let outcome = try trainer.run()
         // Also when the run stopped before an epoch ended (no epochFinished call wrote it).
         if !trainer.state.metrics.isEmpty { try writeLearningCurve() }
@@ -212,6 +223,60 @@ struct TrainCommand: ParsableCommand {
         case .interrupted:
             if isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\n".utf8)) }
             print("stopped at epoch \(trainer.state.epoch + 1), sample \(trainer.state.position); resume with --resume \(dir.path)")
+            // 128 + SIGINT, the shell's convention: a script can tell a stopped run from a finished one.
+            throw ExitCode(130)
+        }
+    }
+
+    /// Refuses a run whose network, optimizer and data (`ConfigurationLoader.trainingBytes`)
+    /// would not fit in memory, before anything is allocated or created.
+    static func requireMemory(for experiment: Experiment, data: DataChoice, configPath: String) throws {
+        let t = experiment.training
+        let samples = data == .images ? 70_000 : MemoryBudget.sum([t.trainSamples, t.testSamples])
+        let field = data == .images ? "network.sizes" : "training.trainSamples"
+        do {
+            try MemoryBudget.require(samples.flatMap { ConfigurationLoader.trainingBytes(experiment.model, t, samples: $0) },
+                                     for: "training (network, optimizer and data)")
+        } catch let e as LinearAlgebraError {
+            throw InputError(file: configPath, field: field, e.description)
+        }
+    }
+
+    /// A new run's directory must be new or empty: one that holds a run is refused with the
+    /// resume command, anything else so that nothing in it is overwritten.
+    static func checkNewRunDirectory(_ dir: URL) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDirectory) else { return }
+        guard isDirectory.boolValue else { throw InputError(file: dir.path, "exists and is not a directory") }
+        if FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoint.json").path) {
+            throw InputError(file: dir.path, "already holds a run; use --resume \(dir.path) to continue it, or a new directory")
+        }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        if let first = entries.sorted().first {
+            throw InputError(file: dir.path, "is not empty (it holds \(first)\(entries.count > 1 ? " and \(entries.count - 1) more" : "")) and is not a run; give a new or empty directory")
+        }
+    }
+
+    /// Creates (or takes the empty) run directory, holds it, and copies the config into it.
+    /// Checked again under the lock: another process may have started a run there meanwhile.
+    static func createRunDirectory(_ dir: URL, config: String) throws -> RunLock {
+        let existed = FileManager.default.fileExists(atPath: dir.path)
+        do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+            throw InputError(file: dir.path, "cannot create the run directory: \(error.localizedDescription)")
+        }
+        do {
+            let lock = try RunLock(directory: dir)
+            let others = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0 != RunLock.fileName }
+            guard others.isEmpty else { throw InputError(file: dir.path, "another process started a run here meanwhile") }
+            if let text = FileManager.default.contents(atPath: config) {
+                try AtomicFile.write(text, to: dir.appendingPathComponent("config.yaml"))
+            }
+            return lock
+        } catch {
+            // Remove only what this process made and nobody else has used.
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+            if !existed && left.allSatisfy({ $0 == RunLock.fileName }) { try? FileManager.default.removeItem(at: dir) }
+            throw error
         }
     }
 
