@@ -49,7 +49,18 @@ public struct DFCCircuitMapper: Sendable {
         try parameters.validate()
         self.configuration = configuration
         self.parameters = parameters
+        let stop = parameters.tranStop ?? Double(configuration.control.steps) * configuration.control.dt * parameters.timeScale
+        let points = stop / transientStep
+        guard points <= Self.maxTransientPoints else {
+            throw InvalidElementError(element: parameters.tranStep != nil ? "circuit.tranStep" : "circuit.tranStop",
+                                      reason: String(format: "a %.3g s transient in steps of %.3g s is %.3g points; at most %.0f (raise tranStep)",
+                                                     stop, transientStep, points, Self.maxTransientPoints))
+        }
     }
+
+    /// Output points of one transient: 10⁷ points of a 15-10-10-5 circuit already take ngspice
+    /// hours and gigabytes; `tranStep: 1e-30` would otherwise hang `compare` for ever.
+    public static let maxTransientPoints = 1e7
 
     /// Node names, in one place so netlists, plots and tests agree.
     public enum Nodes {

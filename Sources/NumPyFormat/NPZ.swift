@@ -49,7 +49,7 @@ public struct NPZ: Sendable, Equatable {
             }
             var payload = Data()
             var headerChecked = false
-            let checksum: CRC32
+            let checksum: UInt32
             do {
                 checksum = try archive.extract(entry) { chunk in
                     payload.append(chunk)
@@ -85,19 +85,10 @@ public struct NPZ: Sendable, Equatable {
         self.arrays = arrays
     }
 
-    /// The archive as bytes (stored entries, fixed timestamps so equal arrays give equal files).
+    /// The archive as bytes: stored entries in name order with fixed timestamps, so equal
+    /// arrays give equal files (`ZIPWriter`).
     public func encoded() throws -> Data {
-        let archive = try Archive(accessMode: .create)
-        let epoch = Date(timeIntervalSince1970: 315_532_800) // 1980-01-01, ZIP's earliest date
-        for name in arrays.keys.sorted() {
-            let payload = NPY.encode(arrays[name]!)
-            try archive.addEntry(with: name + ".npy", type: .file, uncompressedSize: Int64(payload.count),
-                                 modificationDate: epoch, compressionMethod: .none) { position, size in
-                payload.subdata(in: Int(position)..<(Int(position) + size))
-            }
-        }
-        guard let data = archive.data else { throw NumPyFormatError("could not build archive") }
-        return data
+        try ZIPWriter.archive(arrays.keys.sorted().compactMap { name in arrays[name].map { (name + ".npy", NPY.encode($0)) } })
     }
 
     /// Writes atomically: a temporary file beside `url`, then a rename.

@@ -145,6 +145,11 @@ public enum ConfigurationLoader {
         }
         try requireModelMemory(c, file: file)
         let circuit = try top["circuit"].map { try parseCircuit($0, reader: reader) } ?? CircuitParameters()
+        // What depends on both sections (the transient's length in points) is checked here,
+        // where the error can name the file.
+        do { _ = try DFCCircuitMapper(configuration: c, parameters: circuit) } catch let e as InvalidElementError {
+            throw reader.fail(e.element, e.reason)
+        }
         let training = try top["training"].map { try parseTraining($0, reader: reader) } ?? TrainingParameters()
         let inversion = try top["dynamicInversion"].map { try parseInversion($0, reader: reader) } ?? InversionExperiment()
         return Experiment(model: c, circuit: circuit, training: training, inversion: inversion,
