@@ -76,9 +76,10 @@ public enum NPY {
     public static func decode(_ data: Data) throws -> NDArray {
         let bytes = [UInt8](data)
         let (headerStart, headerLength) = try preamble(bytes)
-        guard headerStart + headerLength <= bytes.count,
-              let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: .utf8)
-        else { throw NumPyFormatError("truncated .npy header") }
+        guard headerStart + headerLength <= bytes.count else { throw NumPyFormatError("truncated .npy header") }
+        guard let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: .utf8) else {
+            throw NumPyFormatError("the .npy header is not text")
+        }
         let parsed = try Header(parsing: header)
         let count = parsed.shape.reduce(1, *)
         let start = headerStart + headerLength

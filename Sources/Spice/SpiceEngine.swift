@@ -32,6 +32,33 @@ public struct SimulationRequest: Sendable {
         if steps.contains(.analysis("run")) && !netlist.dropFirst().contains(where: Self.isAnalysisCard) {
             throw SimulationError(kind: .syntax, message: "the netlist has no analysis card (.tran, .op, .dc, .ac, …) for 'run'", log: [])
         }
+        for line in netlist.dropFirst() {
+            let words = line.lowercased().split(whereSeparator: { " \t,".contains($0) })
+            guard words.first == ".tran", words.count >= 3, let step = Self.spiceNumber(words[1]), let stop = Self.spiceNumber(words[2]) else { continue }
+            // ngspice's largest internal step is at most the print step: 1e-40 over 1 ns
+            // would be 10³¹ steps, a run that never ends and that no time limit should have to stop.
+            guard step > 0, stop / step <= Self.maxTransientPoints else {
+                throw SimulationError(kind: .refused, message: "'\(line.prefix(60))' asks for \(String(format: "%.3g", stop / step)) time points; at most \(String(format: "%.0e", Self.maxTransientPoints))", log: [])
+            }
+        }
+    }
+
+    /// Output points one `.tran` card may ask for.
+    public static let maxTransientPoints = 1e8
+
+    /// A SPICE number with its scale suffix (1k, 2.5meg, 10u, 3p; units after it ignored), or nil.
+    static func spiceNumber<S: StringProtocol>(_ text: S) -> Double? {
+        let t = text.lowercased()
+        let numeric = t.prefix { $0.isNumber || $0 == "." || $0 == "-" || $0 == "+" || $0 == "e" }
+        // "1e" or "2meg": back off an 'e' that starts a suffix rather than an exponent.
+        var mantissa = String(numeric)
+        while !mantissa.isEmpty, Double(mantissa) == nil { mantissa.removeLast() }
+        guard let value = Double(mantissa) else { return nil }
+        let suffix = t.dropFirst(mantissa.count)
+        let scales: [(String, Double)] = [("meg", 1e6), ("mil", 25.4e-6), ("t", 1e12), ("g", 1e9), ("k", 1e3), ("m", 1e-3),
+                                          ("u", 1e-6), ("n", 1e-9), ("p", 1e-12), ("f", 1e-15)]
+        for (s, scale) in scales where suffix.hasPrefix(s) { return value * scale }
+        return value
     }
 
     /// Whether a netlist line is an analysis card (its first word, as ngspice splits words).

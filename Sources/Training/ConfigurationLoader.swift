@@ -211,7 +211,7 @@ public enum ConfigurationLoader {
         while let n = pending.popLast() {
             count += 1
             guard count <= maxExpandedNodes else {
-                throw InputError(file: file, "expands to more than \(maxExpandedNodes) values once its aliases (*name) are followed; a config needs far fewer")
+                throw InputError(file: file, "holds more than \(maxExpandedNodes) values (aliases *name counted as often as they are used); a config needs far fewer")
             }
             switch n {
             case .scalar, .alias: break
@@ -307,6 +307,11 @@ public enum ConfigurationLoader {
         }
         do { try p.validate() } catch let e as InvalidElementError {
             throw reader.fail(e.element, e.reason)
+        }
+        // Refused when the file is read, not when a netlist is first written (which `init`
+        // or `solve` never do): an unsafe fragment in a config is an error of the config.
+        do { _ = try checkFragment(p.include, allowUnsafe: p.allowUnsafeInclude) } catch let e as UnsafeFragmentError {
+            throw reader.fail("circuit.include", e.description)
         }
         return p
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DFC
 import Foundation
+import LinearAlgebra
 import NumPyFormat
 import Training
 
@@ -28,6 +29,12 @@ struct DataCommand: ParsableCommand {
         let configuration = try options.load()
         try checkOutputPath(input, distinctFrom: [options.config, labels])
         try checkOutputPath(labels, distinctFrom: [options.config])
+        do {
+            try MemoryBudget.require(MemoryBudget.product([samples, configuration.sizes[0] + configuration.sizes[configuration.sizes.count - 1]], scale: 16),
+                                     for: "\(samples) samples")
+        } catch let e as LinearAlgebraError {
+            throw ValidationError("--samples: \(e.description)")
+        }
         let task = try StudentTeacher(configuration: configuration, seed: teacherSeed ?? configuration.seed)
         let (x, y) = task.samples(samples, seed: seed)
         try NDArray(x).writeNPY(to: URL(fileURLWithPath: input))

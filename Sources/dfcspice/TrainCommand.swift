@@ -71,6 +71,9 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         guard (out == nil) != (resume == nil) else { throw ValidationError("give either --out RUN (a new run) or --resume RUN") }
         guard workers >= 1 else { throw ValidationError("--workers must be ≥ 1") }
+        if let resume, !FileManager.default.fileExists(atPath: URL(fileURLWithPath: resume).appendingPathComponent("checkpoint.json").path) {
+            throw InputError(file: resume, "holds no run to resume (no checkpoint.json)")
+        }
         // A run keeps the config it started with, so a resume needs only the directory.
         guard let configPath = config ?? resume.map({ URL(fileURLWithPath: $0).appendingPathComponent("config.yaml").path }) else {
             throw ValidationError("a new run needs --config FILE")
@@ -96,9 +99,6 @@ struct TrainCommand: ParsableCommand {
             try Self.checkNewRunDirectory(dir)
             resumeLock = nil
         } else {
-            guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("checkpoint.json").path) else {
-                throw InputError(file: dir.path, "holds no run to resume (no checkpoint.json)")
-            }
             resumeLock = try RunLock(directory: dir)
         }
         defer { withExtendedLifetime(resumeLock) {} }

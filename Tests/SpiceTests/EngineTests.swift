@@ -1,5 +1,5 @@
 import Foundation
-import Spice
+@testable import Spice
 import Testing
 
 /// An RC low-pass driven by a step: v(out) = 1 − exp(−t/RC), RC = 1 ms.
@@ -111,8 +111,10 @@ struct EngineTests {
     @Test("a run past its time limit is halted, and the next run works", arguments: [0, 1])
     func timeLimit(engine: Int) throws {
         let (name, e) = engines[engine]
-        // Ten million points of a fast oscillator: far longer than 0.3 s.
-        let slow = ["slow", "V1 in 0 SIN(0 1 1e6)", "R1 in out 1k", "C1 out 0 1n", ".tran 1n 10 0 1n", ".end"]
+        // Ten billion internal steps (largest step 1 ns) of a fast oscillator: far longer than
+        // 0.3 s. The print step of 1 µs keeps it under the output-point bound that refuses
+        // absurd .tran cards outright (`SimulationRequest.maxTransientPoints`).
+        let slow = ["slow", "V1 in 0 SIN(0 1 1e6)", "R1 in out 1k", "C1 out 0 1n", ".tran 1u 10 0 1n", ".end"]
         let start = Date()
         do {
             _ = try e.simulate(SimulationRequest(netlist: slow, timeLimit: 0.3))
@@ -122,6 +124,28 @@ struct EngineTests {
         }
         #expect(Date().timeIntervalSince(start) < 5)
         #expect(try e.simulate(SimulationRequest(netlist: rcNetlist)).plots["result"] != nil)
+    }
+
+    @Test("a .tran card asking for more than 10^8 output points is refused before ngspice runs", arguments: [0, 1])
+    func absurdTransient(engine: Int) throws {
+        let (name, e) = engines[engine]
+        let start = Date()
+        for card in [".tran 1e-40 1e-9", ".tran 1n 10", ".TRAN 1f 1meg"] {
+            do {
+                _ = try e.simulate(SimulationRequest(netlist: ["absurd", "V1 a 0 1", "R1 a 0 1k", card, ".end"], timeLimit: 600))
+                Issue.record("\(name): ran '\(card)'")
+            } catch let error as SimulationError {
+                #expect(error.kind == .refused && error.message.contains("time points"), "\(name): \(error)")
+            }
+        }
+        #expect(Date().timeIntervalSince(start) < 2)
+    }
+
+    @Test("SPICE numbers with scale suffixes", arguments: [("1k", 1e3), ("2.5meg", 2.5e6), ("10u", 1e-5), ("3p", 3e-12), ("1e-40", 1e-40),
+                                                          ("5ms", 5e-3), ("2MEG", 2e6), ("1mil", 25.4e-6), ("7", 7), ("1e3k", 1e6)])
+    func spiceNumbers(text: String, value: Double) {
+        let parsed = SimulationRequest.spiceNumber(text)
+        #expect(parsed.map { abs($0 - value) <= 1e-12 * abs(value) } == true, "\(text) → \(String(describing: parsed))")
     }
 
     @Test("asking for a vector that is not there names it")
