@@ -3,6 +3,7 @@
 #   make test   install what is missing, build, run the whole test suite
 #   make bench  the performance figures of docs/results.md (not part of the tests)
 #   make test-kernels  the whole suite under each OpenBLAS kernel set this CPU can run (not part of CI)
+#   make fuzz   libFuzzer on the .npy, .npz, config, IDX and raw-file readers (FUZZ_RUNS, FUZZ_SECONDS)
 
 SHELL := /bin/bash
 APT_PACKAGES := ngspice libngspice0-dev libopenblas-dev liblapacke-dev pkg-config zlib1g-dev dataset-fashion-mnist
@@ -24,7 +25,7 @@ export OPENBLAS_CORETYPE
 endif
 endif
 
-.PHONY: deps build release demo test test-kernels bench clean
+.PHONY: deps build release demo test test-kernels fuzz hostile bench clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -71,6 +72,32 @@ test-kernels: deps
 	    && tail -1 .build/test-kernel-$$k.log || { failed="$$failed $$k"; grep -E '✘' .build/test-kernel-$$k.log | head -20; }; \
 	done; \
 	if [ -n "$$failed" ]; then echo "failed under:$$failed (logs in .build/test-kernel-*.log)"; exit 1; fi
+
+# libFuzzer with AddressSanitizer (and so LeakSanitizer) on every reader of untrusted bytes.
+# Each target runs until FUZZ_RUNS executions or FUZZ_SECONDS, from the seeds in
+# Tests/fuzz/seeds and the corpus it grew before (.build-fuzz/corpus); findings are written
+# to .build-fuzz/findings. The memory budget is lowered so that refusals are exercised.
+FUZZ_TARGETS ?= npy npz config idx raw
+FUZZ_RUNS ?= 1000000
+FUZZ_SECONDS ?= 1200
+fuzz: deps
+	$(SWIFT) build -c release --product dfcspice-fuzz --scratch-path .build-fuzz \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING -Xcc -fsanitize=fuzzer-no-link,address
+	@mkdir -p .build-fuzz/findings; failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build-fuzz/corpus/$$t; \
+	  DFCSPICE_FUZZ_TARGET=$$t DFCSPICE_MAX_MEMORY=256M ASAN_OPTIONS=detect_leaks=1 \
+	    .build-fuzz/release/dfcspice-fuzz -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=.build-fuzz/findings/$$t- -print_final_stats=1 .build-fuzz/corpus/$$t Tests/fuzz/seeds/$$t \
+	    > .build-fuzz/$$t.log 2>&1 || failed="$$failed $$t"; \
+	  printf '%-7s %s, %s\n' $$t "$$(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' .build-fuzz/$$t.log | grep -o '[0-9]*$$') executions" \
+	    "$$(grep -m1 -o 'stat::average_exec_per_sec: *[0-9]*' .build-fuzz/$$t.log | grep -o '[0-9]*$$')/s"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "findings in:$$failed (see .build-fuzz/<target>.log and .build-fuzz/findings)"; exit 1; fi
+
+# The hostile-input corpus alone, with every case's error line (it also runs in make test).
+hostile: build
+	python3 Tests/hostile/corpus.py .build/debug/dfcspice --verbose
 
 bench: release
 	.build/release/dfcspice bench --figure .build/epoch-seconds.svg

@@ -26,7 +26,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // OpenBLAS (cblas) and LAPACKE, found with pkg-config.
@@ -41,7 +40,7 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: vectorFlags
         ),
-        .target(name: "NumPyFormat", dependencies: ["LinearAlgebra", "ZIPFoundation"], exclude: ["README.md"]),
+        .target(name: "NumPyFormat", dependencies: ["LinearAlgebra", "CGzip"], exclude: ["README.md"]),
         .target(
             name: "DFC",
             dependencies: ["LinearAlgebra", .product(name: "Logging", package: "swift-log")],
@@ -54,7 +53,7 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .systemLibrary(name: "CGzip", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CNgspice", pkgConfig: "ngspice", providers: [.apt(["libngspice0-dev"])]),
-        .target(name: "Spice", dependencies: ["CNgspice"], exclude: ["README.md"]),
+        .target(name: "Spice", dependencies: ["CNgspice", "LinearAlgebra"], exclude: ["README.md"]),
         .target(name: "Circuit", dependencies: ["DFC", "LinearAlgebra", "Spice"], exclude: ["README.md"]),
         .target(name: "Emulation", dependencies: ["DFC", "Circuit", "Spice", "LinearAlgebra", "Training", "NumPyFormat", "DynamicInversion"], exclude: ["README.md"]),
         .target(name: "Reports", dependencies: ["Emulation", "DFC", "LinearAlgebra", "NumPyFormat"], exclude: ["README.md"]),
@@ -75,6 +74,8 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
+        // libFuzzer targets (`make fuzz`); a plain build makes a stub that says so.
+        .executableTarget(name: "dfcspice-fuzz", dependencies: ["NumPyFormat", "Spice", "Training"]),
         .testTarget(name: "LinearAlgebraTests", dependencies: ["LinearAlgebra"]),
         .testTarget(name: "NumPyFormatTests", dependencies: ["NumPyFormat", "LinearAlgebra"]),
         .testTarget(name: "DFCTests", dependencies: ["DFC", "LinearAlgebra"]),

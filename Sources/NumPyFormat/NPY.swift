@@ -37,24 +37,6 @@ public enum NPY {
         return out
     }
 
-    /// The whole length of the `.npy` payload whose first bytes are `prefix` (preamble,
-    /// header and data, as its header describes them), or nil while the header is not yet
-    /// complete. Throws for a prefix that is not a `.npy` header.
-    static func encodedLength(prefix: Data) throws -> Int? {
-        guard prefix.count >= 12 || (prefix.count >= 10 && prefix[prefix.startIndex + 6] == 1) else { return nil }
-        let bytes = [UInt8](prefix.prefix(12))
-        let (headerStart, headerLength) = try preamble(bytes)
-        guard prefix.count >= headerStart + headerLength else { return nil }
-        let headerBytes = [UInt8](prefix[(prefix.startIndex + headerStart)..<(prefix.startIndex + headerStart + headerLength)])
-        guard let text = String(bytes: headerBytes, encoding: .utf8) else { throw NumPyFormatError("the .npy header is not text") }
-        let header = try Header(parsing: text)
-        guard let data = MemoryBudget.product(header.shape, scale: header.itemSize),
-              let total = MemoryBudget.sum([headerStart, headerLength, data]) else {
-            throw NumPyFormatError("shape \(header.shape) is too large")
-        }
-        return total
-    }
-
     /// Where the header starts and how long it is, from the magic and version bytes.
     static func preamble(_ bytes: [UInt8]) throws -> (start: Int, length: Int) {
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {

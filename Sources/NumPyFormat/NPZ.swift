@@ -1,6 +1,5 @@
 import Foundation
 import LinearAlgebra
-import ZIPFoundation
 
 /// A `.npz` archive: named arrays, each stored as `name.npy` in a ZIP file
 /// (what `numpy.savez` writes; `savez_compressed`'s deflated entries are read too).
@@ -24,60 +23,19 @@ public struct NPZ: Sendable, Equatable {
         try self.init(data: data)
     }
 
-    /// Reads an archive, refusing what NumPy refuses and what could exhaust memory: entry
-    /// names twice or outside the archive (`..`, `/…`), an entry larger than `MemoryBudget`
-    /// allows or whose `.npy` header disagrees with its declared size (checked on the first
-    /// inflated bytes, before the rest is inflated), more bytes than declared, and a CRC-32
-    /// that does not match.
+    /// Reads an archive (`ZIPReader`: every offset checked, entries inflated only up to their
+    /// declared size, CRC-32 verified, names twice or outside the archive refused). An entry
+    /// is read only if three times its declared size fits in `MemoryBudget`: its bytes, their
+    /// copy while decoding, and the float64 values they become.
     public init(data: Data) throws {
-        let archive: Archive
-        do { archive = try Archive(data: data, accessMode: .read) } catch {
-            throw NumPyFormatError("not a .npz (ZIP) archive")
-        }
+        let zip = try ZIPReader(data)
         var arrays: [String: NDArray] = [:]
-        var seen = Set<String>()
-        for entry in archive where entry.type == .file {
-            let path = entry.path
-            guard seen.insert(path).inserted else { throw NumPyFormatError("entry '\(path)' appears twice") }
-            guard !path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
-                throw NumPyFormatError("entry '\(path)' names a path outside the archive")
-            }
-            let declared = entry.uncompressedSize
-            guard declared <= UInt64(Int.max) else { throw NumPyFormatError("entry '\(path)' declares \(declared) bytes") }
-            do { try MemoryBudget.require(Int(declared), for: "entry '\(path)'") } catch let e as LinearAlgebraError {
+        for entry in zip.entries {
+            do { try MemoryBudget.require(MemoryBudget.product([entry.size], scale: 3), for: "entry '\(entry.name)' and its values") } catch let e as LinearAlgebraError {
                 throw NumPyFormatError(e.description)
             }
-            var payload = Data()
-            var headerChecked = false
-            let checksum: UInt32
-            do {
-                checksum = try archive.extract(entry) { chunk in
-                    payload.append(chunk)
-                    guard UInt64(payload.count) <= declared else {
-                        throw NumPyFormatError("entry '\(path)' inflates to more than the \(declared) bytes it declares")
-                    }
-                    if !headerChecked, let needed = try NPY.encodedLength(prefix: payload) {
-                        headerChecked = true
-                        guard UInt64(needed) == declared else {
-                            throw NumPyFormatError("entry '\(path)': its .npy header describes \(needed) bytes, the entry declares \(declared)")
-                        }
-                        do { try MemoryBudget.require(MemoryBudget.sum([needed, Int(declared)]), for: "entry '\(path)' as float64") } catch let e as LinearAlgebraError {
-                            throw NumPyFormatError(e.description)
-                        }
-                    }
-                }
-            } catch let e as NumPyFormatError {
-                throw e
-            } catch {
-                throw NumPyFormatError("entry '\(path)' is corrupt: \(error)")
-            }
-            guard UInt64(payload.count) == declared else {
-                throw NumPyFormatError("entry '\(path)' is truncated: \(payload.count) of \(declared) bytes")
-            }
-            guard checksum == entry.checksum else {
-                throw NumPyFormatError("entry '\(path)' is corrupt: CRC-32 \(String(checksum, radix: 16)) does not match the recorded \(String(entry.checksum, radix: 16))")
-            }
-            let name = path.hasSuffix(".npy") ? String(path.dropLast(4)) : path
+            let payload = try zip.contents(of: entry)
+            let name = entry.name.hasSuffix(".npy") ? String(entry.name.dropLast(4)) : entry.name
             do { arrays[name] = try NPY.decode(payload) } catch let e as NumPyFormatError {
                 throw NumPyFormatError("array '\(name)': \(e.message)")
             }

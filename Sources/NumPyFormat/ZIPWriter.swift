@@ -1,3 +1,4 @@
+import CGzip
 import Foundation
 
 /// Writes a ZIP archive of stored (uncompressed) entries in one pass, as `numpy.savez` does.
@@ -6,7 +7,7 @@ import Foundation
 /// the 40 001 vectors of a 40 000-resistor netlist took 6 s, of 300 000 vectors minutes. Here
 /// each entry is appended once (local header, data), the central directory at the end, so
 /// the cost is linear in the archive's size. More than 65 535 entries get the ZIP64 end
-/// records (Python's zipfile, NumPy and ZIPFoundation read them); an archive past 4 GiB is
+/// records (Python's zipfile, NumPy and `ZIPReader` read them); an archive past 4 GiB is
 /// refused, since its offsets would need ZIP64 fields in every entry.
 enum ZIPWriter {
     /// 1980-01-01 00:00 in MS-DOS form, ZIP's earliest date: equal arrays give equal files.
@@ -18,7 +19,7 @@ enum ZIPWriter {
         var central = Data()
         for entry in entries {
             let name = Array(entry.name.utf8)
-            let crc = ZIPChecksum.checksum(entry.data)
+            let crc = entry.data.withUnsafeBytes { p in UInt32(crc32(0, p.bindMemory(to: UInt8.self).baseAddress, uInt(p.count))) }
             guard out.count <= Int(UInt32.max), entry.data.count <= Int(UInt32.max) else {
                 throw NumPyFormatError("the archive would exceed 4 GiB, which this writer does not support")
             }
@@ -58,23 +59,6 @@ enum ZIPWriter {
         out.append(le16: shortCount); out.append(le16: shortCount)
         out.append(le32: UInt32(central.count)); out.append(le32: UInt32(centralOffset)); out.append(le16: 0)
         return out
-    }
-}
-
-/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as ZIP stores it.
-enum ZIPChecksum {
-    static let table: [UInt32] = (0..<256).map { n -> UInt32 in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    static func checksum(_ data: Data) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        data.withUnsafeBytes { bytes in
-            for b in bytes { crc = table[Int((crc ^ UInt32(b)) & 0xFF)] ^ (crc >> 8) }
-        }
-        return crc ^ 0xFFFF_FFFF
     }
 }
 

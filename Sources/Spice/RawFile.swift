@@ -1,4 +1,5 @@
 import Foundation
+import LinearAlgebra
 
 /// Why a raw file could not be read.
 public struct RawFileError: Error, CustomStringConvertible, Equatable {
@@ -74,9 +75,11 @@ public enum RawFile {
                 case "title": title = value
                 case "plotname": name = value
                 case "flags": complex = value.lowercased().contains("complex")
-                case "no. variables": variables = Int(value) ?? 0
-                case "no. points": points = Int(value) ?? 0
+                case "no. variables", "no. points":
+                    guard let n = Int(value), n >= 0 else { throw RawFileError(message: "bad count '\(value.prefix(40))' for \(key)") }
+                    if key == "no. points" { points = n } else { variables = n }
                 case "variables":
+                    guard names.isEmpty else { throw RawFileError(message: "plot '\(name)' lists its variables twice") }
                     for _ in 0..<variables {
                         guard let v = line() else { throw RawFileError(message: "truncated variable list") }
                         let parts = v.split(whereSeparator: { $0 == " " || $0 == "\t" })
@@ -87,10 +90,20 @@ public enum RawFile {
                     header = false
                     guard !complex else { throw RawFileError(message: "complex plots are not supported") }
                     guard variables > 0 else { throw RawFileError(message: "plot '\(name)' has no variables") }
+                    guard names.count == variables else {
+                        throw RawFileError(message: "plot '\(name)' declares \(variables) variables and lists \(names.count)")
+                    }
+                    // Counts come from the file: multiplied with overflow checks and held to
+                    // the memory budget before the vectors are allocated.
+                    guard let need = MemoryBudget.product([points, variables], scale: 8) else {
+                        throw RawFileError(message: "plot '\(name)': \(points) points × \(variables) vectors overflow")
+                    }
+                    do { try MemoryBudget.require(need, for: "plot '\(name)' (\(points) points × \(variables) vectors)") } catch let e as LinearAlgebraError {
+                        throw RawFileError(message: e.description)
+                    }
                     var values = Array(repeating: [Double](repeating: 0, count: points), count: variables)
                     if key == "binary" {
-                        let need = points * variables * 8
-                        guard position + need <= bytes.count else {
+                        guard need <= bytes.count - position else {
                             throw RawFileError(message: "truncated binary data in plot '\(name)' (\(points) points × \(variables) vectors)")
                         }
                         bytes.withUnsafeBytes { raw in
@@ -103,6 +116,10 @@ public enum RawFile {
                         }
                         position += need
                     } else {
+                        // ASCII: at least one line of two bytes per value must be there.
+                        guard need / 4 <= bytes.count - position else {
+                            throw RawFileError(message: "truncated ASCII data in plot '\(name)' (\(points) points × \(variables) vectors)")
+                        }
                         for p in 0..<points {
                             for v in 0..<variables {
                                 guard let l = line() else { throw RawFileError(message: "truncated ASCII data in plot '\(name)'") }

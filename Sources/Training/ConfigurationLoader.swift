@@ -50,12 +50,8 @@ public enum ConfigurationLoader {
     public static let maxNesting = 64
 
     public static func parseExperiment(_ text: String, file: String = "<config>") throws -> Experiment {
-        try checkLimits(text, file: file)
-        let root: Any?
-        do { root = try Yams.load(yaml: text) } catch {
-            let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
-            throw InputError(file: file, "malformed YAML/JSON: \(message)")
-        }
+        // Parsed once: the checked tree is the one whose values are built.
+        let root: Any? = try checkLimits(text, file: file).map { Constructor.default.any(from: $0) }
         guard let top = root as? [String: Any] else {
             throw InputError(file: file, "the top level must be a mapping of keys (name, seed, network, dfc, …)")
         }
@@ -184,9 +180,9 @@ public enum ConfigurationLoader {
         ])
     }
 
-    /// Throws when `text` is larger, nests deeper or expands (aliases followed) to more
-    /// nodes than the limits above allow.
-    static func checkLimits(_ text: String, file: String) throws {
+    /// The composed tree of `text` (nil for an empty document); throws when `text` is larger,
+    /// nests deeper or expands (aliases followed) to more nodes than the limits above allow.
+    static func checkLimits(_ text: String, file: String) throws -> Node? {
         guard text.utf8.count <= maxTextBytes else {
             throw InputError(file: file, "\(text.utf8.count) bytes; a config may have at most \(maxTextBytes)")
         }
@@ -219,6 +215,7 @@ public enum ConfigurationLoader {
             case .mapping(let m): for (k, v) in m { pending.append(k); pending.append(v) }
             }
         }
+        return node
     }
 
     static func parseTraining(_ value: Any, reader: Reader) throws -> TrainingParameters {
