@@ -69,7 +69,7 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         guard idealRefine >= 1 else { throw ValidationError("--ideal-refine must be ≥ 1") }
         guard timeLimit > 0, timeLimit.isFinite else { throw ValidationError("--time-limit must be a positive number of seconds") }
-        let experiment = try ConfigurationLoader.loadExperiment(path: options.config)
+        let experiment = try options.loadExperiment()
         let c = experiment.model
         let network = try ModelFile.read(path: model, configuration: c)
         let x = try BatchFile.inputs(path: input, features: network.sizes[0])
@@ -173,8 +173,11 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Seconds the simulation may take.") var timeLimit = 600.0
     @Flag(help: "Run netlists that contain .control blocks or command lines (only for netlists you trust).")
     var allowControl = false
+    @Option(help: ArgumentHelp("Memory the netlist may plan to use (e.g. 64G); default: what the machine has available.", valueName: "bytes"))
+    var maxMemory: String?
 
     func run() throws {
+        try applyMaxMemory(maxMemory)
         guard timeLimit > 0, timeLimit.isFinite else { throw ValidationError("--time-limit must be a positive number of seconds") }
         // The limit covers every phase: reading and checking the netlist, ngspice, writing.
         let started = Date()

@@ -82,8 +82,25 @@ struct DFCSpiceCommand: ParsableCommand {
 struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Experiment config (YAML or JSON).", valueName: "file"))
     var config: String
+    @Option(help: ArgumentHelp("Memory this command may plan to use (e.g. 64G); default: what the machine has available.", valueName: "bytes"))
+    var maxMemory: String?
 
-    func load() throws -> Configuration { try ConfigurationLoader.load(path: config) }
+    func load() throws -> Configuration { try loadExperiment().model }
+
+    func loadExperiment() throws -> Experiment {
+        try applyMaxMemory(maxMemory)
+        return try ConfigurationLoader.loadExperiment(path: config)
+    }
+}
+
+/// Replaces the measured memory budget (`MemoryBudget`) for this process: sizes are then
+/// checked against `value` (bytes, or with a K/M/G/T suffix) instead of what is available.
+func applyMaxMemory(_ value: String?) throws {
+    guard let value else { return }
+    guard MemoryBudget.parseBytes(value) != nil else {
+        throw ValidationError("--max-memory: '\(value)' is not a size (bytes, or a number with K, M, G or T)")
+    }
+    setenv(MemoryBudget.overrideVariable, value, 1)
 }
 
 /// Refuses, before any work starts, an output path that could not or must not be written:

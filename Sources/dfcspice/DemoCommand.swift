@@ -46,7 +46,7 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         guard samples > 0 else { throw ValidationError("--samples must be positive") }
-        let experiment = try ConfigurationLoader.loadExperiment(path: options.config)
+        let experiment = try options.loadExperiment()
         let configuration = experiment.model
         let dir = URL(fileURLWithPath: out)
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {

@@ -38,7 +38,7 @@ struct InversionCircuitCommand: ParsableCommand {
 
     func run() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be ≥ 1") }
-        let experiment = try ConfigurationLoader.loadExperiment(path: options.config)
+        let experiment = try options.loadExperiment()
         let c = experiment.model
         let inv = experiment.inversion
         let net = try Network.initialized(c, seed: c.seed)

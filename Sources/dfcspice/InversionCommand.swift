@@ -49,7 +49,7 @@ struct InversionCommand: ParsableCommand {
 
     func run() throws {
         if replot { return try redraw() }
-        let experiment = try ConfigurationLoader.loadExperiment(path: options.config)
+        let experiment = try options.loadExperiment()
         let c = experiment.model
         let ruleList = try rules.isEmpty ? experiment.inversion.rules : rules.map { name in
             guard let r = InversionRule(rawValue: name) else {
@@ -116,7 +116,7 @@ struct InversionCommand: ParsableCommand {
 
     /// Plots and summary from the metrics already in OUT (rules in the config's order).
     func redraw() throws {
-        let experiment = try ConfigurationLoader.loadExperiment(path: options.config)
+        let experiment = try options.loadExperiment()
         let dir = URL(fileURLWithPath: out)
         let decoder = TrainingCheckpoint.decoder
         var results: [(InversionRule, [InversionEpoch])] = []

@@ -38,7 +38,7 @@ struct NetlistCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the weights the devices realise (.npz).", valueName: "R.npz")) var realised: String?
 
     func run() throws {
-        let experiment = try ConfigurationLoader.loadExperiment(path: options.config)
+        let experiment = try options.loadExperiment()
         let configuration = experiment.model
         guard let phase = ControllerPhase(rawValue: phase) else {
             throw ValidationError("--phase must be feedforward or controlled, not '\(phase)'")

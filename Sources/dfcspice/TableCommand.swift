@@ -157,7 +157,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Independent programmings of the weights to draw (programming noise differs between them).") var programmings = 3
 
     func run() throws {
-        var experiment = try ConfigurationLoader.loadExperiment(path: options.config)
+        var experiment = try options.loadExperiment()
         if deviceBits > 0 { experiment.circuit.device.levels = 1 << deviceBits }
         if programmingNoise >= 0 { experiment.circuit.device.programmingNoise = programmingNoise }
         let network = try ModelFile.read(path: model, configuration: experiment.model)

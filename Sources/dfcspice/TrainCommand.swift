@@ -67,8 +67,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Use only the first N training images (and N/5 test images), for quick runs.") var limit: Int?
     @Option(help: ArgumentHelp("New run directory.", valueName: "RUN")) var out: String?
     @Option(help: ArgumentHelp("Continue the run in this directory.", valueName: "RUN")) var resume: String?
+    @Option(help: ArgumentHelp("Memory the run may plan to use (e.g. 64G); default: what the machine has available.", valueName: "bytes"))
+    var maxMemory: String?
 
     func run() throws {
+        try applyMaxMemory(maxMemory)
         guard (out == nil) != (resume == nil) else { throw ValidationError("give either --out RUN (a new run) or --resume RUN") }
         guard workers >= 1 else { throw ValidationError("--workers must be ≥ 1") }
         if let resume, !FileManager.default.fileExists(atPath: URL(fileURLWithPath: resume).appendingPathComponent("checkpoint.json").path) {
