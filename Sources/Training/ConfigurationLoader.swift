@@ -212,7 +212,14 @@ public enum ConfigurationLoader {
             switch n {
             case .scalar, .alias: break
             case .sequence(let s): pending.append(contentsOf: s)
-            case .mapping(let m): for (k, v) in m { pending.append(k); pending.append(v) }
+            case .mapping(let m):
+                for (k, v) in m {
+                    // Yams builds a key with `String.construct(from:)!`: a sequence or mapping
+                    // as a key (`? [a, b]`) trapped there (found by fuzzing).
+                    guard case .scalar = k else { throw InputError(file: file, "a mapping key is not plain text (near line \(k.mark?.line ?? 0))") }
+                    pending.append(k)
+                    pending.append(v)
+                }
             }
         }
         return node

@@ -189,6 +189,8 @@ class Corpus:
                               "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
                               "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]\nnetwork: {sizes: [4, 3]}\n",
             "undefined-alias": "network: {sizes: *nothing}\n",
+            "key-sequence": "network: {sizes: [4, 3]}\n? [a, b]\n: 1\n",
+            "key-mapping": "network: {sizes: [4, 3], {x: 1}: 2}\n",
             "deep-brackets": "network: {sizes: " + "[" * 5000 + "]" * 5000 + "}\n",
             "deep-indent": "".join(" " * k + "k%d:\n" % k for k in range(0, 300)) + "network: {sizes: [4, 3]}\n",
             "layers-1500": "network: {sizes: [%s]}\n" % ", ".join(["2"] * 1501),
