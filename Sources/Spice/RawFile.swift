@@ -101,11 +101,13 @@ public enum RawFile {
                     do { try MemoryBudget.require(need, for: "plot '\(name)' (\(points) points × \(variables) vectors)") } catch let e as LinearAlgebraError {
                         throw RawFileError(message: e.description)
                     }
+                    // The file must hold the values before room is made for them.
+                    let available = bytes.count - position
+                    guard key == "binary" ? need <= available : need / 4 <= available else {
+                        throw RawFileError(message: "truncated \(key == "binary" ? "binary" : "ASCII") data in plot '\(name)' (\(points) points × \(variables) vectors)")
+                    }
                     var values = Array(repeating: [Double](repeating: 0, count: points), count: variables)
                     if key == "binary" {
-                        guard need <= bytes.count - position else {
-                            throw RawFileError(message: "truncated binary data in plot '\(name)' (\(points) points × \(variables) vectors)")
-                        }
                         bytes.withUnsafeBytes { raw in
                             for p in 0..<points {
                                 for v in 0..<variables {
@@ -116,10 +118,7 @@ public enum RawFile {
                         }
                         position += need
                     } else {
-                        // ASCII: at least one line of two bytes per value must be there.
-                        guard need / 4 <= bytes.count - position else {
-                            throw RawFileError(message: "truncated ASCII data in plot '\(name)' (\(points) points × \(variables) vectors)")
-                        }
+                        // ASCII (checked above): at least a line of two bytes per value.
                         for p in 0..<points {
                             for v in 0..<variables {
                                 guard let l = line() else { throw RawFileError(message: "truncated ASCII data in plot '\(name)'") }

@@ -98,3 +98,16 @@ struct ZIPTests {
         #expect(throws: NumPyFormatError.self) { try NPZ(data: Data([0x50, 0x4b, 5, 6, 0, 0, 0, 0, 5, 0, 5, 0] + [UInt8](repeating: 0, count: 10))) }
     }
 }
+
+@Suite("Fuzzing findings stay fixed")
+struct NPZFindingTests {
+    /// libFuzzer's first finding: ZIPFoundation trapped on this archive (a range with
+    /// lowerBound > upperBound). Our reader must answer with an error or a value, never trap.
+    @Test("the archive that made ZIPFoundation trap is refused with a reason")
+    func zipFoundationRange() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fuzz/seeds/npz/finding-zipfoundation-range.npz")
+        let data = try Data(contentsOf: url)
+        #expect(throws: NumPyFormatError.self) { try NPZ(data: data) }
+    }
+}

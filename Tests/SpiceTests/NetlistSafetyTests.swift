@@ -45,3 +45,18 @@ struct NetlistSafetyTests {
         }
     }
 }
+
+@Suite("Raw files from hostile hands")
+struct RawFileHostileTests {
+    @Test("the fuzzer's raw file with a negative variable count, and counts that overflow, are refused")
+    func negativeAndOverflowingCounts() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fuzz/seeds/raw/finding-negative-count.raw")
+        #expect(throws: RawFileError.self) { try RawFile.parse(try Data(contentsOf: url)) }
+        for header in ["No. Variables: -3\nNo. Points: 1\nVariables:\nBinary:\n",
+                       "No. Variables: 4611686018427387904\nNo. Points: 4611686018427387904\nVariables:\n",
+                       "No. Variables: 1\nNo. Points: 3037000500\nVariables:\n\t0\ttime\ttime\nBinary:\n"] {
+            #expect(throws: RawFileError.self, "\(header)") { try RawFile.parse(Data(("Title: t\nPlotname: p\nFlags: real\n" + header).utf8)) }
+        }
+    }
+}

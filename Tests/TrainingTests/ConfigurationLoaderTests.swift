@@ -226,3 +226,44 @@ struct CircuitConfigurationTests {
         }
     }
 }
+
+@Suite("Config limits")
+struct ConfigLimitTests {
+    func refusal(_ text: String) -> String? {
+        do { _ = try ConfigurationLoader.parseExperiment(text, file: "t.yaml"); return nil } catch let e as InputError { return e.description } catch {
+            return "unexpected \(error)"
+        }
+    }
+
+    @Test("aliases are counted as often as they are used, and a bomb is refused before it expands")
+    func aliasBomb() {
+        var text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        for (k, name) in ["b", "c", "d", "e", "f", "g"].enumerated() {
+            let previous = k == 0 ? "a" : ["b", "c", "d", "e", "f"][k - 1]
+            text += "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 10).joined(separator: ", ") + "]\n"
+        }
+        text += "network: {sizes: [4, 3]}\n"
+        // 10⁷ values from 400 bytes.
+        #expect(refusal(text)?.contains("more than 100000 values") == true, "\(refusal(text) ?? "accepted")")
+        // A modest use of aliases is fine.
+        #expect(refusal("base: &b {sizes: [4, 3]}\nnetwork: *b\n")?.contains("unknown key") == true)
+    }
+
+    @Test("the fuzzer's config with a sequence as a mapping key is refused, not trapped")
+    func sequenceKey() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fuzz/seeds/config/finding-yams-sequence-key.yaml")
+        let text = String(decoding: try Data(contentsOf: url), as: UTF8.self)
+        #expect(refusal(text) != nil)
+        #expect(refusal("network: {sizes: [4, 3]}\n? [a, b]\n: 1\n")?.contains("not plain text") == true)
+    }
+
+    @Test("layers, Euler steps and transient points are bounded, sizes counted without overflow")
+    func bounds() {
+        #expect(refusal("network: {sizes: [\(Array(repeating: "2", count: 1_002).joined(separator: ", "))]}\n")?.contains("at most 1000") == true)
+        #expect(refusal("network: {sizes: [4, 3]}\ndfc: {steps: 100000000}\n")?.contains("dfc.steps") == true)
+        #expect(refusal("network: {sizes: [4, 3]}\ncircuit: {tranStep: 1e-30}\n")?.contains("circuit.tranStep") == true)
+        #expect(refusal("network: {sizes: [9223372036854775807, 9223372036854775807, 2]}\n")?.contains("64-bit") == true)
+        #expect(refusal("network: {sizes: [4, 3]}\ncircuit: {include: ['.control;x']}\n")?.contains("circuit.include") == true)
+    }
+}
