@@ -55,6 +55,17 @@ struct SolveCommand: ParsableCommand {
         let network = try ModelFile.read(path: model, configuration: configuration)
         let x = try BatchFile.inputs(path: input, features: network.sizes[0])
         let y = try BatchFile.labels(path: labels, outputs: network.outputSize, batch: x.rows)
+        // Traces hold every layer's v, v^B, v^A (and u, e) at every stride-th step of every sample.
+        let stride = traceStride ?? configuration.control.traceStride
+        if stride > 0, variant == .dfc || variant == .dfcSS || variant == .dfcFixed || variant == .dfcSSFixed {
+            let width = 3 * (configuration.sizes.dropFirst().reduce(0, +)) + 2 * network.outputSize
+            do {
+                try MemoryBudget.require(MemoryBudget.product([configuration.control.steps / stride + 1, x.rows, width], scale: 8),
+                                         for: "traces of \(x.rows) samples every \(stride) of \(configuration.control.steps) steps")
+            } catch let e as LinearAlgebraError {
+                throw InputError(file: options.config, field: "dfc.traceStride", e.description + "; raise the stride or use a smaller batch")
+            }
+        }
         let solver: Solver
         do { solver = try Solver(network: network, configuration: configuration) } catch let e as ModelError {
             throw InputError(file: model, e.message)

@@ -233,6 +233,10 @@ class Corpus:
         }.items():
             path = self.file("config/%s.yaml" % name, text)
             self.case("config-" + name, "config", ["train", "--config", path, "--out", "{out}/run"])
+        # Traces of every step: 10⁷ steps × 6 samples × 30 signals would be 14 GB.
+        path = self.file("config/traces-huge.yaml", CONFIG.replace("steps: 200, dt: 0.01", "steps: 10000000, dt: 0.01, traceStride: 1"))
+        self.case("config-solve-traces-huge", "config", ["solve", "--config", path, "--model", "files/m.npz", "--input", "files/x.npy",
+                                                         "--labels", "files/y.npy", "--variant", "dfc", "--out", "{out}/r.npz"])
         for special, name in (("/dev/zero", "devzero"), ("files", "directory"), ("files/nosuch.yaml", "missing")):
             self.case("config-" + name, "config", ["init", "--config", special, "--out", "{out}/m.npz"])
 
