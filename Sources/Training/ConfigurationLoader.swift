@@ -29,16 +29,7 @@ public enum ConfigurationLoader {
     }
 
     public static func loadExperiment(path: String) throws -> Experiment {
-        guard FileManager.default.fileExists(atPath: path) else { throw InputError(file: path, "file not found") }
-        // Size and kind first: /dev/zero or a 10 GB file must not be read to find out.
-        let attributes = try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
-        guard attributes?[.type] as? FileAttributeType == .typeRegular else { throw InputError(file: path, "is not a regular file") }
-        if let size = attributes?[.size] as? UInt64, size > UInt64(maxTextBytes) {
-            throw InputError(file: path, "\(size) bytes; a config may have at most \(maxTextBytes)")
-        }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw InputError(file: path, "cannot read the file as UTF-8 text")
-        }
+        let text = try InputFile.text(path: path, maxBytes: maxTextBytes, limitReason: "a config")
         return try parseExperiment(text, file: path)
     }
 

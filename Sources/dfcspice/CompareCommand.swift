@@ -216,14 +216,9 @@ struct SimulateCommand: ParsableCommand {
 /// the vectors it produces fit in memory (ten times the file, measured: a 0.9 MB netlist
 /// of 40 000 resistors peaks at 100 MB).
 func readNetlist(_ path: String) throws -> String {
-    guard FileManager.default.fileExists(atPath: path) else { throw InputError(file: path, "file not found") }
-    let attributes = try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
-    guard attributes?[.type] as? FileAttributeType == .typeRegular, let size = attributes?[.size] as? UInt64 else {
-        throw InputError(file: path, "is not a regular file")
+    try InputFile.text(path: path) { size in
+        do { try MemoryBudget.require(MemoryBudget.product([Int(clamping: size)], scale: 10), for: "a netlist of \(size) bytes") } catch let e as LinearAlgebraError {
+            throw InputError(file: path, e.description)
+        }
     }
-    do { try MemoryBudget.require(MemoryBudget.product([Int(clamping: size)], scale: 10), for: "a netlist of \(size) bytes") } catch let e as LinearAlgebraError {
-        throw InputError(file: path, e.description)
-    }
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw InputError(file: path, "is not UTF-8 text") }
-    return text
 }
