@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "CircuitTests", dependencies: ["Circuit", "Spice", "DFC", "LinearAlgebra", "Training", "NumPyFormat"]),
         .testTarget(name: "SpiceTests", dependencies: ["Spice"]),
         .testTarget(name: "EmulationTests", dependencies: ["Emulation", "Reports", "Circuit", "Spice", "DFC", "LinearAlgebra", "Training", "DynamicInversion"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "DFC", "LinearAlgebra"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "DFC", "LinearAlgebra", "Circuit"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(name: "CLITests", dependencies: ["dfcspice", "NumPyFormat", "LinearAlgebra", "Spice"]),
     ],

@@ -86,6 +86,8 @@ public struct Circuit: Sendable {
             guard a.isFinite, a > 0, gbw.isFinite, gbw > 0, rail.isFinite, rail >= 0 else {
                 throw InvalidElementError(element: "op-amp model", reason: "gain and GBW must be positive and finite, rail ≥ 0")
             }
+        case .macromodel(let m):
+            if let (key, reason) = m.problem { throw InvalidElementError(element: "circuit.opamp.\(key)", reason: reason) }
         }
     }
 }

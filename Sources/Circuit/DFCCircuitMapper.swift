@@ -233,7 +233,7 @@ public struct DFCCircuitMapper: Sendable {
             "DFC network \(network.sizes.map(String.init).joined(separator: "-")) mapped by DFCSpice (docs/circuit-mapping.md).",
             "phase \(phase.rawValue): alterparam ctl_level=1 (controlled) or 0 (feedforward) switches it.",
             "signal scale \(s) V/unit; time scale \(p.timeScale) s/unit (tau_v = \(tauV) s, tau_u = \(tauU) s).",
-            "k_p = \(c.control.kp), alpha = \(c.control.alpha) (\(c.conventions.leak.rawValue) leak), op-amp \(describe(p.opAmp)).",
+            "k_p = \(c.control.kp), alpha = \(c.control.alpha) (\(c.conventions.leak.rawValue) leak), op-amp \(p.opAmp.summary).",
             "devices: G in [\(p.device.gMin), \(p.device.gMax)] S, " + (p.device.levels > 0 ? "\(p.device.levels) levels" : "continuous")
                 + ", programming noise \(p.device.programmingNoise), stuck on/off \(p.device.stuckOnFraction)/\(p.device.stuckOffFraction), device seed \(p.deviceSeed ?? c.seed).",
             "node names: L<layer>_N<neuron>_{soma,basal,apical,rp,rn}, U<k>_{p,n}, C<k>_e; neurons and outputs count from 0.",
@@ -308,10 +308,7 @@ public struct DFCCircuitMapper: Sendable {
     /// R_F = R_F0 (1 + 1/A)/(1 − R_F0 G_in/A).
     func trimmed(_ rf0: Double, inputConductance gIn: Double) -> Double {
         guard parameters.trimFiniteGain else { return rf0 }
-        let gain: Double = switch parameters.opAmp {
-        case .ideal(let a): a
-        case .singlePole(let a, _, _): a
-        }
+        let gain = parameters.opAmp.dcGain
         let denominator = 1 - rf0 * gIn / gain
         guard gain.isFinite, denominator > 0.5 else { return rf0 }
         return rf0 * (1 + 1 / gain) / denominator
@@ -324,13 +321,6 @@ public struct DFCCircuitMapper: Sendable {
         case .tanh: return "\(n(s))*tanh(V(\(soma))/\(n(s)))"
         case .relu: return "max(V(\(soma)), 0)"
         case .sigmoid: return "\(n(s))/(1+exp(-V(\(soma))/\(n(s))))"
-        }
-    }
-
-    func describe(_ m: OpAmpModel) -> String {
-        switch m {
-        case .ideal(let a): "ideal VCVS, A = \(a)"
-        case .singlePole(let a, let gbw, let rail): "single pole, A = \(a), GBW = \(gbw) Hz" + (rail > 0 ? ", rails ±\(rail) V" : "")
         }
     }
 }

@@ -19,15 +19,6 @@ public enum Waveform: Sendable, Equatable {
     }
 }
 
-/// The op-amp model every amplifier of a mapped circuit uses.
-public enum OpAmpModel: Sendable, Equatable {
-    /// A voltage-controlled voltage source of gain A: out = A·(v₊ − v₋).
-    case ideal(gain: Double)
-    /// One pole: DC gain A, gain–bandwidth product GBW (Hz); output clamped to
-    /// ±rail volts when rail > 0.
-    case singlePole(gain: Double, gbw: Double, rail: Double)
-}
-
 /// One circuit element. Values are in SI units (Ω, F, V, A, s).
 public enum Element: Sendable, Equatable {
     case resistor(SpiceName, SpiceName, SpiceName, ohms: Double)

@@ -88,10 +88,7 @@ public struct InversionCircuitMapper: Sendable {
             e.append(.vcvs(SpiceName("U", String(k), "_inv"), Nodes.control(k, plus: false), .ground, out, .ground, gain: -1))
         }
         circuit.elements = e
-        let opAmpText: String = switch p.opAmp {
-        case .ideal(let a): "ideal VCVS, A = \(a)"
-        case .singlePole(let a, let gbw, let rail): "single pole, A = \(a), GBW = \(gbw) Hz, rails \(rail) V"
-        }
+        let opAmpText = p.opAmp.summary
         let step = duration * p.timeScale / Double(points)
         circuit.directives = [
             .save((0..<below).map { Nodes.delta($0, plus: true) } + (0..<above).map { Nodes.control($0, plus: true) }),

@@ -20,6 +20,9 @@ public struct NgspiceDialect: NetlistDialect {
             switch opAmp {
             case .ideal(let gain): return ["E\(name) \(output) 0 \(plus) \(minus) \(n(gain))"]
             case .singlePole: return ["X\(name) \(plus) \(minus) \(output) opamp_sp"]
+            case .macromodel(let m):
+                let offset = m.offsetSigma > 0 ? " vos=\(n(m.offset(of: name.text)))" : ""
+                return ["X\(name) \(plus) \(minus) \(output) opamp_mm" + offset]
             }
         case .instance(let name, let nodes, let subcircuit):
             return ["X\(name) " + nodes.map(\.text).joined(separator: " ") + " \(subcircuit)"]
@@ -42,6 +45,7 @@ public struct NgspiceDialect: NetlistDialect {
     }
 
     public func definitions(for opAmp: OpAmpModel) -> [String] {
+        if case .macromodel(let m) = opAmp { return macromodel(m) }
         guard case .singlePole(let gain, let gbw, let rail) = opAmp else { return [] }
         // Transconductance into R_p ∥ C_p: DC gain A, pole at GBW/A, unity-gain buffer out.
         let rp = 1e3
@@ -58,6 +62,33 @@ public struct NgspiceDialect: NetlistDialect {
             output,
             ".ends opamp_sp",
         ]
+    }
+
+    /// The `OpAmpMacromodel` subcircuit: offset in series with the + input, bias currents
+    /// out of both inputs, a transconductance limited to ±SR·C_p into R_p ∥ C_p, a clamped buffer.
+    func macromodel(_ m: OpAmpMacromodel) -> [String] {
+        let n = Self.number
+        let rp = OpAmpMacromodel.stageResistance
+        let gm = m.gain / rp
+        let cp = 1 / (2 * Double.pi * m.pole * rp)
+        var lines = [
+            comment(m.summary),
+            ".subckt opamp_mm inp inn out params: vos=0",
+            "Vos inp ip {vos}",
+        ]
+        if m.biasCurrent > 0 {
+            lines += ["Ibp ip 0 DC \(n(m.biasCurrent))", "Ibn inn 0 DC \(n(m.biasCurrent))"]
+        }
+        if m.slewRate > 0 {
+            let limit = m.slewRate * cp
+            lines.append("Bgm 0 x I=max(min(\(n(gm))*V(ip,inn), \(n(limit))), \(n(-limit)))")
+        } else {
+            lines.append("Ggm 0 x ip inn \(n(gm))")
+        }
+        lines += ["Rp x 0 \(n(rp))", "Cp x 0 \(n(cp))"]
+        lines.append(m.swing > 0 ? "Bout out 0 V=max(min(V(x), \(n(m.swing))), \(n(-m.swing)))" : "Eout out 0 x 0 1")
+        lines.append(".ends opamp_mm")
+        return lines
     }
 
     public func line(for directive: Directive) -> [String] {

@@ -26,7 +26,7 @@ public struct BehavioralBackend: Backend {
         requested = network
         self.cycle = cycle
         var c = configuration
-        if case .singlePole(_, _, let rail) = circuit.opAmp, rail > 0 {
+        if circuit.opAmp.outputLimit != nil {
             c.control.divergenceBound = min(c.control.divergenceBound, 1e6)
         }
         // Only the device arrays: building the whole circuit per reprogramming took
@@ -39,10 +39,7 @@ public struct BehavioralBackend: Backend {
     static func effective(_ arrays: ProgrammedNetwork, mapper: DFCCircuitMapper) -> Network {
         var net = arrays.realised
         guard !mapper.parameters.trimFiniteGain else { return net }
-        let gain: Double = switch mapper.parameters.opAmp {
-        case .ideal(let a): a
-        case .singlePole(let a, _, _): a
-        }
+        let gain = mapper.parameters.opAmp.dcGain
         let soma = 1 / (1 + 3 / gain)        // R_F = R with two inputs of R: noise gain 3
         for i in 0..<net.depth {
             let w = arrays.forward[i], q = arrays.feedback[i]

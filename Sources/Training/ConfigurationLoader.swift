@@ -131,7 +131,12 @@ public enum ConfigurationLoader {
             throw InputError(file: file, e.message)
         }
         try requireModelMemory(c, file: file)
-        let circuit = try top["circuit"].map { try parseCircuit($0, reader: reader) } ?? CircuitParameters()
+        var circuit = try top["circuit"].map { try parseCircuit($0, reader: reader) } ?? CircuitParameters()
+        // Op-amp offsets are drawn like the devices: from the device seed, else the config's.
+        if case .macromodel(var m) = circuit.opAmp {
+            m.seed = circuit.deviceSeed ?? c.seed
+            circuit.opAmp = .macromodel(m)
+        }
         // What depends on both sections (the transient's length in points) is checked here,
         // where the error can name the file.
         do { _ = try DFCCircuitMapper(configuration: c, parameters: circuit) } catch let e as InvalidElementError {
@@ -272,7 +277,7 @@ public enum ConfigurationLoader {
         }
         if let v = m["opamp"] {
             let o = try reader.mapping(v, "circuit.opamp")
-            try reader.keys(o, allowed: ["model", "gain", "gbw", "rail"], at: "circuit.opamp")
+            try reader.keys(o, allowed: ["model", "gain", "gbw", "rail", "slewRate", "swing", "offsetSigma", "biasCurrent"], at: "circuit.opamp")
             let gain = try o["gain"].map { try reader.double($0, "circuit.opamp.gain") } ?? 1e5
             let model = try o["model"].map { try reader.string($0, "circuit.opamp.model") } ?? "ideal"
             switch model {
@@ -281,7 +286,15 @@ public enum ConfigurationLoader {
                 let gbw = try o["gbw"].map { try reader.double($0, "circuit.opamp.gbw") } ?? 1e7
                 let rail = try o["rail"].map { try reader.double($0, "circuit.opamp.rail") } ?? 0
                 p.opAmp = .singlePole(gain: gain, gbw: gbw, rail: rail)
-            default: throw reader.fail("circuit.opamp.model", "unknown model '\(model)' (expected ideal or single-pole)")
+            case "macromodel":
+                var m = OpAmpMacromodel(gain: gain)
+                let keys: [(String, WritableKeyPath<OpAmpMacromodel, Double>)] = [
+                    ("gbw", \.gbw), ("slewRate", \.slewRate), ("swing", \.swing), ("offsetSigma", \.offsetSigma), ("biasCurrent", \.biasCurrent),
+                ]
+                for (key, path) in keys { try reader.number(o, key, "circuit.opamp", &m[keyPath: path]) }
+                if let (key, reason) = m.problem { throw reader.fail("circuit.opamp.\(key)", reason) }
+                p.opAmp = .macromodel(m)
+            default: throw reader.fail("circuit.opamp.model", "unknown model '\(model)' (expected ideal, single-pole or macromodel)")
             }
         }
         if let v = m["device"] {

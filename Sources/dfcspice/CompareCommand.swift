@@ -104,10 +104,7 @@ struct CompareCommand: ParsableCommand {
                                             controller: c.controller, tolerance: c.control.convergenceTolerance,
                                             referenceName: ideal.name, candidateName: "circuit")
         let p = experiment.circuit
-        let opamp: String = switch p.opAmp {
-        case .ideal(let a): "ideal VCVS, A = \(a)"
-        case .singlePole(let a, let gbw, let rail): "single pole, A = \(a), GBW = \(gbw) Hz" + (rail > 0 ? ", rails ±\(rail) V" : "")
-        }
+        let opamp = p.opAmp.summary
         let report = ComparisonReport(
             title: "Circuit versus ideal: \(c.name), sample \(sample)",
             context: [("config", options.config), ("network", network.sizes.map(String.init).joined(separator: "-")),

@@ -46,6 +46,34 @@ struct CircuitVersusIdealTests {
         for k in 0..<5 { #expect(abs(a.target[k] - b.target[k]) < 1e-9) }
     }
 
+    /// The macromodel's inputs are where the update is fragile: (φ(v) − φ(v^B)) is a small
+    /// difference, and an offset in a TIA or soma integrator shifts it, the leaky controller
+    /// integrates it. Measured 2026-12-04 on this sample (docs/circuit-mapping.md): σ_os = 1 µV
+    /// turns ΔW by ≈ 1°, 100 µV by 130–160°.
+    @Test("op-amp macromodel: without offsets it agrees like an ideal op-amp; with 100 µV offsets ΔW turns by far more than 2°")
+    func macromodelAgreement() throws {
+        let (c, net, x, y) = try studentTeacher()
+        let ideal = try IdealBackend(network: net, configuration: c)
+        let a = try ideal.run(input: x.row(0), labels: y.row(0))
+        func angles(_ m: OpAmpMacromodel) throws -> (Comparison, [Double]) {
+            var p = CircuitParameters()
+            p.opAmp = .macromodel(m)
+            let spice = try SpiceBackend(network: net, configuration: c, circuit: p, engine: EmbeddedNgspice.shared)
+            let b = try spice.run(input: x.row(0), labels: y.row(0))
+            let cmp = Comparison.compare(reference: a, candidate: b, activations: c.activations, controller: c.controller,
+                                         tolerance: c.control.convergenceTolerance, referenceName: ideal.name, candidateName: spice.name)
+            return (cmp, cmp.updateAngles)
+        }
+        let clean = OpAmpMacromodel(gain: 1e5, gbw: 1e7, slewRate: 1e7, swing: 12, seed: c.seed)
+        let (cmp, quiet) = try angles(clean)
+        #expect(quiet.allSatisfy { $0 <= 0.1 }, "\(quiet)")
+        #expect(try #require(cmp.agreement("u")).finalRelative <= 1e-3)
+        var offset = clean
+        offset.offsetSigma = 1e-4
+        let (_, loud) = try angles(offset)
+        #expect(loud.allSatisfy { $0 > 2 }, "\(loud)")
+    }
+
     @Test("the SPICE backend gives the same traces with the embedded and the batch engine")
     func enginesAgreeOnTheNetwork() throws {
         let (c, net, x, y) = try studentTeacher()

@@ -1,3 +1,4 @@
+import Circuit
 import DFC
 import Foundation
 import LinearAlgebra
@@ -265,5 +266,34 @@ struct ConfigLimitTests {
         #expect(refusal("network: {sizes: [4, 3]}\ncircuit: {tranStep: 1e-30}\n")?.contains("circuit.tranStep") == true)
         #expect(refusal("network: {sizes: [9223372036854775807, 9223372036854775807, 2]}\n")?.contains("64-bit") == true)
         #expect(refusal("network: {sizes: [4, 3]}\ncircuit: {include: ['.control;x']}\n")?.contains("circuit.include") == true)
+    }
+}
+
+@Suite("Op-amp macromodel keys")
+struct OpAmpMacromodelConfigTests {
+    let base = "seed: 9\nnetwork: {sizes: [4, 3]}\n"
+
+    @Test("circuit.opamp.model: macromodel reads its keys and takes the device seed, else the config's")
+    func reads() throws {
+        let e = try ConfigurationLoader.parseExperiment(base + "circuit: {deviceSeed: 5, opamp: {model: macromodel, gain: 2e5, gbw: 3e6, slewRate: 1e6, swing: 2.5, offsetSigma: 1e-3, biasCurrent: 1e-9}}\n")
+        #expect(e.circuit.opAmp == .macromodel(OpAmpMacromodel(gain: 2e5, gbw: 3e6, slewRate: 1e6, swing: 2.5, offsetSigma: 1e-3, biasCurrent: 1e-9, seed: 5)))
+        let d = try ConfigurationLoader.parseExperiment(base + "circuit: {opamp: {model: macromodel}}\n")
+        #expect(d.circuit.opAmp == .macromodel(OpAmpMacromodel(seed: 9)))
+    }
+
+    @Test("bad values end in one error naming the key", arguments: [
+        ("slewRate: -1", "circuit.opamp.slewRate"), ("gbw: 0", "circuit.opamp.gbw"), ("swing: .nan", "circuit.opamp.swing"),
+        ("offsetSigma: -1e-3", "circuit.opamp.offsetSigma"), ("biasCurrent: -1", "circuit.opamp.biasCurrent"), ("gain: -5", "circuit.opamp.gain"),
+        ("noise: 1", "circuit.opamp.noise"),
+    ])
+    func refuses(entry: String, key: String) {
+        do {
+            _ = try ConfigurationLoader.parseExperiment(base + "circuit: {opamp: {model: macromodel, \(entry)}}\n", file: "c.yaml")
+            Issue.record("accepted \(entry)")
+        } catch let e as InputError {
+            #expect(e.file == "c.yaml" && e.field == key, "\(e)")
+        } catch {
+            Issue.record("\(error)")
+        }
     }
 }
