@@ -52,10 +52,26 @@ public struct SpiceName: Hashable, Sendable, CustomStringConvertible, Comparable
 /// Free text for titles and comments: printable ASCII only, no line breaks, so it can
 /// never start a new card. Non-printable and non-ASCII characters become `?`.
 public func sanitizedComment(_ raw: String, limit: Int = 120) -> String {
-    String(raw.unicodeScalars.prefix(limit).map { c -> Character in
-        (c.value >= 0x20 && c.value < 0x7f) ? Character(c) : "?"
-    })
+    var out = ""
+    for c in raw.unicodeScalars {
+        if c.value >= 0x20 && c.value < 0x7f {
+            out.unicodeScalars.append(c)
+        } else {
+            out += commentSpelling[c] ?? "?"
+        }
+        if out.count >= limit { break }
+    }
+    return String(out.prefix(limit))
 }
+
+/// Plain-ASCII spellings of the symbols the papers' notation puts in netlist comments
+/// (`10 rows × 16 columns`, `τ_v`), so a comment reads the same in any editor and ngspice.
+let commentSpelling: [Unicode.Scalar: String] = [
+    "×": "x", "·": "*", "±": "+/-", "≤": "<=", "≥": ">=", "≈": "~", "−": "-", "–": "-", "—": "-", "’": "'",
+    "°": " deg", "µ": "u", "μ": "u", "Ω": "Ohm", "α": "alpha", "β": "beta", "δ": "delta", "Δ": "Delta",
+    "λ": "lambda", "σ": "sigma", "τ": "tau", "φ": "phi", "ξ": "xi", "ε": "eps", "π": "pi", "…": "...",
+    "→": "->", "∥": "||", "₀": "0", "₁": "1", "₂": "2", "₃": "3", "ᵀ": "^T", "⁻": "^-", "¹": "1",
+]
 
 /// Why a user-supplied netlist fragment was refused.
 public struct UnsafeFragmentError: Error, CustomStringConvertible, Equatable {
