@@ -235,7 +235,9 @@ public struct DFCCircuitMapper: Sendable {
             "signal scale \(s) V/unit; time scale \(p.timeScale) s/unit (tau_v = \(tauV) s, tau_u = \(tauU) s).",
             "k_p = \(c.control.kp), alpha = \(c.control.alpha) (\(c.conventions.leak.rawValue) leak), op-amp \(p.opAmp.summary).",
             "devices: G in [\(p.device.gMin), \(p.device.gMax)] S, " + (p.device.levels > 0 ? "\(p.device.levels) levels" : "continuous")
-                + ", programming noise \(p.device.programmingNoise), stuck on/off \(p.device.stuckOnFraction)/\(p.device.stuckOffFraction), device seed \(p.deviceSeed ?? c.seed).",
+                + ", programming noise \(p.device.programmingNoise), stuck on/off \(p.device.stuckOnFraction)/\(p.device.stuckOffFraction)"
+                + (p.device.drifts ? ", drift nu \(p.device.driftNu) +/- \(p.device.driftNuSpread) read \(p.device.driftTime) s after programming (t_c \(p.device.driftReferenceTime) s)" : "")
+                + ", device seed \(p.deviceSeed ?? c.seed).",
             "node names: L<layer>_N<neuron>_{soma,basal,apical,rp,rn}, U<k>_{p,n}, C<k>_e; neurons and outputs count from 0.",
             "voltages: soma = +s*v, basal = -s*vB, apical = -s*vA, rp = +s*r, U_p = +s*u, C_e = +s*e.",
         ]

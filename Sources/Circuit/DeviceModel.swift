@@ -1,3 +1,4 @@
+import Foundation
 import LinearAlgebra
 
 /// What a programmable conductance can do: its range, its levels, how precisely it is
@@ -15,6 +16,15 @@ public struct DeviceModel: Sendable, Equatable {
     public var stuckOffFraction: Double = 0
     /// Largest |w| the array maps to gMax − gMin; nil: the largest |w| of each crossbar.
     public var wMax: Double?
+    /// Conductance drift (phase-change memory): read `driftTime` seconds after programming,
+    /// each device's conductance is G·(t/t_c)^(−ν), t_c = `driftReferenceTime`, with ν drawn
+    /// once per device from N(`driftNu`, `driftNuSpread`²), clipped at 0. t ≤ t_c: no drift.
+    /// IBM's PCM model (aihwkit `PCMLikeNoiseModel`, Joshi et al. 2020) measures mean ν of
+    /// 0.049–0.1 and spreads of 0.008–0.045 by state, t_c = 20 s.
+    public var driftTime: Double = 0
+    public var driftReferenceTime: Double = 20
+    public var driftNu: Double = 0
+    public var driftNuSpread: Double = 0
 
     public init() {}
 
@@ -33,7 +43,14 @@ public struct DeviceModel: Sendable, Equatable {
             throw fail("stuckOnFraction", "fractions must be ≥ 0 and sum to at most 1")
         }
         if let w = wMax, !(w.isFinite && w > 0) { throw fail("wMax", "must be positive and finite, got \(w)") }
+        for (key, v) in [("driftTime", driftTime), ("driftNu", driftNu), ("driftNuSpread", driftNuSpread)] where !(v.isFinite && v >= 0) {
+            throw fail(key, "must be finite and ≥ 0, got \(v)")
+        }
+        guard driftReferenceTime.isFinite, driftReferenceTime > 0 else { throw fail("driftReferenceTime", "must be positive and finite, got \(driftReferenceTime)") }
     }
+
+    /// Whether reading at `driftTime` changes any conductance.
+    public var drifts: Bool { driftTime > driftReferenceTime && (driftNu > 0 || driftNuSpread > 0) }
 }
 
 /// The result of programming a weight matrix onto a crossbar.
@@ -56,6 +73,9 @@ extension DeviceModel {
     /// from `faults` and must be the same stream every time an array is reprogrammed
     /// (stuck cells stay stuck); programming noise comes from `noise`, fresh per cycle.
     public func program(_ weights: Matrix, faults: inout SeededGenerator, noise: inout SeededGenerator) -> ProgrammedArray {
+        // ν is a property of each device: drawn from the faults stream (the same at every
+        // reprogramming), in a stream of its own so that turning drift on moves no other draw.
+        var driftStream = faults.derived(0xD71F7)
         let largest = weights.maxAbs
         let wmax = wMax ?? (largest > 0 ? largest : 1)
         let gUnit = (gMax - gMin) / wmax
@@ -97,6 +117,15 @@ extension DeviceModel {
                 guard let value else { continue }
                 stuck += 1
                 if k < weights.count { gp.storage[k] = value } else { gn.storage[k - weights.count] = value }
+            }
+        }
+        if drifts {
+            let logRatio = Foundation.log(driftTime / driftReferenceTime)
+            var nu = [Double](repeating: 0, count: 2 * weights.count)
+            driftStream.fillNormal(&nu, scale: driftNuSpread)
+            for k in 0..<weights.count {
+                gp.storage[k] *= Foundation.exp(-max(0, driftNu + nu[k]) * logRatio)
+                gn.storage[k] *= Foundation.exp(-max(0, driftNu + nu[weights.count + k]) * logRatio)
             }
         }
         let realised = (gp - gn) / gUnit

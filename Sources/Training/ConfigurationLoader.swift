@@ -299,11 +299,12 @@ public enum ConfigurationLoader {
         }
         if let v = m["device"] {
             let d = try reader.mapping(v, "circuit.device")
-            try reader.keys(d, allowed: ["gMin", "gMax", "levels", "bits", "programmingNoise", "stuckOnFraction", "stuckOffFraction", "wMax"], at: "circuit.device")
             let dn: [(String, WritableKeyPath<DeviceModel, Double>)] = [
                 ("gMin", \.gMin), ("gMax", \.gMax), ("programmingNoise", \.programmingNoise),
                 ("stuckOnFraction", \.stuckOnFraction), ("stuckOffFraction", \.stuckOffFraction),
+                ("driftTime", \.driftTime), ("driftReferenceTime", \.driftReferenceTime), ("driftNu", \.driftNu), ("driftNuSpread", \.driftNuSpread),
             ]
+            try reader.keys(d, allowed: Set(dn.map(\.0) + ["levels", "bits", "wMax"]), at: "circuit.device")
             for (key, path) in dn { try reader.number(d, key, "circuit.device", &p.device[keyPath: path]) }
             try reader.integer(d, "levels", "circuit.device", &p.device.levels)
             if let b = d["bits"] {

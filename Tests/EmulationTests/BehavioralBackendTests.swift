@@ -1,5 +1,7 @@
 import Circuit
 import DFC
+import Foundation
+import Spice
 @testable import Emulation
 import LinearAlgebra
 import Testing
@@ -32,6 +34,34 @@ struct BehavioralBackendTests {
         // rebuilds exactly what the interrupted one held.
         let rebuilt = try BehavioralBackend(network: q, configuration: b.ideal.solver.configuration, circuit: b.mapper.parameters)
         #expect(rebuilt.effectiveNetwork == afterQ.effectiveNetwork)
+    }
+
+    @Test("drift reaches the behavioral backend and the SPICE netlist alike: the same realised weights; one ν shrinks them by (t/t_c)^(−ν)")
+    func driftInBothLevels() throws {
+        let (c, _) = feedbackTask()
+        var p = CircuitParameters()
+        p.device.levels = 64
+        p.device.programmingNoise = 0.02
+        var drifting = p
+        drifting.device.driftTime = 86_400
+        drifting.device.driftNu = 0.05
+        drifting.device.driftNuSpread = 0.01
+        let net = try Network.initialized(c, seed: c.seed)
+        let behavioral = try BehavioralBackend(network: net, configuration: c, circuit: drifting)
+        let spice = try SpiceBackend(network: net, configuration: c, circuit: drifting, engine: EmbeddedNgspice.shared)
+        #expect(behavioral.effectiveNetwork.weights == spice.mapped.realised.weights)
+        #expect(behavioral.effectiveNetwork.feedback == spice.mapped.realised.feedback)
+        // With one ν for all devices the realised weights shrink by exactly (t/t_c)^(−ν):
+        // the same programming and noise draws, the drift on top.
+        var uniform = drifting
+        uniform.device.driftNuSpread = 0
+        let shrunk = try BehavioralBackend(network: net, configuration: c, circuit: uniform)
+        let fresh = try BehavioralBackend(network: net, configuration: c, circuit: p)
+        let expected = Foundation.pow(86_400.0 / 20, -0.05)
+        for (a, b) in zip(shrunk.effectiveNetwork.weights, fresh.effectiveNetwork.weights) {
+            for k in 0..<a.storage.count { #expect(abs(a.storage[k] - expected * b.storage[k]) <= 1e-12 * (1 + abs(b.storage[k]))) }
+        }
+        #expect(behavioral.effectiveNetwork.weights != shrunk.effectiveNetwork.weights, "the spread of ν scatters the weights")
     }
 
     @Test("the feedback update from a stored feedforward state equals the one that computes it")

@@ -297,3 +297,19 @@ struct OpAmpMacromodelConfigTests {
         }
     }
 }
+
+@Suite("Drift keys")
+struct DriftConfigTests {
+    @Test("circuit.device drift keys are read, and ν < 0 is refused naming the key")
+    func driftKeys() throws {
+        let e = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {device: {driftTime: 3600, driftNu: 0.05, driftNuSpread: 0.01, driftReferenceTime: 25}}\n")
+        #expect(e.circuit.device.driftTime == 3600 && e.circuit.device.driftNu == 0.05 && e.circuit.device.driftNuSpread == 0.01
+                && e.circuit.device.driftReferenceTime == 25)
+        do {
+            _ = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {device: {driftNu: -0.1}}\n", file: "d.yaml")
+            Issue.record("accepted ν < 0")
+        } catch let error as InputError {
+            #expect(error.file == "d.yaml" && error.field == "circuit.device.driftNu", "\(error)")
+        }
+    }
+}
