@@ -13,6 +13,8 @@ public struct CircuitParameters: Sendable, Equatable {
     public var stageResistance = 1e4
     public var opAmp: OpAmpModel = .ideal(gain: 1e5)
     public var device = DeviceModel()
+    /// Wire resistance of every crossbar (none by default).
+    public var wire = CrossbarWires()
     /// Seed of the device draws (programming noise, stuck cells); nil: the config's seed.
     public var deviceSeed: UInt64?
     /// `.tran` step and stop (s); nil: dt·timeScale and steps·dt·timeScale.
@@ -43,5 +45,6 @@ public struct CircuitParameters: Sendable, Equatable {
         if let s = tranStep { try positive(s, "tranStep") }
         if let s = tranStop { try positive(s, "tranStop") }
         try device.validate()
+        try wire.validate()
     }
 }

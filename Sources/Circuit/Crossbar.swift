@@ -15,6 +15,8 @@ public struct Crossbar: Sendable {
     /// Siemens, rows × columns.
     public var gPlus: Matrix
     public var gMinus: Matrix
+    /// Wire resistance of the array's lines (all zero: ideal wires, today's netlist).
+    public var wires = CrossbarWires()
 
     public init(prefix: String, rows: [SpiceName], plusLines: [SpiceName], minusLines: [SpiceName], gPlus: Matrix, gMinus: Matrix) {
         precondition(gPlus.rows == rows.count && gPlus.columns == plusLines.count && plusLines.count == minusLines.count)
@@ -28,20 +30,69 @@ public struct Crossbar: Sendable {
     }
 
     public var resistorCount: Int {
-        gPlus.storage.reduce(0) { $0 + ($1 > 0 ? 1 : 0) } + gMinus.storage.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+        var count = 0
+        forEachResistor { _, _, _, _ in count += 1 }
+        return count
+    }
+
+    /// The node where cell (row, column) meets its row wire: one node per cell when row
+    /// segments have resistance, one per row when only the row's end has, else the
+    /// virtual ground itself.
+    func rowNode(_ r: Int, _ c: Int) -> SpiceName {
+        if wires.rowSegment > 0 { return SpiceName(prefix, "_R", String(r), "_", String(c)) }
+        if wires.rowEnd > 0 { return SpiceName(prefix, "_R", String(r)) }
+        return rows[r]
+    }
+
+    /// The node where cell (row, column) meets its + or − column wire, likewise.
+    func columnNode(_ c: Int, _ r: Int, plus: Bool) -> SpiceName {
+        let side = plus ? "_P" : "_N"
+        if wires.columnSegment > 0 { return SpiceName(prefix, side, String(c), "_", String(r)) }
+        if wires.driver > 0 { return SpiceName(prefix, side, String(c)) }
+        return plus ? plusLines[c] : minusLines[c]
     }
 
     public func resistorName(row: Int, column: Int, plus: Bool) -> SpiceName {
         SpiceName(prefix, "_r", String(row), "_c", String(column), plus ? "p" : "n")
     }
 
-    /// Calls `body` for every resistor in writing order, without building an array.
+    /// Calls `body` for every resistor in writing order, without building an array: the
+    /// cells, then (with `wires`) the row wires from cell to cell and on to the virtual
+    /// ground at the row's end, and the column wires from each driver down the rows.
     public func forEachResistor(_ body: (SpiceName, SpiceName, SpiceName, Double) throws -> Void) rethrows {
-        for r in 0..<rows.count {
-            for c in 0..<plusLines.count {
+        let m = rows.count, n = plusLines.count
+        for r in 0..<m {
+            for c in 0..<n {
                 let gp = gPlus[r, c], gn = gMinus[r, c]
-                if gp > 0 { try body(resistorName(row: r, column: c, plus: true), plusLines[c], rows[r], 1 / gp) }
-                if gn > 0 { try body(resistorName(row: r, column: c, plus: false), minusLines[c], rows[r], 1 / gn) }
+                if gp > 0 { try body(resistorName(row: r, column: c, plus: true), columnNode(c, r, plus: true), rowNode(r, c), 1 / gp) }
+                if gn > 0 { try body(resistorName(row: r, column: c, plus: false), columnNode(c, r, plus: false), rowNode(r, c), 1 / gn) }
+            }
+        }
+        let w = wires
+        guard w.isResistive else { return }
+        for r in 0..<m {
+            if w.rowSegment > 0 {
+                for c in 0..<(n - 1) {
+                    try body(SpiceName(prefix, "_wr", String(r), "_", String(c)), rowNode(r, c), rowNode(r, c + 1), w.rowSegment)
+                }
+            }
+            // From the last cell to the TIA: one more segment, and the TIA's input resistance.
+            let end = w.rowSegment + w.rowEnd
+            if end > 0 { try body(SpiceName(prefix, "_wr", String(r), "_end"), rowNode(r, n - 1), rows[r], end) }
+        }
+        for c in 0..<n {
+            for plus in [true, false] {
+                let side = plus ? "p" : "n"
+                let first = w.driver + w.columnSegment
+                if first > 0 {
+                    try body(SpiceName(prefix, "_wc", String(c), side, "_drv"), plus ? plusLines[c] : minusLines[c], columnNode(c, 0, plus: plus), first)
+                }
+                if w.columnSegment > 0 {
+                    for r in 0..<(m - 1) {
+                        try body(SpiceName(prefix, "_wc", String(c), side, "_", String(r)), columnNode(c, r, plus: plus),
+                                 columnNode(c, r + 1, plus: plus), w.columnSegment)
+                    }
+                }
             }
         }
     }
@@ -53,6 +104,7 @@ public struct Crossbar: Sendable {
     }
 
     public func validate() throws {
+        try wires.validate()
         for r in 0..<rows.count {
             for c in 0..<plusLines.count {
                 for (g, plus) in [(gPlus[r, c], true), (gMinus[r, c], false)] where !(g.isFinite && g >= 0) {
@@ -60,6 +112,37 @@ public struct Crossbar: Sendable {
                                               reason: "conductance must be finite and ≥ 0, got \(g)")
                 }
             }
+        }
+    }
+}
+
+/// The wire resistance of a crossbar (docs/circuit-mapping.md, "Wire resistance"). Each cell
+/// holds its differential pair on one row segment and on one segment of each of its two column
+/// wires. Drivers sit above row 0, the row's TIA after the last column, so the cell at the
+/// bottom left sees the most IR drop.
+public struct CrossbarWires: Sendable, Equatable {
+    /// Ω of a row wire between neighbouring cells (and from the last cell to the row's end).
+    public var rowSegment = 0.0
+    /// Ω of a column wire between neighbouring cells (and from the driver to row 0).
+    public var columnSegment = 0.0
+    /// Ω between each line's driver and its wire.
+    public var driver = 0.0
+    /// Ω at the row's end, in front of the TIA's virtual ground.
+    public var rowEnd = 0.0
+
+    public init(rowSegment: Double = 0, columnSegment: Double = 0, driver: Double = 0, rowEnd: Double = 0) {
+        self.rowSegment = rowSegment
+        self.columnSegment = columnSegment
+        self.driver = driver
+        self.rowEnd = rowEnd
+    }
+
+    public var isResistive: Bool { rowSegment > 0 || columnSegment > 0 || driver > 0 || rowEnd > 0 }
+
+    public func validate() throws {
+        for (key, v) in [("rowResistance", rowSegment), ("columnResistance", columnSegment), ("driverResistance", driver), ("tiaResistance", rowEnd)]
+            where !(v.isFinite && v >= 0) {
+            throw InvalidElementError(element: "circuit.wire.\(key)", reason: "must be finite and ≥ 0 Ω, got \(v)")
         }
     }
 }

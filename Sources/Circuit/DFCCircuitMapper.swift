@@ -133,6 +133,8 @@ public struct DFCCircuitMapper: Sendable {
                                               plusLines: (0..<nL).map { Nodes.control($0, plus: true) },
                                               minusLines: (0..<nL).map { Nodes.control($0, plus: false) },
                                               gPlus: q.gPlus, gMinus: q.gMinus))
+            circuit.crossbars[circuit.crossbars.count - 2].wires = p.wire
+            circuit.crossbars[circuit.crossbars.count - 1].wires = p.wire
 
             // Three-compartment neurons.
             let rSoma = p.somaResistance

@@ -68,6 +68,7 @@ public struct InversionCircuitMapper: Sendable {
                                           plusLines: (0..<below).map { Nodes.delta($0, plus: false) },
                                           minusLines: (0..<below).map { Nodes.delta($0, plus: true) },
                                           gPlus: gw.gPlus, gMinus: gw.gMinus))
+        for k in circuit.crossbars.indices { circuit.crossbars[k].wires = p.wire }
         for j in 0..<below {
             let sum = SpiceName("D", String(j), "_sum")
             let out = Nodes.delta(j, plus: true)

@@ -262,7 +262,15 @@ public enum ConfigurationLoader {
             ("signalScale", \.signalScale), ("timeScale", \.timeScale), ("somaResistance", \.somaResistance),
             ("integratorResistance", \.integratorResistance), ("stageResistance", \.stageResistance), ("enableRise", \.enableRise),
         ]
-        try reader.keys(m, allowed: Set(numbers.map(\.0) + ["opamp", "device", "deviceSeed", "tranStep", "tranStop", "include", "allowUnsafeInclude", "trimFiniteGain"]), at: "circuit")
+        try reader.keys(m, allowed: Set(numbers.map(\.0) + ["opamp", "device", "wire", "deviceSeed", "tranStep", "tranStop", "include", "allowUnsafeInclude", "trimFiniteGain"]), at: "circuit")
+        if let v = m["wire"] {
+            let w = try reader.mapping(v, "circuit.wire")
+            let keys: [(String, WritableKeyPath<CrossbarWires, Double>)] = [
+                ("rowResistance", \.rowSegment), ("columnResistance", \.columnSegment), ("driverResistance", \.driver), ("tiaResistance", \.rowEnd),
+            ]
+            try reader.keys(w, allowed: Set(keys.map(\.0)), at: "circuit.wire")
+            for (key, path) in keys { try reader.number(w, key, "circuit.wire", &p.wire[keyPath: path]) }
+        }
         for (key, path) in numbers { try reader.number(m, key, "circuit", &p[keyPath: path]) }
         if let v = m["deviceSeed"] { p.deviceSeed = try reader.seed(v, "circuit.deviceSeed") }
         if let v = m["tranStep"] { p.tranStep = try reader.double(v, "circuit.tranStep") }

@@ -313,3 +313,20 @@ struct DriftConfigTests {
         }
     }
 }
+
+@Suite("Wire keys")
+struct WireConfigTests {
+    @Test("circuit.wire keys are read; a negative resistance is refused naming the key")
+    func wireKeys() throws {
+        let e = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {wire: {rowResistance: 2, columnResistance: 3, driverResistance: 4, tiaResistance: 5}}\n")
+        #expect(e.circuit.wire == CrossbarWires(rowSegment: 2, columnSegment: 3, driver: 4, rowEnd: 5))
+        for (entry, key) in [("rowResistance: -5", "circuit.wire.rowResistance"), ("tiaResistance: .inf", "circuit.wire.tiaResistance"), ("sheet: 1", "circuit.wire.sheet")] {
+            do {
+                _ = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {wire: {\(entry)}}\n", file: "w.yaml")
+                Issue.record("accepted \(entry)")
+            } catch let error as InputError {
+                #expect(error.file == "w.yaml" && error.field == key, "\(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Circuit
+import Foundation
+import LinearAlgebra
+import Testing
+
+@Suite("Crossbar wire resistance", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ngspice")))
+struct WireResistanceTests {
+    static var hasNumPy: Bool {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import numpy"]
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return false }
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }
+
+    /// A crossbar of `rows` × `columns` cells with conductances in [1, 100] µS.
+    func crossbar(_ rows: Int, _ columns: Int, wires: CrossbarWires, seed: UInt64) -> (Crossbar, [Double]) {
+        var g = SeededGenerator(seed: seed)
+        var gp = Matrix(rows: rows, columns: columns), gn = gp
+        for k in 0..<gp.storage.count {
+            gp.storage[k] = 1e-6 + 99e-6 * g.nextOpenUnit()
+            gn.storage[k] = 1e-6 + 99e-6 * g.nextOpenUnit()
+        }
+        let x = (0..<columns).map { _ in g.nextOpenUnit() - 0.5 }
+        var bar = Crossbar(prefix: "W1", rows: (0..<rows).map { .sanitized("row\($0)") },
+                           plusLines: (0..<columns).map { .sanitized("xp\($0)") }, minusLines: (0..<columns).map { .sanitized("xn\($0)") },
+                           gPlus: gp, gMinus: gn)
+        bar.wires = wires
+        return (bar, x)
+    }
+
+    /// The current into each row's virtual ground, as stock ngspice computes it.
+    func ngspiceRowCurrents(_ bar: Crossbar, x: [Double], in dir: URL) throws -> [Double] {
+        var lines = ["crossbar with wires"]
+        for (c, v) in x.enumerated() { lines += ["Vxp\(c) xp\(c) 0 DC \(v)", "Vxn\(c) xn\(c) 0 DC \(-v)"] }
+        for r in bar.rows.indices { lines.append("Vrow\(r) row\(r) 0 DC 0") }
+        bar.forEachResistor { name, a, b, ohms in lines.append("R\(name) \(a) \(b) \(ohms)") }
+        lines += [".op", ".end"]
+        let run = try Ngspice.run(netlist: lines.joined(separator: "\n") + "\n", in: dir)
+        let plot = try #require(run.plots.first, "\(run.log)")
+        return try bar.rows.indices.map { r in
+            // ngspice's branch current flows from + to − through the source: into the row node from the array.
+            try #require(plot.vector("i(vrow\(r))") ?? plot.vector("vrow\(r)#branch"), "\(plot.names.prefix(20))").first ?? .nan
+        }
+    }
+
+    @Test("IR drop: ngspice's row currents equal an independent nodal solution (NumPy) for 4×3 up to 16×16 arrays",
+          .enabled(if: hasNumPy), arguments: [(4, 3), (16, 16), (32, 8)])
+    func matchesNodalSolution(shape: (Int, Int)) throws {
+        let wires = CrossbarWires(rowSegment: 25, columnSegment: 15, driver: 10, rowEnd: 40)
+        let (bar, x) = crossbar(shape.0, shape.1, wires: wires, seed: UInt64(shape.0 * 100 + shape.1))
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let spice = try ngspiceRowCurrents(bar, x: x, in: dir)
+        let spec: [String: Any] = [
+            "gPlus": (0..<bar.gPlus.rows).map { bar.gPlus.row($0) }, "gMinus": (0..<bar.gMinus.rows).map { bar.gMinus.row($0) }, "x": x,
+            "rowSegment": wires.rowSegment, "columnSegment": wires.columnSegment, "driver": wires.driver, "rowEnd": wires.rowEnd,
+        ]
+        let specURL = dir.appendingPathComponent("spec.json")
+        try JSONSerialization.data(withJSONObject: spec).write(to: specURL)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("crosscheck/crossbar_ir.py").path, specURL.path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        let numpy = text.split(whereSeparator: \.isWhitespace).compactMap { Double($0) }
+        try #require(numpy.count == spice.count, "\(text)")
+        // Ideal wires would give Σ_c (G⁺ − G⁻) x_c; the wires must make a visible difference.
+        var ideal = [Double](repeating: 0, count: spice.count)
+        for r in ideal.indices { for c in x.indices { ideal[r] += (bar.gPlus[r, c] - bar.gMinus[r, c]) * x[c] } }
+        let scale = ideal.map(abs).max() ?? 1
+        for r in spice.indices {
+            #expect(abs(spice[r] - numpy[r]) <= 1e-9 * scale, "row \(r): ngspice \(spice[r]), NumPy \(numpy[r])")
+        }
+        let drop = zip(spice, ideal).map { abs($0 - $1) }.max() ?? 0
+        #expect(drop > 1e-4 * scale, "wires changed the currents by only \(drop / scale) of the largest")
+    }
+
+    @Test("ideal wires write today's netlist; each resistance adds its segments; bad values name the key")
+    func netlistShape() throws {
+        let (plain, _) = crossbar(3, 2, wires: CrossbarWires(), seed: 1)
+        #expect(plain.resistorCount == 12)
+        var rows = plain
+        rows.wires = CrossbarWires(rowSegment: 1)
+        #expect(rows.resistorCount == 12 + 3 * (2 - 1) + 3)        // between cells, and to the TIA
+        var columns = plain
+        columns.wires = CrossbarWires(columnSegment: 1)
+        #expect(columns.resistorCount == 12 + 2 * 2 * (3 - 1) + 2 * 2)   // two wires per column, and from the driver
+        var bad = plain
+        bad.wires = CrossbarWires(rowSegment: -1)
+        #expect(throws: InvalidElementError.self) { try bad.validate() }
+        do { try bad.validate() } catch let e as InvalidElementError { #expect(e.element == "circuit.wire.rowResistance") }
+    }
+}
