@@ -29,6 +29,8 @@ public struct Circuit: Sendable {
     public var parameters: [(SpiceName, Double)] = []
     public var opAmp: OpAmpModel = .ideal(gain: 1e5)
     public var subcircuits: [Subcircuit] = []
+    /// `.model` cards the elements name (transistor models of activation circuits).
+    public var models: [ModelCard] = []
     public var elements: [Element] = []
     public var crossbars: [Crossbar] = []
     public var directives: [Directive] = []

@@ -15,6 +15,10 @@ public struct CircuitParameters: Sendable, Equatable {
     public var device = DeviceModel()
     /// Wire resistance of every crossbar (none by default).
     public var wire = CrossbarWires()
+    /// How tanh neurons compute φ: the equation, or a transistor circuit.
+    public var activation: ActivationCircuit = .behavioral
+    /// Simulation temperature, °C (ngspice's nominal is 27; it moves V_T of transistor circuits).
+    public var temperature = BJTPairActivation.nominalTemperature
     /// Seed of the device draws (programming noise, stuck cells); nil: the config's seed.
     public var deviceSeed: UInt64?
     /// `.tran` step and stop (s); nil: dt·timeScale and steps·dt·timeScale.
@@ -46,5 +50,11 @@ public struct CircuitParameters: Sendable, Equatable {
         if let s = tranStop { try positive(s, "tranStop") }
         try device.validate()
         try wire.validate()
+        if case .bjtPair(let pair) = activation, let (key, reason) = pair.problem {
+            throw InvalidElementError(element: "circuit.activation.\(key)", reason: reason)
+        }
+        guard temperature.isFinite, temperature > -273.15 else {
+            throw InvalidElementError(element: "circuit.temperature", reason: "must be a finite temperature above absolute zero (°C), got \(temperature)")
+        }
     }
 }

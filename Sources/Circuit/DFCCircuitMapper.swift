@@ -167,8 +167,12 @@ public struct DFCCircuitMapper: Sendable {
                     e.append(.resistor(tag("somaN"), node("noise"), node("ssum"), ohms: rSoma))
                 }
                 // φ and the ±r lines.
-                e.append(.behavioralVoltage(tag("phi"), node("rp"), .ground,
-                                            expression: phiExpression(network.activations[i], node("soma"), s)))
+                if case .bjtPair = p.activation, network.activations[i] == .tanh {
+                    e.append(.instance(tag("phi"), nodes: [node("soma"), node("rp")], subcircuit: BJTPairActivation.subcircuitName))
+                } else {
+                    e.append(.behavioralVoltage(tag("phi"), node("rp"), .ground,
+                                                expression: phiExpression(network.activations[i], node("soma"), s)))
+                }
                 e.append(.vcvs(tag("inv"), node("rn"), .ground, node("rp"), .ground, gain: -1))
                 observables += [
                     Observable(node: node("soma"), signal: .soma(layer: layer, neuron: j), scale: 1 / s),
@@ -231,7 +235,15 @@ public struct DFCCircuitMapper: Sendable {
             .save(observables.map(\.node)),
             .transient(step: step, stop: stop, maxStep: step),
         ]
-        circuit.header = [
+        if case .bjtPair(let pair) = p.activation, network.activations.contains(.tanh) {
+            circuit.subcircuits.append(pair.subcircuit(signalScale: s))
+            circuit.models.append(pair.model)
+            circuit.header.append("tanh from a BJT differential pair (subcircuit phi_bjt): I_EE = \(pair.tailCurrent) A, R_C = \(pair.loadResistance) Ohm, beta = \(pair.beta).")
+        }
+        if p.temperature != BJTPairActivation.nominalTemperature {
+            circuit.directives.append(.options([("temp", NgspiceDialect.number(p.temperature))]))
+        }
+        circuit.header = circuit.header + [
             "DFC network \(network.sizes.map(String.init).joined(separator: "-")) mapped by DFCSpice (docs/circuit-mapping.md).",
             "phase \(phase.rawValue): alterparam ctl_level=1 (controlled) or 0 (feedforward) switches it.",
             "signal scale \(s) V/unit; time scale \(p.timeScale) s/unit (tau_v = \(tauV) s, tau_u = \(tauU) s).",

@@ -34,12 +34,14 @@ public enum Element: Sendable, Equatable {
     case opAmp(SpiceName, plus: SpiceName, minus: SpiceName, output: SpiceName)
     /// An instance of a subcircuit of the circuit, its ports connected to `nodes` in order.
     case instance(SpiceName, nodes: [SpiceName], subcircuit: SpiceName)
+    /// A bipolar transistor of a `ModelCard` of the circuit (ngspice's Gummel–Poon model).
+    case bjt(SpiceName, collector: SpiceName, base: SpiceName, emitter: SpiceName, model: SpiceName)
 
     public var name: SpiceName {
         switch self {
         case .resistor(let n, _, _, _), .capacitor(let n, _, _, _), .vcvs(let n, _, _, _, _, _),
              .behavioralVoltage(let n, _, _, _), .voltageSource(let n, _, _, _), .currentSource(let n, _, _, _),
-             .opAmp(let n, _, _, _), .instance(let n, _, _):
+             .opAmp(let n, _, _, _), .instance(let n, _, _), .bjt(let n, _, _, _, _):
             n
         }
     }
@@ -65,6 +67,7 @@ extension Element {
         case .currentSource: "I"
         case .opAmp: "OPAMP"
         case .instance: "X"
+        case .bjt: "Q"
         }
     }
 
@@ -94,7 +97,7 @@ extension Element {
                 try finite(a, "noise amplitude")
                 try positive(step, "noise step")
             }
-        case .opAmp, .instance: break
+        case .opAmp, .instance, .bjt: break
         }
     }
 }
@@ -109,5 +112,22 @@ public struct Subcircuit: Sendable, Equatable {
         self.name = name
         self.ports = ports
         self.elements = elements
+    }
+}
+
+/// A `.model` card: a device model by name, its SPICE type (NPN, PNP, NMOS, …) and parameters.
+public struct ModelCard: Sendable, Equatable {
+    public var name: SpiceName
+    public var type: String
+    public var parameters: [(String, Double)]
+
+    public init(name: SpiceName, type: String, parameters: [(String, Double)]) {
+        self.name = name
+        self.type = type
+        self.parameters = parameters
+    }
+
+    public static func == (a: ModelCard, b: ModelCard) -> Bool {
+        a.name == b.name && a.type == b.type && a.parameters.count == b.parameters.count && zip(a.parameters, b.parameters).allSatisfy { $0 == $1 }
     }
 }

@@ -74,6 +74,8 @@ public protocol NetlistDialect {
     func lines(for element: Element, opAmp: OpAmpModel) -> [String]
     /// Subcircuit definitions the op-amp model needs, written once before the elements.
     func definitions(for opAmp: OpAmpModel) -> [String]
+    /// A `.model` card.
+    func modelCard(_ card: ModelCard) -> String
     func line(for directive: Directive) -> [String]
     func subcircuitHeader(_ s: Subcircuit) -> String
     func subcircuitEnd(_ s: Subcircuit) -> String
@@ -90,6 +92,7 @@ extension NetlistDialect {
         for h in circuit.header { try sink.write(comment(h)) }
         for (name, value) in circuit.parameters { try sink.write(parameter(name, value)) }
         for l in definitions(for: circuit.opAmp) { try sink.write(l) }
+        for m in circuit.models { try sink.write(modelCard(m)) }
         for sub in circuit.subcircuits {
             try sink.write(subcircuitHeader(sub))
             for e in sub.elements {

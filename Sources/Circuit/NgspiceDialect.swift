@@ -26,6 +26,8 @@ public struct NgspiceDialect: NetlistDialect {
             }
         case .instance(let name, let nodes, let subcircuit):
             return ["X\(name) " + nodes.map(\.text).joined(separator: " ") + " \(subcircuit)"]
+        case .bjt(let name, let c, let b, let e, let model):
+            return ["Q\(name) \(c) \(b) \(e) \(model)"]
         }
     }
 
@@ -114,6 +116,10 @@ public struct NgspiceDialect: NetlistDialect {
         case .options(let pairs):
             return [".options " + pairs.map { "\($0.0)=\($0.1)" }.joined(separator: " ")]
         }
+    }
+
+    public func modelCard(_ card: ModelCard) -> String {
+        ".model \(card.name) \(card.type)(" + card.parameters.map { "\($0.0)=\(Self.number($0.1))" }.joined(separator: " ") + ")"
     }
 
     public func subcircuitHeader(_ s: Subcircuit) -> String { ".subckt \(s.name) " + s.ports.map(\.text).joined(separator: " ") }

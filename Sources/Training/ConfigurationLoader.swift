@@ -262,7 +262,21 @@ public enum ConfigurationLoader {
             ("signalScale", \.signalScale), ("timeScale", \.timeScale), ("somaResistance", \.somaResistance),
             ("integratorResistance", \.integratorResistance), ("stageResistance", \.stageResistance), ("enableRise", \.enableRise),
         ]
-        try reader.keys(m, allowed: Set(numbers.map(\.0) + ["opamp", "device", "wire", "deviceSeed", "tranStep", "tranStop", "include", "allowUnsafeInclude", "trimFiniteGain"]), at: "circuit")
+        try reader.keys(m, allowed: Set(numbers.map(\.0) + ["opamp", "device", "wire", "activation", "temperature", "deviceSeed", "tranStep", "tranStop", "include", "allowUnsafeInclude", "trimFiniteGain"]), at: "circuit")
+        if let v = m["temperature"] { p.temperature = try reader.double(v, "circuit.temperature") }
+        if let v = m["activation"] {
+            let a = try reader.mapping(v, "circuit.activation")
+            try reader.keys(a, allowed: ["model", "tailCurrent", "loadResistance", "beta"], at: "circuit.activation")
+            switch try a["model"].map({ try reader.string($0, "circuit.activation.model") }) ?? "behavioral" {
+            case "behavioral": p.activation = .behavioral
+            case "bjt-pair":
+                var pair = BJTPairActivation()
+                let keys: [(String, WritableKeyPath<BJTPairActivation, Double>)] = [("tailCurrent", \.tailCurrent), ("loadResistance", \.loadResistance), ("beta", \.beta)]
+                for (key, path) in keys { try reader.number(a, key, "circuit.activation", &pair[keyPath: path]) }
+                p.activation = .bjtPair(pair)
+            case let other: throw reader.fail("circuit.activation.model", "unknown model '\(other)' (expected behavioral or bjt-pair)")
+            }
+        }
         if let v = m["wire"] {
             let w = try reader.mapping(v, "circuit.wire")
             let keys: [(String, WritableKeyPath<CrossbarWires, Double>)] = [

@@ -74,6 +74,27 @@ struct CircuitVersusIdealTests {
         #expect(loud.allSatisfy { $0 > 2 }, "\(loud)")
     }
 
+    @Test("tanh from a BJT differential pair: at 27 °C the circuit agrees as with the equation; at 60 °C V_T moves φ and ΔW turns")
+    func bjtPairAgreement() throws {
+        let (c, net, x, y) = try studentTeacher()
+        let ideal = try IdealBackend(network: net, configuration: c)
+        let a = try ideal.run(input: x.row(0), labels: y.row(0))
+        func compare(celsius: Double) throws -> Comparison {
+            var p = CircuitParameters()
+            p.activation = .bjtPair(BJTPairActivation())
+            p.temperature = celsius
+            let spice = try SpiceBackend(network: net, configuration: c, circuit: p, engine: EmbeddedNgspice.shared)
+            let b = try spice.run(input: x.row(0), labels: y.row(0))
+            return Comparison.compare(reference: a, candidate: b, activations: c.activations, controller: c.controller,
+                                      tolerance: c.control.convergenceTolerance, referenceName: ideal.name, candidateName: spice.name)
+        }
+        let nominal = try compare(celsius: 27)
+        #expect(nominal.updateAngles.allSatisfy { $0 <= 0.05 }, "\(nominal.updateAngles)")
+        #expect(try #require(nominal.agreement("u")).finalRelative <= 1e-3)
+        let warm = try compare(celsius: 60)
+        #expect(warm.updateAngles.allSatisfy { $0 > 1 }, "\(warm.updateAngles)")
+    }
+
     @Test("the SPICE backend gives the same traces with the embedded and the batch engine")
     func enginesAgreeOnTheNetwork() throws {
         let (c, net, x, y) = try studentTeacher()

@@ -330,3 +330,21 @@ struct WireConfigTests {
         }
     }
 }
+
+@Suite("Activation circuit keys")
+struct ActivationConfigTests {
+    @Test("circuit.activation and circuit.temperature are read; bad values name the key")
+    func keys() throws {
+        let e = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {temperature: 60, activation: {model: bjt-pair, tailCurrent: 2e-4, loadResistance: 4e3, beta: 200}}\n")
+        #expect(e.circuit.activation == .bjtPair(BJTPairActivation(tailCurrent: 2e-4, loadResistance: 4e3, beta: 200)) && e.circuit.temperature == 60)
+        for (entry, key) in [("activation: {model: mos-pair}", "circuit.activation.model"), ("activation: {model: bjt-pair, beta: 0}", "circuit.activation.beta"),
+                             ("temperature: -300", "circuit.temperature"), ("activation: {model: bjt-pair, loadResistance: 1e6}", "circuit.activation.loadResistance")] {
+            do {
+                _ = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {\(entry)}\n", file: "a.yaml")
+                Issue.record("accepted \(entry)")
+            } catch let error as InputError {
+                #expect(error.file == "a.yaml" && error.field == key, "\(error)")
+            }
+        }
+    }
+}
