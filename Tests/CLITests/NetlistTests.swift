@@ -4,7 +4,8 @@ import Testing
 
 @Suite("Example netlists", .serialized)
 struct NetlistTests {
-    static let examples = ["single-neuron", "two-two-one", "student-teacher", "di-linear-regression"]
+    static let examples = ["single-neuron", "two-two-one", "student-teacher", "di-linear-regression",
+                           "two-two-one-macromodel", "two-two-one-wires", "two-two-one-bjt-pair", "two-two-one-drift"]
 
     @Test("netlists/ is exactly what netlists/generate.sh produces (golden)")
     func golden() throws {
