@@ -10,21 +10,17 @@ out="${1:-netlists}"
 bin="${2:-.build/release/dfcspice}"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
-for name in single-neuron two-two-one student-teacher; do
-  config="Examples/$name.yaml"
+# sample CONFIG NAME: the model, the sample and the controlled-phase netlist NAME.cir.
+sample() {
+  local config="$1" name="$2"
   "$bin" init --config "$config" --out "$scratch/$name.npz" >/dev/null
   "$bin" teacher --config "$config" --samples 1 --seed 1 --input "$scratch/$name-x.npy" --labels "$scratch/$name-y.npy" >/dev/null
   "$bin" netlist --config "$config" --model "$scratch/$name.npz" --input "$scratch/$name-x.npy" \
     --labels "$scratch/$name-y.npy" --out "$out/$name.cir" >/dev/null
-done
+}
+for name in single-neuron two-two-one student-teacher; do sample "Examples/$name.yaml" "$name"; done
 # The 2-2-1 network once per circuit option (Examples/circuits/two-two-one-*.yaml).
-for option in macromodel wires bjt-pair drift; do
-  config="Examples/circuits/two-two-one-$option.yaml"
-  "$bin" init --config "$config" --out "$scratch/$option.npz" >/dev/null
-  "$bin" teacher --config "$config" --samples 1 --seed 1 --input "$scratch/$option-x.npy" --labels "$scratch/$option-y.npy" >/dev/null
-  "$bin" netlist --config "$config" --model "$scratch/$option.npz" --input "$scratch/$option-x.npy" \
-    --labels "$scratch/$option-y.npy" --out "$out/two-two-one-$option.cir" >/dev/null
-done
+for option in macromodel wires bjt-pair drift; do sample "Examples/circuits/two-two-one-$option.yaml" "two-two-one-$option"; done
 # The dynamic-inversion layer pair of the DI paper's 30-20-10 linear regression network.
 "$bin" di-circuit --config Examples/dynamic-inversion/linear-regression.yaml --netlist-only --out "$scratch/di" >/dev/null
 cp "$scratch/di/layer2.cir" "$out/di-linear-regression.cir"
