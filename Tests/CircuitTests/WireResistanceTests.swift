@@ -92,6 +92,14 @@ struct WireResistanceTests {
         var columns = plain
         columns.wires = CrossbarWires(columnSegment: 1)
         #expect(columns.resistorCount == 12 + 2 * 2 * (3 - 1) + 2 * 2)   // two wires per column, and from the driver
+        // The count without naming equals what is written, for every combination.
+        for w in [CrossbarWires(driver: 1), CrossbarWires(rowEnd: 1), CrossbarWires(rowSegment: 1, columnSegment: 2, driver: 3, rowEnd: 4)] {
+            var bar = plain
+            bar.wires = w
+            var written = 0
+            bar.forEachResistor { _, _, _, _ in written += 1 }
+            #expect(bar.resistorCount == written, "\(w)")
+        }
         var bad = plain
         bad.wires = CrossbarWires(rowSegment: -1)
         #expect(throws: InvalidElementError.self) { try bad.validate() }
