@@ -111,6 +111,10 @@ struct CompareCommand: ParsableCommand {
                       ("model", model), ("seed", "\(c.seed)"), ("op-amp", opamp),
                       ("devices", p.device.levels > 0 ? "\(p.device.levels) levels" : "continuous"),
                       ("programming noise, stuck on/off", "\(p.device.programmingNoise), \(p.device.stuckOnFraction)/\(p.device.stuckOffFraction)"),
+                      ("drift", p.device.drifts ? "ν \(p.device.driftNu) ± \(p.device.driftNuSpread), read \(p.device.driftTime) s after programming (t_c \(p.device.driftReferenceTime) s)" : "off"),
+                      ("wire resistance", p.wire.isResistive ? "rows \(p.wire.rowSegment) Ω, columns \(p.wire.columnSegment) Ω per cell, driver \(p.wire.driver) Ω, TIA \(p.wire.rowEnd) Ω" : "off (ideal wires)"),
+                      ("φ (tanh)", { if case .bjtPair(let pair) = p.activation { return "BJT differential pair, I_EE \(pair.tailCurrent) A, R_C \(pair.loadResistance) Ω, β \(pair.beta)" }; return "behavioral (the equation)" }()),
+                      ("temperature", "\(p.temperature) °C"),
                       ("engine", engine.rawValue), ("ideal run's weights", idealWeights.rawValue), ("k_p, α, λ, τ_v, τ_u", "\(c.control.kp), \(c.control.alpha), \(c.control.lambda), \(c.control.tauV), \(c.control.tauU)")],
             comparison: comparison, reference: reference, candidate: candidate)
         try report.write(to: URL(fileURLWithPath: out))

@@ -63,6 +63,10 @@ struct WorkerPoolTests {
         #expect((comparison?["updateAngles"] as? [Double])?.count == 2)
         let html = try String(contentsOf: w.url("cmp/report.html"), encoding: .utf8)
         #expect(html.contains("<img src=\"layer1-soma.svg\""))
+        // The report says which non-idealities were on (here: none of them).
+        for row in ["op-amp</th><td>ideal VCVS", "drift</th><td>off", "wire resistance</th><td>off", "φ (tanh)</th><td>behavioral", "temperature</th><td>27.0 °C"] {
+            #expect(html.contains(row), "the report lacks '\(row)'")
+        }
     }
 }
 
