@@ -218,7 +218,7 @@ struct BenchFigureTests {
         let r = try CLI.run(tiny + ["--figure", path])
         #expect(r.status == 0, "\(r.stderr)")
         let svg = try String(contentsOfFile: path, encoding: .utf8)
-        for text in ["<svg", "published code", "target (issue 7)", "kernel floor", "arithmetic floor", ">Q pre-training<", "</svg>"] {
+        for text in ["<svg", "published code", "speed target", "kernel floor", "arithmetic floor", ">Q pre-training<", "</svg>"] {
             #expect(svg.contains(text), "\(text)")
         }
         let bad = try CLI.run(tiny + ["--figure", dir.appendingPathComponent("missing/epoch.svg").path])
