@@ -33,6 +33,8 @@ public struct Circuit: Sendable {
     public var models: [ModelCard] = []
     public var elements: [Element] = []
     public var crossbars: [Crossbar] = []
+    /// Elements the writer puts in subcircuit instances unless asked for a flat netlist.
+    public var groups: [InstanceGroup] = []
     public var directives: [Directive] = []
     /// Verified user lines (see `checkFragment`), written before the directives.
     public var userLines: [String] = []

@@ -143,6 +143,8 @@ public struct DFCCircuitMapper: Sendable {
             for j in 0..<n {
                 let node = { Nodes.neuron(layer, j, $0) }
                 let tag = { (part: String) in SpiceName("L", String(layer), "_N", String(j), "_", part) }
+                circuit.groups.append(InstanceGroup(instance: SpiceName("L", String(layer), "_N", String(j)),
+                                                    prefix: "L\(layer)_N\(j)_", kind: "neuron_L\(layer)"))
                 // Basal and apical TIAs: output −R_f·I = −s·v^B (−s·v^A) with R_f = 1/G_unit.
                 e.append(.opAmp(tag("basalTIA"), plus: .ground, minus: node("bsum"), output: node("basal")))
                 let basalInputs = (0..<programmed.gPlus.columns).reduce(0.0) { $0 + programmed.gPlus[j, $1] + programmed.gMinus[j, $1] }
@@ -190,6 +192,9 @@ public struct DFCCircuitMapper: Sendable {
             let node = { Nodes.controller(k, $0) }
             let tag = { (part: String) in SpiceName("C", String(k), "_", part) }
             let output = Nodes.neuron(L, k, "rp")
+            circuit.groups.append(InstanceGroup(instance: SpiceName("C", String(k)), prefix: "C\(k)_", kind: "pi_channel", externalPorts: [
+                output: "r", Nodes.control(k, plus: true): "u_p", Nodes.control(k, plus: false): "u_n", Nodes.enable: "ctl",
+            ]))
             e.append(.voltageSource(tag("target"), node("target"), .ground, .dc(s * target[k])))
             // Difference stage: e = V(target) − V(r_L).
             e.append(.resistor(tag("d1"), output, node("dm"), ohms: rs))

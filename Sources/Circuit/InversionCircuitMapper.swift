@@ -70,10 +70,11 @@ public struct InversionCircuitMapper: Sendable {
                                           gPlus: gw.gPlus, gMinus: gw.gMinus))
         for k in circuit.crossbars.indices { circuit.crossbars[k].wires = p.wire }
         for j in 0..<below {
+            circuit.groups.append(InstanceGroup(instance: SpiceName("D", String(j)), prefix: "D\(j)_", kind: "error_unit"))
             let sum = SpiceName("D", String(j), "_sum")
             let out = Nodes.delta(j, plus: true)
             e.append(.resistor(SpiceName("D", String(j), "_f"), sum, out, ohms: 1 / gb.gUnit))
-            e.append(.capacitor(SpiceName("D", String(j)), sum, out, farads: p.timeScale * gb.gUnit))
+            e.append(.capacitor(SpiceName("D", String(j), "_int"), sum, out, farads: p.timeScale * gb.gUnit))
             e.append(.opAmp(SpiceName("D", String(j), "_integrator"), plus: .ground, minus: sum, output: out))
             e.append(.vcvs(SpiceName("D", String(j), "_inv"), Nodes.delta(j, plus: false), .ground, out, .ground, gain: -1))
         }
@@ -81,10 +82,12 @@ public struct InversionCircuitMapper: Sendable {
             let sum = SpiceName("U", String(k), "_sum")
             let out = Nodes.control(k, plus: true)
             let t = SpiceName("T", String(k))
+            circuit.groups.append(InstanceGroup(instance: SpiceName("U", String(k)), prefix: "U\(k)_", kind: "controller_unit",
+                                                externalPorts: [t: "target"]))
             e.append(.voltageSource(SpiceName("T", String(k)), t, .ground, .pwl([(0, 0), (rise, s * target[k])], parameterScaled: nil)))
-            e.append(.resistor(SpiceName("T", String(k)), t, sum, ohms: 1 / gw.gUnit))
+            e.append(.resistor(SpiceName("U", String(k), "_target"), t, sum, ohms: 1 / gw.gUnit))
             e.append(.resistor(SpiceName("U", String(k), "_leak"), out, sum, ohms: 1 / (alpha * gw.gUnit)))
-            e.append(.capacitor(SpiceName("U", String(k)), sum, out, farads: p.timeScale * gw.gUnit))
+            e.append(.capacitor(SpiceName("U", String(k), "_int"), sum, out, farads: p.timeScale * gw.gUnit))
             e.append(.opAmp(SpiceName("U", String(k), "_integrator"), plus: .ground, minus: sum, output: out))
             e.append(.vcvs(SpiceName("U", String(k), "_inv"), Nodes.control(k, plus: false), .ground, out, .ground, gain: -1))
         }

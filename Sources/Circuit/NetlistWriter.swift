@@ -70,8 +70,11 @@ public final class FileSink: TextSink {
 /// A SPICE dialect: how each card is spelled. The driver `write(_:to:)` is shared,
 /// so a new dialect (Xyce, LTspice) only states its spellings and the mapper never changes.
 public protocol NetlistDialect {
-    /// The netlist line(s) of one element; `opAmp` tells how amplifiers are built.
-    func lines(for element: Element, opAmp: OpAmpModel) -> [String]
+    /// The netlist line(s) of one element; `opAmp` tells how amplifiers are built, and every
+    /// value passes through `number` (the hierarchical writer turns values into parameters there).
+    func lines(for element: Element, opAmp: OpAmpModel, number: (Double) -> String) -> [String]
+    /// How a value is spelled.
+    func number(_ x: Double) -> String
     /// Subcircuit definitions the op-amp model needs, written once before the elements.
     func definitions(for opAmp: OpAmpModel) -> [String]
     /// A `.model` card.
@@ -85,9 +88,15 @@ public protocol NetlistDialect {
 }
 
 extension NetlistDialect {
+    public func lines(for element: Element, opAmp: OpAmpModel) -> [String] {
+        lines(for: element, opAmp: opAmp, number: number)
+    }
+
     /// Writes `circuit` after validating it; nothing is written for an invalid circuit.
-    public func write(_ circuit: Circuit, to sink: inout some TextSink) throws {
+    /// Unless `flat`, groups of elements become subcircuit instances (see `writeHierarchical`).
+    public func write(_ circuit: Circuit, to sink: inout some TextSink, flat: Bool = false) throws {
         try circuit.validate()
+        if !flat { return try writeHierarchical(circuit, to: &sink) }
         try sink.write(sanitizedComment(circuit.title))
         for h in circuit.header { try sink.write(comment(h)) }
         for (name, value) in circuit.parameters { try sink.write(parameter(name, value)) }
@@ -117,17 +126,17 @@ extension NetlistDialect {
     }
 
     /// The whole netlist as text.
-    public func text(_ circuit: Circuit) throws -> String {
+    public func text(_ circuit: Circuit, flat: Bool = false) throws -> String {
         var sink = StringSink()
-        try write(circuit, to: &sink)
+        try write(circuit, to: &sink, flat: flat)
         return sink.text
     }
 
     /// Writes the netlist to `path` atomically.
-    public func write(_ circuit: Circuit, toFile path: String) throws {
+    public func write(_ circuit: Circuit, toFile path: String, flat: Bool = false) throws {
         var sink = try FileSink(path: path)
         do {
-            try write(circuit, to: &sink)
+            try write(circuit, to: &sink, flat: flat)
             try sink.finish()
         } catch {
             sink.discard()

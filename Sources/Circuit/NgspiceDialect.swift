@@ -3,19 +3,18 @@
 public struct NgspiceDialect: NetlistDialect {
     public init() {}
 
-    /// Shortest round-trip decimal form of a double (`1e-05`, `100000.0`), which
-    /// ngspice reads exactly; deterministic, so golden files are stable.
-    public static func number(_ x: Double) -> String { "\(x)" }
+    /// How values are written: engineering notation, nine significant digits (`100.003k`),
+    /// deterministic, so golden files are stable (see `engineering`).
+    public static func number(_ x: Double) -> String { engineering(x) }
 
-    public func lines(for element: Element, opAmp: OpAmpModel) -> [String] {
-        let n = Self.number
+    public func lines(for element: Element, opAmp: OpAmpModel, number n: (Double) -> String) -> [String] {
         switch element {
         case .resistor(let name, let a, let b, let ohms): return ["R\(name) \(a) \(b) \(n(ohms))"]
         case .capacitor(let name, let a, let b, let farads): return ["C\(name) \(a) \(b) \(n(farads))"]
         case .vcvs(let name, let op, let on, let cp, let cn, let gain): return ["E\(name) \(op) \(on) \(cp) \(cn) \(n(gain))"]
         case .behavioralVoltage(let name, let a, let b, let expression): return ["B\(name) \(a) \(b) V=\(expression)"]
-        case .voltageSource(let name, let a, let b, let w): return ["V\(name) \(a) \(b) \(waveform(w))"]
-        case .currentSource(let name, let a, let b, let w): return ["I\(name) \(a) \(b) \(waveform(w))"]
+        case .voltageSource(let name, let a, let b, let w): return ["V\(name) \(a) \(b) \(waveform(w, n))"]
+        case .currentSource(let name, let a, let b, let w): return ["I\(name) \(a) \(b) \(waveform(w, n))"]
         case .opAmp(let name, let plus, let minus, let output):
             switch opAmp {
             case .ideal(let gain): return ["E\(name) \(output) 0 \(plus) \(minus) \(n(gain))"]
@@ -31,8 +30,7 @@ public struct NgspiceDialect: NetlistDialect {
         }
     }
 
-    func waveform(_ w: Waveform) -> String {
-        let n = Self.number
+    func waveform(_ w: Waveform, _ n: (Double) -> String) -> String {
         switch w {
         case .dc(let v): return "DC \(n(v))"
         case .pwl(let points, let parameter):
@@ -128,4 +126,5 @@ public struct NgspiceDialect: NetlistDialect {
     public func parameter(_ name: SpiceName, _ value: Double) -> String { ".param \(name)=\(Self.number(value))" }
     public func comment(_ text: String) -> String { "* " + sanitizedComment(text) }
     public var end: String { ".end" }
+    public func number(_ x: Double) -> String { Self.number(x) }
 }

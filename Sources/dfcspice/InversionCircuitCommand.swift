@@ -34,6 +34,7 @@ struct InversionCircuitCommand: ParsableCommand {
     @Option(help: "Probe samples to run through the circuit.") var samples = 4
     @Option(help: "Transient length in model time units (the populations' τ = 1).") var duration = 200.0
     @Flag(help: "Only write the netlists.") var netlistOnly = false
+    @Flag(help: "Write the netlists without subcircuits.") var flat = false
     @Option(help: ArgumentHelp("Output directory.", valueName: "OUT")) var out: String
 
     func run() throws {
@@ -59,7 +60,7 @@ struct InversionCircuitCommand: ParsableCommand {
         let ndi = try model.backward(.ndi, feedforward: ff, outputError: deltaL, parameters: inv.parameters)
         for l in 2...net.depth {
             let circuit = try mapper.map(weights: net.weights[l - 1], feedback: model.feedback[l - 2], target: ndi.deltas[l - 1].row(0), layer: l)
-            try AtomicFile.write(try NgspiceDialect().text(circuit), to: dir.appendingPathComponent("layer\(l).cir"))
+            try AtomicFile.write(try NgspiceDialect().text(circuit, flat: flat), to: dir.appendingPathComponent("layer\(l).cir"))
         }
         print("wrote \((2...net.depth).map { "layer\($0).cir" }.joined(separator: ", ")) in \(dir.path)")
         if netlistOnly { return }
