@@ -47,7 +47,7 @@ public struct Circuit: Sendable {
     }
 
     /// Number of elements when written (crossbar resistors counted without expanding them).
-    public var elementCount: Int { elements.count + crossbars.reduce(0) { $0 + $1.resistorCount } }
+    public var elementCount: Int { elements.count + crossbars.reduce(0) { $0 + $1.elementCount } }
 
     /// Checks every value and that no name is used twice (SPICE names are case-insensitive).
     public func validate() throws {

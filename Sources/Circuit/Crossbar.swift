@@ -17,6 +17,8 @@ public struct Crossbar: Sendable {
     public var gMinus: Matrix
     /// Wire resistance of the array's lines (all zero: ideal wires, today's netlist).
     public var wires = CrossbarWires()
+    /// What a cell does beyond a linear resistor: I–V nonlinearity and read noise.
+    public var cells = CellPhysics()
 
     public init(prefix: String, rows: [SpiceName], plusLines: [SpiceName], minusLines: [SpiceName], gPlus: Matrix, gMinus: Matrix) {
         precondition(gPlus.rows == rows.count && gPlus.columns == plusLines.count && plusLines.count == minusLines.count)
@@ -64,14 +66,24 @@ public struct Crossbar: Sendable {
     /// cells, then (with `wires`) the row wires from cell to cell and on to the virtual
     /// ground at the row's end, and the column wires from each driver down the rows.
     public func forEachResistor(_ body: (SpiceName, SpiceName, SpiceName, Double) throws -> Void) rethrows {
-        let m = rows.count, n = plusLines.count
-        for r in 0..<m {
-            for c in 0..<n {
+        try forEachCell { name, a, b, g, _, _, _ in try body(name, a, b, 1 / g) }
+        try forEachWire(body)
+    }
+
+    /// Calls `body` for every device: its name, column node, row node, conductance, row, column, side.
+    func forEachCell(_ body: (SpiceName, SpiceName, SpiceName, Double, Int, Int, Bool) throws -> Void) rethrows {
+        for r in 0..<rows.count {
+            for c in 0..<plusLines.count {
                 let gp = gPlus[r, c], gn = gMinus[r, c]
-                if gp > 0 { try body(resistorName(row: r, column: c, plus: true), columnNode(c, r, plus: true), rowNode(r, c), 1 / gp) }
-                if gn > 0 { try body(resistorName(row: r, column: c, plus: false), columnNode(c, r, plus: false), rowNode(r, c), 1 / gn) }
+                if gp > 0 { try body(resistorName(row: r, column: c, plus: true), columnNode(c, r, plus: true), rowNode(r, c), gp, r, c, true) }
+                if gn > 0 { try body(resistorName(row: r, column: c, plus: false), columnNode(c, r, plus: false), rowNode(r, c), gn, r, c, false) }
             }
         }
+    }
+
+    /// The row and column wires, in writing order.
+    func forEachWire(_ body: (SpiceName, SpiceName, SpiceName, Double) throws -> Void) rethrows {
+        let m = rows.count, n = plusLines.count
         let w = wires
         guard w.isResistive else { return }
         for r in 0..<m {
@@ -103,7 +115,7 @@ public struct Crossbar: Sendable {
 
     public func elements() -> [Element] {
         var out: [Element] = []
-        forEachResistor { out.append(.resistor($0, $1, $2, ohms: $3)) }
+        forEachElement { out.append($0) }
         return out
     }
 

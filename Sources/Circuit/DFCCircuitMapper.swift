@@ -133,8 +133,10 @@ public struct DFCCircuitMapper: Sendable {
                                               plusLines: (0..<nL).map { Nodes.control($0, plus: true) },
                                               minusLines: (0..<nL).map { Nodes.control($0, plus: false) },
                                               gPlus: q.gPlus, gMinus: q.gMinus))
-            circuit.crossbars[circuit.crossbars.count - 2].wires = p.wire
-            circuit.crossbars[circuit.crossbars.count - 1].wires = p.wire
+            for (offset, array) in [(2, UInt64(2 * i)), (1, UInt64(2 * i + 1))] {
+                circuit.crossbars[circuit.crossbars.count - offset].wires = p.wire
+                circuit.crossbars[circuit.crossbars.count - offset].cells = cellPhysics(array: array, input: input, programmingRound: programmingRound)
+            }
 
             // Three-compartment neurons.
             let rSoma = p.somaResistance
@@ -260,9 +262,27 @@ public struct DFCCircuitMapper: Sendable {
             "node names: L<layer>_N<neuron>_{soma,basal,apical,rp,rn}, U<k>_{p,n}, C<k>_e; neurons and outputs count from 0.",
             "voltages: soma = +s*v, basal = -s*vB, apical = -s*vA, rp = +s*r, U_p = +s*u, C_e = +s*e.",
         ]
+        circuit.header += p.device.physicsParts.map { "device physics: \($0)." }
         try circuit.validate()
         return MappedCircuit(circuit: circuit, realised: realised, observables: observables, gUnitForward: gUnitW,
                              gUnitFeedback: gUnitQ, clippedWeights: clipped, stuckDevices: stuck)
+    }
+
+    /// The cells of array `array`: the device model's I–V nonlinearity and read noise. The noise
+    /// is fresh for every read: its seed follows the device seed, the array, the programming
+    /// round and the input, so a sample's transient is reproducible and two samples differ.
+    func cellPhysics(array: UInt64, input: [Double], programmingRound: UInt64) -> CellPhysics {
+        let d = parameters.device
+        var cells = CellPhysics()
+        cells.nonlinearityVoltage = d.nonlinearityVoltage
+        guard d.readNoise > 0 || d.readNoise1f > 0 else { return cells }
+        cells.white = d.readNoise
+        cells.pink = d.readNoise1f
+        cells.step = transientStep
+        cells.stop = parameters.tranStop ?? Double(configuration.control.steps) * configuration.control.dt * parameters.timeScale
+        cells.seed = SeededGenerator(seed: parameters.deviceSeed ?? configuration.seed).derived(0x4EAD)
+            .derived(programmingRound).derived(array).derived(Matrix(row: input).fingerprint).state.0
+        return cells
     }
 
     /// The `.tran` step (and largest internal step), seconds: `circuit.tranStep`, or by default

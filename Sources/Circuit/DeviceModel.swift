@@ -25,6 +25,19 @@ public struct DeviceModel: Sendable, Equatable {
     public var driftReferenceTime: Double = 20
     public var driftNu: Double = 0
     public var driftNuSpread: Double = 0
+    /// Programming noise that depends on the state (cycle to cycle, fresh at each programming):
+    /// σ(G) = gMax·Σᵢ cᵢ (G/gMax)ⁱ siemens, added to the relative part with the same draw.
+    public var programmingNoisePolynomial: [Double] = []
+    /// Device-to-device variation: each device's conductance is scaled by 1 + δ, δ ~ N(0, σ²)
+    /// drawn once per device (it stays at every reprogramming), clipped at 0.
+    public var deviceVariation: Double = 0
+    /// Read noise: relative rms of white and of 1/f fluctuation of a conductance while it is read.
+    public var readNoise: Double = 0
+    public var readNoise1f: Double = 0
+    /// V₀ of the I–V nonlinearity I = G·V₀·sinh(V/V₀), volts; 0: linear.
+    public var nonlinearityVoltage: Double = 0
+    /// The preset these values started from, if any (for headers and reports).
+    public var preset: String?
 
     public init() {}
 
@@ -45,6 +58,13 @@ public struct DeviceModel: Sendable, Equatable {
         if let w = wMax, !(w.isFinite && w > 0) { throw fail("wMax", "must be positive and finite, got \(w)") }
         for (key, v) in [("driftTime", driftTime), ("driftNu", driftNu), ("driftNuSpread", driftNuSpread)] where !(v.isFinite && v >= 0) {
             throw fail(key, "must be finite and ≥ 0, got \(v)")
+        }
+        for (key, v) in [("deviceVariation", deviceVariation), ("readNoise", readNoise), ("readNoise1f", readNoise1f),
+                         ("nonlinearityVoltage", nonlinearityVoltage)] where !(v.isFinite && v >= 0) {
+            throw fail(key, "must be finite and ≥ 0, got \(v)")
+        }
+        guard programmingNoisePolynomial.count <= 8, programmingNoisePolynomial.allSatisfy(\.isFinite) else {
+            throw fail("programmingNoisePolynomial", "must be at most 8 finite coefficients")
         }
         guard driftReferenceTime.isFinite, driftReferenceTime > 0 else { throw fail("driftReferenceTime", "must be positive and finite, got \(driftReferenceTime)") }
     }
@@ -85,16 +105,27 @@ extension DeviceModel {
         let step = levelStep
         // One normal per device, drawn in bulk: element k's active device takes draw 2k and
         // its idle partner draw 2k + 1 (the order of one nextNormal() per device).
-        var draws = [Double](repeating: 0, count: programmingNoise > 0 ? 2 * weights.count : 0)
-        if programmingNoise > 0 { noise.fillNormal(&draws, scale: programmingNoise) }
+        // With a state-dependent part the draws are unit normals, G = G_t + (σ_rel·G_t + σ(G_t))·z;
+        // without, the relative draws of earlier versions, G = G_t·(1 + σ_rel·z), bit for bit.
+        let polynomial = programmingNoisePolynomial.contains { $0 != 0 } ? programmingNoisePolynomial : []
+        let noisy = programmingNoise > 0 || !polynomial.isEmpty
+        var draws = [Double](repeating: 0, count: noisy ? 2 * weights.count : 0)
+        if noisy { noise.fillNormal(&draws, scale: polynomial.isEmpty ? programmingNoise : 1) }
         let lo = gMin, hi = gMax
+        let relative = programmingNoise
         @inline(__always) func programmed(_ target: Double, _ draw: Double) -> Double {
             var x = target
             if step > 0 { x = lo + ((x - lo) / step).rounded() * step }
-            x *= 1 + draw
+            if polynomial.isEmpty {
+                x *= 1 + draw
+            } else {
+                let u = x / hi
+                var sigma = 0.0, power = 1.0
+                for c in polynomial { sigma += c * power; power *= u }
+                x += (relative * x + max(0, sigma) * hi) * draw
+            }
             return min(hi, max(lo, x))
         }
-        let noisy = programmingNoise > 0
         weights.storage.withUnsafeBufferPointer { w in
             gp.storage.withUnsafeMutableBufferPointer { plus in
                 gn.storage.withUnsafeMutableBufferPointer { minus in
@@ -117,6 +148,15 @@ extension DeviceModel {
                 guard let value else { continue }
                 stuck += 1
                 if k < weights.count { gp.storage[k] = value } else { gn.storage[k - weights.count] = value }
+            }
+        }
+        if deviceVariation > 0 {
+            var variation = faults.derived(0xD2D)
+            var delta = [Double](repeating: 0, count: 2 * weights.count)
+            variation.fillNormal(&delta, scale: deviceVariation)
+            for k in 0..<weights.count {
+                gp.storage[k] = max(0, gp.storage[k] * (1 + delta[k]))
+                gn.storage[k] = max(0, gn.storage[k] * (1 + delta[weights.count + k]))
             }
         }
         if drifts {

@@ -7,7 +7,8 @@ extension Element {
              .voltageSource(_, let a, let b, _), .currentSource(_, let a, let b, _):
             [a, b]
         case .vcvs(_, let op, let on, let cp, let cn, _): [op, on, cp, cn]
-        case .behavioralVoltage(_, let a, let b, let expression): [a, b] + Self.expressionNodes(expression)
+        case .behavioralVoltage(_, let a, let b, let expression), .behavioralCurrent(_, let a, let b, let expression):
+            [a, b] + Self.expressionNodes(expression)
         case .opAmp(_, let plus, let minus, let output): [plus, minus, output]
         case .instance(_, let nodes, _): nodes
         case .bjt(_, let c, let b, let e, _): [c, b, e]
@@ -23,6 +24,8 @@ extension Element {
         case .vcvs(_, let op, let on, let cp, let cn, let g): .vcvs(name, map(op), map(on), map(cp), map(cn), gain: g)
         case .behavioralVoltage(_, let a, let b, let expression):
             .behavioralVoltage(name, map(a), map(b), expression: Self.mapExpressionNodes(expression, map))
+        case .behavioralCurrent(_, let a, let b, let expression):
+            .behavioralCurrent(name, map(a), map(b), expression: Self.mapExpressionNodes(expression, map))
         case .voltageSource(_, let a, let b, let w): .voltageSource(name, map(a), map(b), w)
         case .currentSource(_, let a, let b, let w): .currentSource(name, map(a), map(b), w)
         case .opAmp(_, let plus, let minus, let output): .opAmp(name, plus: map(plus), minus: map(minus), output: map(output))

@@ -28,6 +28,8 @@ public enum Element: Sendable, Equatable {
     /// A behavioral voltage source V(n+, n−) = expression. The expression is built by
     /// the mapper from safe names and numbers only.
     case behavioralVoltage(SpiceName, SpiceName, SpiceName, expression: String)
+    /// A behavioral current source: `expression` amperes flow from n+ through it to n−.
+    case behavioralCurrent(SpiceName, SpiceName, SpiceName, expression: String)
     case voltageSource(SpiceName, SpiceName, SpiceName, Waveform)
     case currentSource(SpiceName, SpiceName, SpiceName, Waveform)
     /// An op-amp: non-inverting input, inverting input, output (model from the circuit).
@@ -40,7 +42,7 @@ public enum Element: Sendable, Equatable {
     public var name: SpiceName {
         switch self {
         case .resistor(let n, _, _, _), .capacitor(let n, _, _, _), .vcvs(let n, _, _, _, _, _),
-             .behavioralVoltage(let n, _, _, _), .voltageSource(let n, _, _, _), .currentSource(let n, _, _, _),
+             .behavioralVoltage(let n, _, _, _), .behavioralCurrent(let n, _, _, _), .voltageSource(let n, _, _, _), .currentSource(let n, _, _, _),
              .opAmp(let n, _, _, _), .instance(let n, _, _), .bjt(let n, _, _, _, _):
             n
         }
@@ -62,7 +64,7 @@ extension Element {
         case .resistor: "R"
         case .capacitor: "C"
         case .vcvs: "E"
-        case .behavioralVoltage: "B"
+        case .behavioralVoltage, .behavioralCurrent: "B"
         case .voltageSource: "V"
         case .currentSource: "I"
         case .opAmp: "OPAMP"
@@ -86,7 +88,7 @@ extension Element {
         case .resistor(_, _, _, let r): try positive(r, "resistance")
         case .capacitor(_, _, _, let c): try positive(c, "capacitance")
         case .vcvs(_, _, _, _, _, let g): try finite(g, "gain")
-        case .behavioralVoltage: break
+        case .behavioralVoltage, .behavioralCurrent: break
         case .voltageSource(_, _, _, let w), .currentSource(_, _, _, let w):
             switch w {
             case .dc(let v): try finite(v, "value")

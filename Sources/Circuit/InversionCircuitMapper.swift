@@ -68,7 +68,18 @@ public struct InversionCircuitMapper: Sendable {
                                           plusLines: (0..<below).map { Nodes.delta($0, plus: false) },
                                           minusLines: (0..<below).map { Nodes.delta($0, plus: true) },
                                           gPlus: gw.gPlus, gMinus: gw.gMinus))
-        for k in circuit.crossbars.indices { circuit.crossbars[k].wires = p.wire }
+        for k in circuit.crossbars.indices {
+            circuit.crossbars[k].wires = p.wire
+            circuit.crossbars[k].cells.nonlinearityVoltage = p.device.nonlinearityVoltage
+            if p.device.readNoise > 0 || p.device.readNoise1f > 0 {
+                circuit.crossbars[k].cells.white = p.device.readNoise
+                circuit.crossbars[k].cells.pink = p.device.readNoise1f
+                circuit.crossbars[k].cells.step = duration * p.timeScale / Double(points)
+                circuit.crossbars[k].cells.stop = duration * p.timeScale
+                circuit.crossbars[k].cells.seed = SeededGenerator(seed: p.deviceSeed ?? 0).derived(0x4EAD).derived(UInt64(layer))
+                    .derived(UInt64(k)).derived(Matrix(row: target).fingerprint).state.0
+            }
+        }
         for j in 0..<below {
             circuit.groups.append(InstanceGroup(instance: SpiceName("D", String(j)), prefix: "D\(j)_", kind: "error_unit"))
             let sum = SpiceName("D", String(j), "_sum")

@@ -198,14 +198,14 @@ extension NetlistDialect {
         for (k, n) in c.rows.enumerated() { map[n] = SpiceName.sanitized("out\(k)") }
         let inner = c.prefix + "_"
         func local(_ n: SpiceName) -> SpiceName {
-            map[n] ?? SpiceName.sanitized(n.text.hasPrefix(inner) ? String(n.text.dropFirst(inner.count)) : n.text)
+            n == .ground ? n : map[n] ?? SpiceName.sanitized(n.text.hasPrefix(inner) ? String(n.text.dropFirst(inner.count)) : n.text)
         }
         try sink.write(comment("crossbar \(c.prefix): \(c.rows.count) rows × \(c.plusLines.count) columns, differential pairs"
             + (c.wires.isResistive ? ", resistive wires" : "")))
         let ports = (c.plusLines + c.minusLines + c.rows).map { local($0).text }
         for l in Self.wrapped([".subckt", "xbar_\(c.prefix)"] + ports) { try sink.write(l) }
-        try c.forEachResistor { name, a, b, ohms in
-            for l in lines(for: .resistor(local(name), local(a), local(b), ohms: ohms), opAmp: .ideal(gain: 1)) { try sink.write(l) }
+        try c.forEachElement { e in
+            for l in lines(for: e.renamed(local(e.name), nodes: local), opAmp: .ideal(gain: 1)) { try sink.write(l) }
         }
         try sink.write(".ends xbar_\(c.prefix)")
     }

@@ -114,8 +114,8 @@ extension NetlistDialect {
         }
         for c in circuit.crossbars {
             try sink.write(comment("crossbar \(c.prefix): \(c.rows.count) rows × \(c.plusLines.count) columns, differential pairs"))
-            try c.forEachResistor { name, a, b, ohms in
-                for l in lines(for: .resistor(name, a, b, ohms: ohms), opAmp: circuit.opAmp) { try sink.write(l) }
+            try c.forEachElement { e in
+                for l in lines(for: e, opAmp: circuit.opAmp) { try sink.write(l) }
             }
         }
         for l in circuit.userLines { try sink.write(l) }

@@ -325,8 +325,21 @@ public enum ConfigurationLoader {
                 ("gMin", \.gMin), ("gMax", \.gMax), ("programmingNoise", \.programmingNoise),
                 ("stuckOnFraction", \.stuckOnFraction), ("stuckOffFraction", \.stuckOffFraction),
                 ("driftTime", \.driftTime), ("driftReferenceTime", \.driftReferenceTime), ("driftNu", \.driftNu), ("driftNuSpread", \.driftNuSpread),
+                ("deviceVariation", \.deviceVariation), ("readNoise", \.readNoise), ("readNoise1f", \.readNoise1f),
+                ("nonlinearityVoltage", \.nonlinearityVoltage),
             ]
-            try reader.keys(d, allowed: Set(dn.map(\.0) + ["levels", "bits", "wMax"]), at: "circuit.device")
+            try reader.keys(d, allowed: Set(dn.map(\.0) + ["levels", "bits", "wMax", "preset", "programmingNoisePolynomial"]), at: "circuit.device")
+            if let name = d["preset"] {
+                let preset = try reader.string(name, "circuit.device.preset")
+                guard let model = DeviceModel.preset(preset) else {
+                    throw reader.fail("circuit.device.preset", "unknown preset '\(preset)' (expected \(DeviceModel.presetNames.joined(separator: " or ")))")
+                }
+                p.device = model
+            }
+            if let list = d["programmingNoisePolynomial"] {
+                p.device.programmingNoisePolynomial = try reader.list(list, "circuit.device.programmingNoisePolynomial").enumerated()
+                    .map { try reader.double($0.element, "circuit.device.programmingNoisePolynomial[\($0.offset)]") }
+            }
             for (key, path) in dn { try reader.number(d, key, "circuit.device", &p.device[keyPath: path]) }
             try reader.integer(d, "levels", "circuit.device", &p.device.levels)
             if let b = d["bits"] {

@@ -112,6 +112,7 @@ struct CompareCommand: ParsableCommand {
                       ("devices", p.device.levels > 0 ? "\(p.device.levels) levels" : "continuous"),
                       ("programming noise, stuck on/off", "\(p.device.programmingNoise), \(p.device.stuckOnFraction)/\(p.device.stuckOffFraction)"),
                       ("drift", p.device.drifts ? "ν \(p.device.driftNu) ± \(p.device.driftNuSpread), read \(p.device.driftTime) s after programming (t_c \(p.device.driftReferenceTime) s)" : "off"),
+                      ("device physics", p.device.physicsSummary),
                       ("wire resistance", p.wire.isResistive ? "rows \(p.wire.rowSegment) Ω, columns \(p.wire.columnSegment) Ω per cell, driver \(p.wire.driver) Ω, TIA \(p.wire.rowEnd) Ω" : "off (ideal wires)"),
                       ("φ (tanh)", { if case .bjtPair(let pair) = p.activation { return "BJT differential pair, I_EE \(pair.tailCurrent) A, R_C \(pair.loadResistance) Ω, β \(pair.beta)" }; return "behavioral (the equation)" }()),
                       ("temperature", "\(p.temperature) °C"),

@@ -1,0 +1,86 @@
+import Foundation
+import LinearAlgebra
+
+/// What a crossbar cell does beyond a linear resistor (docs/circuit-mapping.md, "Devices").
+///
+/// - I–V nonlinearity: I = G·V₀·sinh(V/V₀), the small-signal conductance G at V = 0 (the form
+///   of the Stanford–PKU RRAM compact model's tunnelling gap); V₀ = 0 is a linear resistor.
+/// - Read noise: G(t) = G·(1 + n(t)) during the transient, n white with rms `white` per sample
+///   plus 1/f with rms `pink`, independent per device, from `seed`. ngspice-39's TRNOISE cannot
+///   be seeded (two runs of one netlist differ), so the samples come from DFCSpice's seeded
+///   generator as a PWL source per device: the same seed gives the same netlist and trace.
+public struct CellPhysics: Sendable, Equatable {
+    /// V₀ of the sinh I–V, volts; 0: linear.
+    public var nonlinearityVoltage = 0.0
+    /// Relative rms of the white and the 1/f read noise of each device's conductance.
+    public var white = 0.0
+    public var pink = 0.0
+    public var seed: UInt64 = 0
+    /// Sample spacing and length of the noise, seconds.
+    public var step = 0.0
+    public var stop = 0.0
+
+    public init() {}
+
+    public var isNoisy: Bool { (white > 0 || pink > 0) && step > 0 && stop > 0 }
+    public var isLinearResistor: Bool { nonlinearityVoltage == 0 && !isNoisy }
+
+    /// Samples of n(t) for one device: white plus 1/f, the 1/f part a sum of first-order
+    /// (AR(1)) processes with time constants 1, 2, 4, … samples and equal variance, whose
+    /// spectrum is flat to within ±1.5 dB per octave around 1/f over the run's band.
+    public func noiseSamples(device: UInt64) -> [(time: Double, value: Double)] {
+        let count = Int((stop / step).rounded(.up)) + 1
+        var g = SeededGenerator(seed: seed).derived(device)
+        var out = [(time: Double, value: Double)]()
+        out.reserveCapacity(count)
+        let octaves = max(1, Int(Foundation.log2(Double(count)).rounded(.up)))
+        var state = [Double](repeating: 0, count: pink > 0 ? octaves : 0)
+        let perOctave = pink / Double(octaves).squareRoot()
+        for k in state.indices { state[k] = g.nextNormal() * perOctave }
+        for i in 0..<count {
+            var n = white > 0 ? white * g.nextNormal() : 0
+            for k in state.indices {
+                let a = Foundation.exp(-1 / Foundation.pow(2, Double(k)))
+                state[k] = a * state[k] + (1 - a * a).squareRoot() * perOctave * g.nextNormal()
+                n += state[k]
+            }
+            // The first sample is 0: the operating point sees the devices' own conductances.
+            out.append((Double(i) * step, i == 0 ? 0 : n))
+        }
+        return out
+    }
+}
+
+extension Crossbar {
+    /// Number of elements written: resistors, and for cells with physics their sources.
+    public var elementCount: Int {
+        guard !cells.isLinearResistor else { return resistorCount }
+        let devices = gPlus.storage.reduce(0) { $0 + ($1 > 0 ? 1 : 0) } + gMinus.storage.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+        return resistorCount + (cells.isNoisy ? 2 * devices : 0)
+    }
+
+    /// Calls `body` for every element in writing order: each cell (a resistor, or a sinh
+    /// current source; with read noise also its noise source and the noise current), then the wires.
+    public func forEachElement(_ body: (Element) throws -> Void) rethrows {
+        let n = NgspiceDialect.number
+        let v0 = cells.nonlinearityVoltage
+        try forEachCell { name, a, b, g, r, c, plus in
+            let drop = "(V(\(a))-V(\(b)))"
+            let current = v0 > 0 ? "\(n(g * v0))*sinh(\(drop)/\(n(v0)))" : "\(n(g))*\(drop)"
+            if v0 > 0 {
+                try body(.behavioralCurrent(name, a, b, expression: current))
+            } else {
+                try body(.resistor(name, a, b, ohms: 1 / g))
+            }
+            guard cells.isNoisy else { return }
+            let side = plus ? "p" : "n"
+            let node = SpiceName(prefix, "_rn", String(r), "_", String(c), side)
+            let device = (UInt64(r) << 32) | (UInt64(c) << 1) | (plus ? 0 : 1)
+            try body(.voltageSource(SpiceName(prefix, "_rn", String(r), "_", String(c), side), node, .ground,
+                                    .pwl(cells.noiseSamples(device: device), parameterScaled: nil)))
+            try body(.behavioralCurrent(SpiceName(prefix, "_rd", String(r), "_", String(c), side), a, b,
+                                        expression: "\(current)*V(\(node))"))
+        }
+        try forEachWire { try body(.resistor($0, $1, $2, ohms: $3)) }
+    }
+}
