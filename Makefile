@@ -25,7 +25,7 @@ export OPENBLAS_CORETYPE
 endif
 endif
 
-.PHONY: deps build release demo test test-kernels fuzz hostile bench clean
+.PHONY: deps build release demo test test-kernels fuzz hostile bench fidelity clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -103,6 +103,11 @@ bench: release
 	.build/release/dfcspice bench --figure .build/epoch-seconds.svg
 	.build/release/dfcspice bench --netlist-only
 	.build/release/dfcspice bench --spice-only
+
+# Circuit against ideal for every circuit option and the realistic preset (about 15 minutes):
+# the table of docs/results.md, "Circuits as hardware builds them".
+fidelity: release
+	Examples/circuits/fidelity.sh .build/release/dfcspice
 
 clean:
 	rm -rf .build out

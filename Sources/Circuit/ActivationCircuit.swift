@@ -6,6 +6,30 @@ public enum ActivationCircuit: Sendable, Equatable {
     case behavioral
     /// A bipolar differential pair (`BJTPairActivation`): tanh from two transistors.
     case bjtPair(BJTPairActivation)
+    /// A MOS differential pair (`MOSPairActivation`): tanh-like, with the square law's hard saturation.
+    case mosPair(MOSPairActivation)
+
+    /// The transistor circuit, or nil for the equation.
+    public var transistorCircuit: (any TransistorActivation)? {
+        switch self {
+        case .behavioral: nil
+        case .bjtPair(let pair): pair
+        case .mosPair(let pair): pair
+        }
+    }
+}
+
+/// φ built from transistors: a subcircuit `<name> in out` with its model cards.
+public protocol TransistorActivation: Sendable {
+    var subcircuitName: SpiceName { get }
+    var models: [ModelCard] { get }
+    func subcircuit(signalScale s: Double) -> Subcircuit
+    /// The circuit's φ in model units by its device equations at the nominal temperature.
+    func closedForm(_ v: Double) -> Double
+    /// One line for headers and reports.
+    var summary: String { get }
+    /// The first out-of-range parameter and why, or nil.
+    var problem: (key: String, reason: String)? { get }
 }
 
 /// φ = tanh from silicon: a bipolar differential pair, whose collector currents split the tail
@@ -19,7 +43,7 @@ public enum ActivationCircuit: Sendable, Equatable {
 /// at another temperature V_T = kT/q moves and the slope of φ with it, by T₀/T. The transistors
 /// are ngspice's Gummel–Poon model with an ideal card (no parasitic resistances, no Early
 /// effect, β = `beta`), so what remains is the pair's own physics.
-public struct BJTPairActivation: Sendable, Equatable {
+public struct BJTPairActivation: TransistorActivation, Equatable {
     /// Tail current I_EE, amperes.
     public var tailCurrent = 100e-6
     /// Collector load R_C, ohms: R_C·I_EE must stay well below the 5 V supply.
@@ -45,10 +69,19 @@ public struct BJTPairActivation: Sendable, Equatable {
 
     public static let subcircuitName = SpiceName("phi_bjt")
     public static let modelName = SpiceName("qnpn_ideal")
+    public var subcircuitName: SpiceName { Self.subcircuitName }
 
     /// The transistor model card.
     public var model: ModelCard {
         ModelCard(name: Self.modelName, type: "NPN", parameters: [("IS", 1e-16), ("BF", beta), ("BR", 1), ("VAF", 0), ("RB", 0), ("RC", 0), ("RE", 0)])
+    }
+    public var models: [ModelCard] { [model] }
+
+    /// tanh(v): ΔI = α·I_EE·tanh(V_d/2V_T) with V_d = 2V_T·v.
+    public func closedForm(_ v: Double) -> Double { Foundation.tanh(v) }
+
+    public var summary: String {
+        "BJT differential pair (subcircuit phi_bjt): I_EE = \(tailCurrent) A, R_C = \(loadResistance) Ohm, beta = \(beta)"
     }
 
     /// The subcircuit `phi_bjt in out` for signal scale `s` (volts per model unit).

@@ -7,6 +7,8 @@ public enum Directive: Sendable, Equatable {
     case save([SpiceName])
     /// Simulator options, name → value.
     case options([(String, String)])
+    /// `.dc source start stop step`: a sweep of an independent source's value.
+    case dcSweep(source: SpiceName, start: Double, stop: Double, step: Double)
 
     public static func == (a: Directive, b: Directive) -> Bool {
         switch (a, b) {
@@ -14,6 +16,7 @@ public enum Directive: Sendable, Equatable {
         case (.transient(let s1, let e1, let m1), .transient(let s2, let e2, let m2)): s1 == s2 && e1 == e2 && m1 == m2
         case (.save(let x), .save(let y)): x == y
         case (.options(let x), .options(let y)): x.count == y.count && zip(x, y).allSatisfy { $0 == $1 }
+        case (.dcSweep(let a, let b, let c, let d), .dcSweep(let e, let f, let g, let h)): a == e && b == f && c == g && d == h
         default: false
         }
     }
@@ -92,6 +95,8 @@ public struct Circuit: Sendable {
             }
         case .macromodel(let m):
             if let (key, reason) = m.problem { throw InvalidElementError(element: "circuit.opamp.\(key)", reason: reason) }
+        case .cmosTwoStage(let o):
+            if let (key, reason) = o.problem { throw InvalidElementError(element: "circuit.opamp.\(key)", reason: reason) }
         }
     }
 }

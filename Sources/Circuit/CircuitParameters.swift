@@ -15,6 +15,8 @@ public struct CircuitParameters: Sendable, Equatable {
     public var device = DeviceModel()
     /// Wire resistance of every crossbar (none by default).
     public var wire = CrossbarWires()
+    /// Input DACs, the controller's ADC and DAC (none by default: exact voltages).
+    public var converters = Converters()
     /// How tanh neurons compute φ: the equation, or a transistor circuit.
     public var activation: ActivationCircuit = .behavioral
     /// Simulation temperature, °C (ngspice's nominal is 27; it moves V_T of transistor circuits).
@@ -50,7 +52,8 @@ public struct CircuitParameters: Sendable, Equatable {
         if let s = tranStop { try positive(s, "tranStop") }
         try device.validate()
         try wire.validate()
-        if case .bjtPair(let pair) = activation, let (key, reason) = pair.problem {
+        try converters.validate()
+        if let pair = activation.transistorCircuit, let (key, reason) = pair.problem {
             throw InvalidElementError(element: "circuit.activation.\(key)", reason: reason)
         }
         guard temperature.isFinite, temperature > -273.15 else {

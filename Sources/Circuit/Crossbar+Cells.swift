@@ -52,11 +52,29 @@ public struct CellPhysics: Sendable, Equatable {
 }
 
 extension Crossbar {
-    /// Number of elements written: resistors, and for cells with physics their sources.
+    /// Number of elements written: resistors, for cells with physics their sources, and the
+    /// wire nodes' capacitors.
     public var elementCount: Int {
-        guard !cells.isLinearResistor else { return resistorCount }
+        var capacitors = 0
+        forEachWireNode { _ in capacitors += 1 }
+        guard !cells.isLinearResistor else { return resistorCount + capacitors }
         let devices = gPlus.storage.reduce(0) { $0 + ($1 > 0 ? 1 : 0) } + gMinus.storage.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
-        return resistorCount + (cells.isNoisy ? 2 * devices : 0)
+        return resistorCount + (cells.isNoisy ? 2 * devices : 0) + capacitors
+    }
+
+    /// Every node between wire segments (none without wire resistance), when they get a
+    /// `segmentCapacitance`: the cells' row nodes, then the + and − column nodes.
+    func forEachWireNode(_ body: (SpiceName) throws -> Void) rethrows {
+        guard wires.segmentCapacitance > 0 else { return }
+        let m = rows.count, n = plusLines.count
+        if wires.rowSegment > 0 || wires.rowEnd > 0 {
+            for r in 0..<m { for c in 0..<(wires.rowSegment > 0 ? n : 1) { try body(rowNode(r, c)) } }
+        }
+        if wires.columnSegment > 0 || wires.driver > 0 {
+            for c in 0..<n {
+                for plus in [true, false] { for r in 0..<(wires.columnSegment > 0 ? m : 1) { try body(columnNode(c, r, plus: plus)) } }
+            }
+        }
     }
 
     /// Calls `body` for every element in writing order: each cell (a resistor, or a sinh
@@ -66,7 +84,9 @@ extension Crossbar {
         let v0 = cells.nonlinearityVoltage
         try forEachCell { name, a, b, g, r, c, plus in
             let drop = "(V(\(a))-V(\(b)))"
-            let current = v0 > 0 ? "\(n(g * v0))*sinh(\(drop)/\(n(v0)))" : "\(n(g))*\(drop)"
+            // The argument is clamped at ±30 (7.5 V at V₀ = 0.25 V): no cell sees that, but Newton's
+            // first iterates and gmin stepping may, and sinh beyond ±700 overflows in ngspice.
+            let current = v0 > 0 ? "\(n(g * v0))*sinh(max(min(\(drop)/\(n(v0)), 30), -30))" : "\(n(g))*\(drop)"
             if v0 > 0 {
                 try body(.behavioralCurrent(name, a, b, expression: current))
             } else {
@@ -82,5 +102,6 @@ extension Crossbar {
                                         expression: "\(current)*V(\(node))"))
         }
         try forEachWire { try body(.resistor($0, $1, $2, ohms: $3)) }
+        try forEachWireNode { node in try body(.capacitor(SpiceName(node.text, "_C"), node, .ground, farads: wires.segmentCapacitance)) }
     }
 }

@@ -145,6 +145,8 @@ public struct CrossbarWires: Sendable, Equatable {
     public var driver = 0.0
     /// Ω at the row's end, in front of the TIA's virtual ground.
     public var rowEnd = 0.0
+    /// F from every wire node (between segments) to ground; needs wire resistance to have nodes.
+    public var segmentCapacitance = 0.0
 
     public init(rowSegment: Double = 0, columnSegment: Double = 0, driver: Double = 0, rowEnd: Double = 0) {
         self.rowSegment = rowSegment
@@ -156,9 +158,10 @@ public struct CrossbarWires: Sendable, Equatable {
     public var isResistive: Bool { rowSegment > 0 || columnSegment > 0 || driver > 0 || rowEnd > 0 }
 
     public func validate() throws {
-        for (key, v) in [("rowResistance", rowSegment), ("columnResistance", columnSegment), ("driverResistance", driver), ("tiaResistance", rowEnd)]
+        for (key, v) in [("rowResistance", rowSegment), ("columnResistance", columnSegment), ("driverResistance", driver), ("tiaResistance", rowEnd),
+                         ("segmentCapacitance", segmentCapacitance)]
             where !(v.isFinite && v >= 0) {
-            throw InvalidElementError(element: "circuit.wire.\(key)", reason: "must be finite and ≥ 0 Ω, got \(v)")
+            throw InvalidElementError(element: "circuit.wire.\(key)", reason: "must be finite and ≥ 0 (Ω, F), got \(v)")
         }
     }
 }

@@ -67,6 +67,8 @@ public struct DFCCircuitMapper: Sendable {
         public static func input(_ k: Int, plus: Bool) -> SpiceName { SpiceName("X", String(k), plus ? "_p" : "_n") }
         public static func neuron(_ layer: Int, _ j: Int, _ part: String) -> SpiceName { SpiceName("L", String(layer), "_N", String(j), "_", part) }
         public static func control(_ k: Int, plus: Bool) -> SpiceName { SpiceName("U", String(k), plus ? "_p" : "_n") }
+        /// The write DAC's ±u lines, which drive the Q crossbars when `circuit.converters.write` is set.
+        public static func controlWritten(_ k: Int, plus: Bool) -> SpiceName { SpiceName("U", String(k), plus ? "_qp" : "_qn") }
         public static func controller(_ k: Int, _ part: String) -> SpiceName { SpiceName("C", String(k), "_", part) }
         public static let biasPlus = SpiceName("BIAS_p")
         public static let biasMinus = SpiceName("BIAS_n")
@@ -101,7 +103,8 @@ public struct DFCCircuitMapper: Sendable {
         var observables: [Observable] = []
 
         // Sources: inputs, bias lines, targets, the controller enable.
-        for (k, x) in input.enumerated() {
+        for (k, exact) in input.enumerated() {
+            let x = p.converters.input.map { $0(exact) } ?? exact
             e.append(.voltageSource(SpiceName("X", String(k), "p"), Nodes.input(k, plus: true), .ground, .dc(s * x)))
             e.append(.voltageSource(SpiceName("X", String(k), "n"), Nodes.input(k, plus: false), .ground, .dc(-s * x)))
         }
@@ -113,6 +116,9 @@ public struct DFCCircuitMapper: Sendable {
         let rise = p.enableRise * tauV
         e.append(.voltageSource(SpiceName("CTL"), Nodes.enable, .ground,
                                 .pwl([(0, 0), (rise, 1)], parameterScaled: Nodes.enableLevel)))
+
+        // The Q crossbars see u through the write DAC if there is one.
+        let written = { (k: Int, plus: Bool) in p.converters.write == nil ? Nodes.control(k, plus: plus) : Nodes.controlWritten(k, plus: plus) }
 
         // Crossbars, programmed through the device model.
         let arrays = programArrays(network: network, programmingRound: programmingRound)
@@ -130,8 +136,8 @@ public struct DFCCircuitMapper: Sendable {
                                               plusLines: plus, minusLines: minus, gPlus: programmed.gPlus, gMinus: programmed.gMinus))
             let q = arrays.feedback[i]
             circuit.crossbars.append(Crossbar(prefix: "Q\(layer)", rows: (0..<n).map { Nodes.neuron(layer, $0, "asum") },
-                                              plusLines: (0..<nL).map { Nodes.control($0, plus: true) },
-                                              minusLines: (0..<nL).map { Nodes.control($0, plus: false) },
+                                              plusLines: (0..<nL).map { written($0, true) },
+                                              minusLines: (0..<nL).map { written($0, false) },
                                               gPlus: q.gPlus, gMinus: q.gMinus))
             for (offset, array) in [(2, UInt64(2 * i)), (1, UInt64(2 * i + 1))] {
                 circuit.crossbars[circuit.crossbars.count - offset].wires = p.wire
@@ -171,8 +177,8 @@ public struct DFCCircuitMapper: Sendable {
                     e.append(.resistor(tag("somaN"), node("noise"), node("ssum"), ohms: rSoma))
                 }
                 // φ and the ±r lines.
-                if case .bjtPair = p.activation, network.activations[i] == .tanh {
-                    e.append(.instance(tag("phi"), nodes: [node("soma"), node("rp")], subcircuit: BJTPairActivation.subcircuitName))
+                if let pair = p.activation.transistorCircuit, network.activations[i] == .tanh {
+                    e.append(.instance(tag("phi"), nodes: [node("soma"), node("rp")], subcircuit: pair.subcircuitName))
                 } else {
                     e.append(.behavioralVoltage(tag("phi"), node("rp"), .ground,
                                                 expression: phiExpression(network.activations[i], node("soma"), s)))
@@ -196,10 +202,17 @@ public struct DFCCircuitMapper: Sendable {
             let output = Nodes.neuron(L, k, "rp")
             circuit.groups.append(InstanceGroup(instance: SpiceName("C", String(k)), prefix: "C\(k)_", kind: "pi_channel", externalPorts: [
                 output: "r", Nodes.control(k, plus: true): "u_p", Nodes.control(k, plus: false): "u_n", Nodes.enable: "ctl",
+                Nodes.controlWritten(k, plus: true): "uq_p", Nodes.controlWritten(k, plus: false): "uq_n",
             ]))
+            // The controller reads r_L through its ADC, if there is one.
+            var read = output
+            if let adc = p.converters.read {
+                read = node("rq")
+                e.append(.behavioralVoltage(tag("adc"), read, .ground, expression: adc.expression(of: output, signalScale: s)))
+            }
             e.append(.voltageSource(tag("target"), node("target"), .ground, .dc(s * target[k])))
             // Difference stage: e = V(target) − V(r_L).
-            e.append(.resistor(tag("d1"), output, node("dm"), ohms: rs))
+            e.append(.resistor(tag("d1"), read, node("dm"), ohms: rs))
             e.append(.resistor(tag("d2"), node("dm"), node("e"), ohms: rs))
             e.append(.resistor(tag("d3"), node("target"), node("dp"), ohms: rs))
             e.append(.resistor(tag("d4"), node("dp"), .ground, ohms: rs))
@@ -229,6 +242,11 @@ public struct DFCCircuitMapper: Sendable {
             e.append(.resistor(tag("u1"), Nodes.control(k, plus: true), node("um"), ohms: rs))
             e.append(.resistor(tag("u2"), node("um"), Nodes.control(k, plus: false), ohms: rs))
             e.append(.opAmp(tag("uinv"), plus: .ground, minus: node("um"), output: Nodes.control(k, plus: false)))
+            if let dac = p.converters.write {
+                let uq = dac.expression(of: Nodes.control(k, plus: true), signalScale: s)
+                e.append(.behavioralVoltage(tag("dac"), Nodes.controlWritten(k, plus: true), .ground, expression: uq))
+                e.append(.behavioralVoltage(tag("dacn"), Nodes.controlWritten(k, plus: false), .ground, expression: "-(\(uq))"))
+            }
             observables += [
                 Observable(node: Nodes.control(k, plus: true), signal: .control(output: k), scale: 1 / s),
                 Observable(node: node("e"), signal: .error(output: k), scale: 1 / s),
@@ -242,10 +260,10 @@ public struct DFCCircuitMapper: Sendable {
             .save(observables.map(\.node)),
             .transient(step: step, stop: stop, maxStep: step),
         ]
-        if case .bjtPair(let pair) = p.activation, network.activations.contains(.tanh) {
+        if let pair = p.activation.transistorCircuit, network.activations.contains(.tanh) {
             circuit.subcircuits.append(pair.subcircuit(signalScale: s))
-            circuit.models.append(pair.model)
-            circuit.header.append("tanh from a BJT differential pair (subcircuit phi_bjt): I_EE = \(pair.tailCurrent) A, R_C = \(pair.loadResistance) Ohm, beta = \(pair.beta).")
+            circuit.models += pair.models
+            circuit.header.append("tanh from a \(pair.summary).")
         }
         if p.temperature != BJTPairActivation.nominalTemperature {
             circuit.directives.append(.options([("temp", NgspiceDialect.number(p.temperature))]))
@@ -263,6 +281,7 @@ public struct DFCCircuitMapper: Sendable {
             "voltages: soma = +s*v, basal = -s*vB, apical = -s*vA, rp = +s*r, U_p = +s*u, C_e = +s*e.",
         ]
         circuit.header += p.device.physicsParts.map { "device physics: \($0)." }
+        if !p.converters.isEmpty { circuit.header.append("converters (behavioral quantizers): \(p.converters.summary).") }
         try circuit.validate()
         return MappedCircuit(circuit: circuit, realised: realised, observables: observables, gUnitForward: gUnitW,
                              gUnitFeedback: gUnitQ, clippedWeights: clipped, stuckDevices: stuck)
@@ -294,55 +313,6 @@ public struct DFCCircuitMapper: Sendable {
         parameters.tranStep ?? max(configuration.control.dt, configuration.control.tauV / 10) * parameters.timeScale
     }
 
-    /// The circuit of the noise-driven feedback phase (Eq. 12–13) for one sample: the
-    /// controller and somas take the `feedback` parameters of the config (k_p, α, τ_v, τ_u,
-    /// dt, steps), each apical TIA gets a capacitor across its feedback resistor so the
-    /// apical compartment is a leaky integrator of τ_A = `feedback.apicalTau` (when > 0), and
-    /// white noise of intensity σ_fb enters every apical summing node from a PWL source whose
-    /// samples come from `noiseSeed` (ngspice's TRNOISE cannot be seeded reproducibly).
-    /// The target should be the feedforward output (δ = 0).
-    public func mapFeedbackPhase(network: Network, input: [Double], target: [Double], noiseSeed: UInt64,
-                                 programmingRound: UInt64 = 0) throws -> MappedCircuit {
-        var c = configuration
-        let f = c.feedback
-        c.control.kp = f.kp
-        c.control.alpha = f.alpha
-        c.control.tauV = f.tauV
-        c.control.tauU = f.tauU
-        c.control.dt = f.dt
-        c.control.steps = f.steps
-        c.control.sigma = 0
-        let phaseMapper = try DFCCircuitMapper(configuration: c, parameters: parameters)
-        var mapped = try phaseMapper.map(network: network, input: input, target: target, phase: .controlled,
-                                         programmingRound: programmingRound)
-        let p = parameters
-        let step = phaseMapper.transientStep
-        let points = Int((Double(f.steps) * f.dt * p.timeScale / step).rounded(.up)) + 1
-        let amplitude = p.signalScale * f.sigma / (step / p.timeScale).squareRoot()
-        var g = SeededGenerator(seed: noiseSeed)
-        for i in 0..<network.depth {
-            let layer = i + 1
-            let rf = 1 / mapped.gUnitFeedback[i]
-            for j in 0..<network.weights[i].rows {
-                let node = { Nodes.neuron(layer, j, $0) }
-                let tag = { (part: String) in SpiceName("L", String(layer), "_N", String(j), "_", part) }
-                if f.apicalTau > 0 {
-                    mapped.circuit.elements.append(.capacitor(tag("apicalC"), node("asum"), node("apical"), farads: f.apicalTau * p.timeScale / rf))
-                }
-                if f.sigma > 0 {
-                    // The first sample is 0: the operating point (the feedforward state the
-                    // target was taken from) must not see the noise.
-                    let samples = (0..<points).map { k in (time: Double(k) * step, value: k == 0 ? 0 : amplitude * g.nextNormal()) }
-                    mapped.circuit.elements.append(.voltageSource(tag("fbnoise"), node("fbn"), .ground, .pwl(samples, parameterScaled: nil)))
-                    mapped.circuit.elements.append(.resistor(tag("apicalN"), node("fbn"), node("asum"), ohms: rf))
-                }
-            }
-        }
-        mapped.circuit.header.append("feedback phase: k_p = \(f.kp), alpha = \(f.alpha), tau_A = \(f.apicalTau), sigma_fb = \(f.sigma), noise seed \(noiseSeed).")
-        try mapped.circuit.validate()
-        return mapped
-    }
-
     /// The feedback resistor that gives an inverting stage with inputs of total
     /// conductance G_in exactly the gain −R_F0·G of an infinite-gain op-amp at DC:
     /// with gain A the stage gives −R_F G/(1 + (1 + R_F G_in)/A), so
@@ -363,73 +333,5 @@ public struct DFCCircuitMapper: Sendable {
         case .relu: return "max(V(\(soma)), 0)"
         case .sigmoid: return "\(n(s))/(1+exp(-V(\(soma))/\(n(s))))"
         }
-    }
-}
-
-/// The device arrays of one programming of a network: [W_i | b_i] and Q_i per layer.
-public struct ProgrammedNetwork: Sendable {
-    public var forward: [ProgrammedArray]
-    public var feedback: [ProgrammedArray]
-    /// The network with every W_i, b_i, Q_i replaced by what the devices realise.
-    public var realised: Network
-    public var clipped: Int
-    public var stuck: Int
-    /// The `programmingRound` it was drawn in.
-    public var round: UInt64
-}
-
-extension DFCCircuitMapper {
-    /// Programs every crossbar of `network` through the device model, in the order and
-    /// from the streams the netlist uses: the behavioral backend reads the same realised
-    /// weights without building the circuit.
-    ///
-    /// An array's stuck cells come from the device seed and its index alone (they stay stuck).
-    /// Its programming noise comes from the device seed, its index, `programmingRound` and a
-    /// `Fingerprint` of the values asked of it: an array whose values have not changed keeps
-    /// its realisation, as a crossbar that is not rewritten does, and one whose values changed
-    /// gets fresh noise. Training keeps round 0, so a resumed run realises exactly what the
-    /// interrupted one held without recording when each array was last written; `evaluate`
-    /// draws independent programmings of the same weights as rounds 0, 1, 2, ….
-    ///
-    /// `reusing` (the network and arrays of a previous programming by this mapper) skips the
-    /// arrays whose values are unchanged; the result is the same as programming them again.
-    public func programArrays(network: Network, programmingRound: UInt64 = 0,
-                              reusing previous: (requested: Network, arrays: ProgrammedNetwork)? = nil) -> ProgrammedNetwork {
-        let deviceRoot = SeededGenerator(seed: parameters.deviceSeed ?? configuration.seed)
-        let faultRoot = deviceRoot.derived(0xC1_5C)
-        let noiseRoot = deviceRoot.derived(0x7015E).derived(programmingRound)
-        func program(_ values: Matrix, array index: UInt64) -> ProgrammedArray {
-            var faults = faultRoot.derived(index)
-            var noise = noiseRoot.derived(index).derived(values.fingerprint)
-            return parameters.device.program(values, faults: &faults, noise: &noise)
-        }
-        // The previous arrays serve only when they came from the same round and shapes
-        // (and, the caller's part, from this mapper).
-        let old = previous.flatMap { $0.requested.sizes == network.sizes && $0.arrays.round == programmingRound ? $0 : nil }
-        var out = ProgrammedNetwork(forward: [], feedback: [], realised: network, clipped: 0, stuck: 0, round: programmingRound)
-        for i in 0..<network.depth {
-            let inputs = network.weights[i].columns
-            let w: ProgrammedArray
-            if let old, old.requested.weights[i] == network.weights[i], old.requested.biases[i] == network.biases[i] {
-                w = old.arrays.forward[i]
-            } else {
-                // W_i with b_i as the last column, driven by the constant bias lines.
-                w = program(Matrix.hstack([network.weights[i], Matrix(column: network.biases[i])]), array: UInt64(2 * i))
-            }
-            out.realised.weights[i] = w.realised.columns(0..<inputs)
-            out.realised.biases[i] = w.realised.column(inputs)
-            let q: ProgrammedArray
-            if let old, old.requested.feedback[i] == network.feedback[i] {
-                q = old.arrays.feedback[i]
-            } else {
-                q = program(network.feedback[i], array: UInt64(2 * i + 1))
-            }
-            out.realised.feedback[i] = q.realised
-            out.forward.append(w)
-            out.feedback.append(q)
-            out.clipped += w.clipped + q.clipped
-            out.stuck += w.stuckDevices + q.stuckDevices
-        }
-        return out
     }
 }

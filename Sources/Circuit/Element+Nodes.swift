@@ -12,6 +12,7 @@ extension Element {
         case .opAmp(_, let plus, let minus, let output): [plus, minus, output]
         case .instance(_, let nodes, _): nodes
         case .bjt(_, let c, let b, let e, _): [c, b, e]
+        case .mosfet(_, let d, let g, let s, let b, _, _, _): [d, g, s, b]
         }
     }
 
@@ -31,6 +32,8 @@ extension Element {
         case .opAmp(_, let plus, let minus, let output): .opAmp(name, plus: map(plus), minus: map(minus), output: map(output))
         case .instance(_, let nodes, let sub): .instance(name, nodes: nodes.map(map), subcircuit: sub)
         case .bjt(_, let c, let b, let e, let model): .bjt(name, collector: map(c), base: map(b), emitter: map(e), model: model)
+        case .mosfet(_, let d, let g, let s, let b, let model, let w, let l):
+            .mosfet(name, drain: map(d), gate: map(g), source: map(s), bulk: map(b), model: model, width: w, length: l)
         }
     }
 

@@ -38,12 +38,14 @@ public enum Element: Sendable, Equatable {
     case instance(SpiceName, nodes: [SpiceName], subcircuit: SpiceName)
     /// A bipolar transistor of a `ModelCard` of the circuit (ngspice's Gummel–Poon model).
     case bjt(SpiceName, collector: SpiceName, base: SpiceName, emitter: SpiceName, model: SpiceName)
+    /// A MOSFET of a `ModelCard` of the circuit; width and length in metres.
+    case mosfet(SpiceName, drain: SpiceName, gate: SpiceName, source: SpiceName, bulk: SpiceName, model: SpiceName, width: Double, length: Double)
 
     public var name: SpiceName {
         switch self {
         case .resistor(let n, _, _, _), .capacitor(let n, _, _, _), .vcvs(let n, _, _, _, _, _),
              .behavioralVoltage(let n, _, _, _), .behavioralCurrent(let n, _, _, _), .voltageSource(let n, _, _, _), .currentSource(let n, _, _, _),
-             .opAmp(let n, _, _, _), .instance(let n, _, _), .bjt(let n, _, _, _, _):
+             .opAmp(let n, _, _, _), .instance(let n, _, _), .bjt(let n, _, _, _, _), .mosfet(let n, _, _, _, _, _, _, _):
             n
         }
     }
@@ -70,6 +72,7 @@ extension Element {
         case .opAmp: "OPAMP"
         case .instance: "X"
         case .bjt: "Q"
+        case .mosfet: "M"
         }
     }
 
@@ -99,6 +102,9 @@ extension Element {
                 try finite(a, "noise amplitude")
                 try positive(step, "noise step")
             }
+        case .mosfet(_, _, _, _, _, _, let w, let l):
+            try positive(w, "width")
+            try positive(l, "length")
         case .opAmp, .instance, .bjt: break
         }
     }

@@ -116,7 +116,7 @@ extension NetlistDialect {
             for e in sub.elements { for l in lines(for: e, opAmp: opAmp) { try sink.write(l) } }
             try sink.write(subcircuitEnd(sub))
         }
-        for c in circuit.crossbars { try writeCrossbarDefinition(c, to: &sink) }
+        for c in circuit.crossbars where Self.fitsSubcircuit(c) { try writeCrossbarDefinition(c, to: &sink) }
 
         var instanceLines: [[String]] = Array(repeating: [], count: circuit.groups.count)
         for t in templates {
@@ -147,6 +147,12 @@ extension NetlistDialect {
         for e in topLevel { for l in lines(for: lifted(e), opAmp: opAmp) { try sink.write(l) } }
         for list in instanceLines { for l in list { try sink.write(l) } }
         for c in circuit.crossbars {
+            guard Self.fitsSubcircuit(c) else {
+                try sink.write(comment("crossbar \(c.prefix): \(c.rows.count) rows x \(c.plusLines.count) columns, written flat"
+                    + " (ngspice takes at most \(Self.maxPorts) ports per subcircuit)"))
+                try c.forEachElement { e in for l in lines(for: e, opAmp: opAmp) { try sink.write(l) } }
+                continue
+            }
             for l in Self.wrapped(["X\(c.prefix)"] + (c.plusLines + c.minusLines + c.rows).map(\.text) + ["xbar_\(c.prefix)"]) {
                 try sink.write(l)
             }
@@ -209,6 +215,13 @@ extension NetlistDialect {
         }
         try sink.write(".ends xbar_\(c.prefix)")
     }
+
+    /// Ports a subcircuit may have: ngspice-39 keeps a subcircuit call's net names in a table of
+    /// 1005 entries (`N_GLOBAL_NODES` in its subckt.c) and stops with "N_GLOBAL_NODES overflow"
+    /// beyond; a 784×256 array has 1 826.
+    static var maxPorts: Int { 1000 }
+
+    static func fitsSubcircuit(_ c: Crossbar) -> Bool { 2 * c.plusLines.count + c.rows.count <= maxPorts }
 
     /// Words joined into cards of at most about 100 characters, continued with `+`.
     static func wrapped(_ words: [String]) -> [String] {

@@ -1,4 +1,5 @@
 import Foundation
+import Spice
 
 extension NgspiceDialect {
     /// SPICE's scale suffixes, by power of a thousand (`m` is milli: mega is `meg`).
@@ -28,20 +29,5 @@ extension NgspiceDialect {
 
     /// Reads a SPICE number with an optional scale suffix (`100.003k`, `1meg`, `2.5e-3`, `10uF`);
     /// nil if it is none. Letters after the suffix are units and ignored, as SPICE does.
-    public static func value(of text: some StringProtocol) -> Double? {
-        let s = text.lowercased()
-        var end = s.startIndex
-        for (i, c) in zip(s.indices, s) {
-            if c.isNumber || c == "." || c == "-" || c == "+" { end = s.index(after: i); continue }
-            if c == "e", s.index(after: i) < s.endIndex, let next = s[s.index(after: i)...].first,
-               next.isNumber || next == "-" || next == "+" { end = s.index(after: i); continue }
-            break
-        }
-        guard let mantissa = Double(s[s.startIndex..<end]) else { return nil }
-        let rest = s[end...]
-        if rest.hasPrefix("meg") { return mantissa * 1e6 }
-        let scale: [Character: Double] = ["f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "g": 1e9, "t": 1e12]
-        guard let first = rest.first else { return mantissa }
-        return scale[first].map { mantissa * $0 } ?? (first.isLetter ? mantissa : nil)
-    }
+    public static func value(of text: some StringProtocol) -> Double? { SimulationRequest.spiceNumber(text) }
 }

@@ -20,6 +20,7 @@ public struct NgspiceDialect: NetlistDialect {
             switch opAmp {
             case .ideal(let gain): return ["E\(name) \(output) 0 \(plus) \(minus) \(n(gain))"]
             case .singlePole: return ["X\(name) \(plus) \(minus) \(output) opamp_sp"]
+            case .cmosTwoStage: return ["X\(name) \(plus) \(minus) \(output) \(CMOSTwoStageOpAmp.subcircuitName)"]
             case .macromodel(let m):
                 let offset = m.offsetSigma > 0 ? " vos=\(n(m.offset(of: name.text)))" : ""
                 return ["X\(name) \(plus) \(minus) \(output) opamp_mm" + offset]
@@ -28,6 +29,8 @@ public struct NgspiceDialect: NetlistDialect {
             return ["X\(name) " + nodes.map(\.text).joined(separator: " ") + " \(subcircuit)"]
         case .bjt(let name, let c, let b, let e, let model):
             return ["Q\(name) \(c) \(b) \(e) \(model)"]
+        case .mosfet(let name, let d, let g, let s, let b, let model, let w, let l):
+            return ["M\(name) \(d) \(g) \(s) \(b) \(model) W=\(n(w)) L=\(n(l))"]
         }
     }
 
@@ -47,6 +50,7 @@ public struct NgspiceDialect: NetlistDialect {
 
     public func definitions(for opAmp: OpAmpModel) -> [String] {
         if case .macromodel(let m) = opAmp { return macromodel(m) }
+        if case .cmosTwoStage(let o) = opAmp { return [comment(o.summary)] + o.definition }
         guard case .singlePole(let gain, let gbw, let rail) = opAmp else { return [] }
         // Transconductance into R_p ∥ C_p: DC gain A, pole at GBW/A, unity-gain buffer out.
         let rp = 1e3
@@ -112,6 +116,8 @@ public struct NgspiceDialect: NetlistDialect {
             }
             out.append(current)
             return out
+        case .dcSweep(let source, let start, let stop, let step):
+            return [".dc V\(source) \(n(start)) \(n(stop)) \(n(step))"]
         case .options(let pairs):
             return [".options " + pairs.map { "\($0.0)=\($0.1)" }.joined(separator: " ")]
         }

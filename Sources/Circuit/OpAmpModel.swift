@@ -10,12 +10,15 @@ public enum OpAmpModel: Sendable, Equatable {
     /// A behavioural macromodel of a real op-amp (`OpAmpMacromodel`): one pole, slew
     /// rate, output swing, input offset and bias currents, offsets drawn per instance.
     case macromodel(OpAmpMacromodel)
+    /// Transistors: a two-stage Miller-compensated CMOS op-amp (`CMOSTwoStageOpAmp`).
+    case cmosTwoStage(CMOSTwoStageOpAmp)
 
-    /// A₀, the open-loop gain at DC.
+    /// A₀, the open-loop gain at DC (for the CMOS op-amp, its square-law estimate).
     public var dcGain: Double {
         switch self {
         case .ideal(let a), .singlePole(let a, _, _): a
         case .macromodel(let m): m.gain
+        case .cmosTwoStage(let o): o.estimatedGain
         }
     }
 
@@ -25,6 +28,7 @@ public enum OpAmpModel: Sendable, Equatable {
         case .ideal: nil
         case .singlePole(_, _, let rail): rail > 0 ? rail : nil
         case .macromodel(let m): m.swing > 0 ? m.swing : nil
+        case .cmosTwoStage: 5
         }
     }
 
@@ -34,6 +38,7 @@ public enum OpAmpModel: Sendable, Equatable {
         case .ideal(let a): "ideal VCVS, A = \(a)"
         case .singlePole(let a, let gbw, let rail): "single pole, A = \(a), GBW = \(gbw) Hz" + (rail > 0 ? ", rails ±\(rail) V" : "")
         case .macromodel(let m): m.summary
+        case .cmosTwoStage(let o): o.summary
         }
     }
 }

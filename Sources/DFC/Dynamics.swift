@@ -232,7 +232,7 @@ public struct Dynamics: Sendable {
                 for i in 0..<L {
                     // Layer 1's basal input is the constant W_1 x + b_1: φ of it once per run.
                     if i > 0 || !firstBasalRatesReady {
-                        net.activations[i].apply(vB[i], into: &phiBasal[i])
+                        net.phi(i, vB[i], into: &phiBasal[i])
                         firstBasalRatesReady = true
                     }
                     subtract(r[i + 1], phiBasal[i], into: &d[i])
@@ -276,7 +276,7 @@ public struct Dynamics: Sendable {
                         if somaNoise > 0 { outsideCount += addNoise(&v[i], scale: somaNoise, lanes: &noise, bound: bound) }
                     }
                     for i in 0..<L {
-                        net.activations[i].apply(v[i], into: &r[i + 1])
+                        net.phi(i, v[i], into: &r[i + 1])
                     }
                     for i in 1..<L { basal(i, r[i], into: &vB[i]) }
                 case .instantaneous:
@@ -284,7 +284,7 @@ public struct Dynamics: Sendable {
                         if i > 0 { basal(i, r[i], into: &vB[i]) }
                         outsideCount += eulerSoma(&v[i], basal: vB[i], apical: vA[i], gain: gain, census: somaCensus, bound: bound)
                         if somaNoise > 0 { outsideCount += addNoise(&v[i], scale: somaNoise, lanes: &noise, bound: bound) }
-                        net.activations[i].apply(v[i], into: &r[i + 1])
+                        net.phi(i, v[i], into: &r[i + 1])
                     }
                 }
             }

@@ -21,6 +21,9 @@ public struct Network: Sendable, Equatable {
     public var feedbackAlignment: [Matrix]
     /// φ_i per layer, length L.
     public var activations: [Activation]
+    /// Measured φ of some layers (layer index from 0), used in place of `activations` by the
+    /// forward pass and the dynamics (`phi`); empty for the equations themselves.
+    public var transferCurves: [Int: TransferCurve] = [:]
 
     /// Layer sizes n_0 … n_L.
     public var sizes: [Int] { [weights.first?.columns ?? 0] + weights.map(\.rows) }
@@ -114,13 +117,13 @@ extension Network {
             var v = Matrix(rows: x.rows, columns: weights[i].rows)
             basal(layer: i, rates[i], into: &v)
             potentials.append(v)
-            rates.append(activations[i].apply(v))
+            rates.append(phi(i, v))
         }
         return FeedforwardState(rates: rates, potentials: potentials)
     }
 
     /// Rates from given potentials: r_i = φ_i(v_i).
     func rates(of potentials: [Matrix], input: Matrix) -> [Matrix] {
-        [input] + potentials.enumerated().map { activations[$0.offset].apply($0.element) }
+        [input] + potentials.enumerated().map { phi($0.offset, $0.element) }
     }
 }

@@ -151,7 +151,7 @@ public struct Solver: Sendable {
             solution.basal = ssa.basal
             solution.dW = update.dW
             solution.db = update.db
-            let output = network.activations[network.depth - 1].apply(ssa.soma[network.depth - 1])
+            let output = network.phi(network.depth - 1, ssa.soma[network.depth - 1])
             let diverged = (0..<B).map { s in !(0..<output.columns).allSatisfy { output[s, $0].isFinite } }
             solution.status = classify(error: target - output, u: ssa.u, delta: delta, diverged: diverged)
         case .baseline:

@@ -49,7 +49,7 @@ public struct SteadyStateApproximation: Sendable {
             }
             soma.append(v)
             basal.append(b)
-            rPrev = network.activations[i].apply(v)
+            rPrev = network.phi(i, v)
             rates.append(rPrev)
         }
         self.soma = soma
@@ -68,7 +68,7 @@ public struct SteadyStateApproximation: Sendable {
         var db: [[Double]] = []
         for i in 0..<network.depth {
             let rPrev = i == 0 ? input : rates[i - 1]
-            let d = rates[i] - network.activations[i].apply(basal[i])
+            let d = rates[i] - network.phi(i, basal[i])
             dW.append(Matrix.product(d, .transposed, rPrev, .none))
             db.append(d.columnSums())
         }
@@ -87,8 +87,8 @@ extension Network {
         for i in 0..<depth {
             var b = Matrix(rows: input.rows, columns: weights[i].rows)
             basal(layer: i, rPrev, into: &b)
-            let r = activations[i].apply(soma[i])
-            let d = r - activations[i].apply(b)
+            let r = phi(i, soma[i])
+            let d = r - phi(i, b)
             dW.append(Matrix.product(d, .transposed, rPrev, .none))
             db.append(d.columnSums())
             rPrev = r

@@ -132,7 +132,10 @@ public func trapezoidWeights(_ t: [Double]) -> [Double] {
 public enum TracePlasticity {
     /// (1/T)∫₀ᵀ (φ(v_i) − φ(v_i^B)) r_{i−1}ᵀ dt by the trapezoid rule on the run's own
     /// (possibly nonuniform) grid, for every layer; `finalOnly` takes the last state (Eq. 9 with φ).
-    public static func update(_ run: SampleRun, activations: [Activation], finalOnly: Bool = false) -> (dW: [Matrix], db: [[Double]]) {
+    /// `curves` (layer → measured φ) replaces the equation where given.
+    public static func update(_ run: SampleRun, activations: [Activation], curves: [Int: TransferCurve] = [:],
+                              finalOnly: Bool = false) -> (dW: [Matrix], db: [[Double]]) {
+        func phi(_ i: Int, _ v: Matrix) -> Matrix { curves[i].map { c in v.map { c($0) } } ?? activations[i].apply(v) }
         let n = run.time.count
         var weights = trapezoidWeights(run.time)
         if finalOnly {
@@ -142,7 +145,7 @@ public enum TracePlasticity {
         var dW: [Matrix] = [], db: [[Double]] = []
         for i in 0..<run.soma.count {
             let rows = run.soma[i].columns
-            let d = activations[i].apply(run.soma[i]) - activations[i].apply(run.basal[i])
+            let d = phi(i, run.soma[i]) - phi(i, run.basal[i])
             // Weighted rows: D_w = diag(w)·D, then ΔW = D_wᵀ · R_{i−1}.
             var dw = d
             for k in 0..<n { for j in 0..<rows { dw[k, j] *= weights[k] } }

@@ -50,8 +50,9 @@ public func interpolate(_ m: Matrix, at t: [Double], onto grid: [Double]) -> Mat
 extension Comparison {
     /// Compares `candidate` (e.g. the circuit) with `reference` (the ideal run) on the
     /// candidate's grid, clipped to the time both cover.
+    /// `curves` (layer → measured φ) replaces the equation in both runs' plasticity.
     public static func compare(reference: SampleRun, candidate: SampleRun, activations: [Activation],
-                               controller: PIController, tolerance: Double,
+                               curves: [Int: TransferCurve] = [:], controller: PIController, tolerance: Double,
                                referenceName: String, candidateName: String) -> Comparison {
         let end = min(reference.time.last ?? 0, candidate.time.last ?? 0)
         let grid = candidate.time.filter { $0 <= end + 1e-12 }
@@ -83,8 +84,8 @@ extension Comparison {
         }
         signals.append(agreement("u", reference.u, candidate.u))
         signals.append(agreement("e", reference.error, candidate.error))
-        let a = TracePlasticity.update(reference, activations: activations)
-        let b = TracePlasticity.update(candidate, activations: activations)
+        let a = TracePlasticity.update(reference, activations: activations, curves: curves)
+        let b = TracePlasticity.update(candidate, activations: activations, curves: curves)
         let angles = (0..<a.dW.count).map { angleDegrees(a.dW[$0].storage + a.db[$0], b.dW[$0].storage + b.db[$0]) }
         return Comparison(signals: signals, updateAngles: angles,
                           referenceStatus: verdict(reference, controller, tolerance).rawValue,

@@ -62,7 +62,7 @@ public struct IdealBackend: Backend {
         let soma = t.soma.map(stack)
         return SampleRun(
             time: t.time, soma: soma, basal: t.basal.map(stack), apical: t.apical.map(stack),
-            rates: (0..<net.depth).map { net.activations[$0].apply(soma[$0]) },
+            rates: (0..<net.depth).map { net.phi($0, soma[$0]) },
             u: stack(t.u), error: stack(t.error), input: input,
             feedforward: s.feedforward.potentials.map { $0.row(0) }, target: s.target.row(0))
     }

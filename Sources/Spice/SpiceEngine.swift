@@ -47,7 +47,7 @@ public struct SimulationRequest: Sendable {
     public static let maxTransientPoints = 1e8
 
     /// A SPICE number with its scale suffix (1k, 2.5meg, 10u, 3p; units after it ignored), or nil.
-    static func spiceNumber<S: StringProtocol>(_ text: S) -> Double? {
+    public static func spiceNumber<S: StringProtocol>(_ text: S) -> Double? {
         let t = text.lowercased()
         let numeric = t.prefix { $0.isNumber || $0 == "." || $0 == "-" || $0 == "+" || $0 == "e" }
         // "1e" or "2meg": back off an 'e' that starts a suffix rather than an exponent.

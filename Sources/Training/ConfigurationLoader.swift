@@ -262,11 +262,25 @@ public enum ConfigurationLoader {
             ("signalScale", \.signalScale), ("timeScale", \.timeScale), ("somaResistance", \.somaResistance),
             ("integratorResistance", \.integratorResistance), ("stageResistance", \.stageResistance), ("enableRise", \.enableRise),
         ]
-        try reader.keys(m, allowed: Set(numbers.map(\.0) + ["opamp", "device", "wire", "activation", "temperature", "deviceSeed", "tranStep", "tranStop", "include", "allowUnsafeInclude", "trimFiniteGain"]), at: "circuit")
+        try reader.keys(m, allowed: Set(numbers.map(\.0) + ["opamp", "device", "wire", "activation", "temperature", "deviceSeed", "tranStep", "tranStop", "include", "allowUnsafeInclude", "trimFiniteGain", "converters"]), at: "circuit")
+        if let v = m["converters"] {
+            let conv = try reader.mapping(v, "circuit.converters")
+            try reader.keys(conv, allowed: ["input", "read", "write"], at: "circuit.converters")
+            for (key, path) in [("input", \Converters.input), ("read", \.read), ("write", \.write)] {
+                guard let q = conv[key] else { continue }
+                let at = "circuit.converters.\(key)"
+                let spec = try reader.mapping(q, at)
+                try reader.keys(spec, allowed: ["bits", "range"], at: at)
+                guard let b = spec["bits"] else { throw reader.fail("\(at).bits", "missing (the converter's resolution, 2…24)") }
+                let bits = try reader.int(b, "\(at).bits")
+                let range = try spec["range"].map { try reader.double($0, "\(at).range") } ?? 1
+                p.converters[keyPath: path] = Quantizer(bits: bits, range: range)
+            }
+        }
         if let v = m["temperature"] { p.temperature = try reader.double(v, "circuit.temperature") }
         if let v = m["activation"] {
             let a = try reader.mapping(v, "circuit.activation")
-            try reader.keys(a, allowed: ["model", "tailCurrent", "loadResistance", "beta"], at: "circuit.activation")
+            try reader.keys(a, allowed: ["model", "tailCurrent", "loadResistance", "beta", "transconductance", "aspectRatio"], at: "circuit.activation")
             switch try a["model"].map({ try reader.string($0, "circuit.activation.model") }) ?? "behavioral" {
             case "behavioral": p.activation = .behavioral
             case "bjt-pair":
@@ -274,13 +288,25 @@ public enum ConfigurationLoader {
                 let keys: [(String, WritableKeyPath<BJTPairActivation, Double>)] = [("tailCurrent", \.tailCurrent), ("loadResistance", \.loadResistance), ("beta", \.beta)]
                 for (key, path) in keys { try reader.number(a, key, "circuit.activation", &pair[keyPath: path]) }
                 p.activation = .bjtPair(pair)
-            case let other: throw reader.fail("circuit.activation.model", "unknown model '\(other)' (expected behavioral or bjt-pair)")
+                if a["transconductance"] != nil || a["aspectRatio"] != nil {
+                    throw reader.fail("circuit.activation", "transconductance and aspectRatio belong to model mos-pair")
+                }
+            case "mos-pair":
+                var pair = MOSPairActivation()
+                let keys: [(String, WritableKeyPath<MOSPairActivation, Double>)] = [
+                    ("tailCurrent", \.tailCurrent), ("loadResistance", \.loadResistance), ("transconductance", \.transconductance), ("aspectRatio", \.aspectRatio),
+                ]
+                guard a["beta"] == nil else { throw reader.fail("circuit.activation.beta", "belongs to model bjt-pair") }
+                for (key, path) in keys { try reader.number(a, key, "circuit.activation", &pair[keyPath: path]) }
+                p.activation = .mosPair(pair)
+            case let other: throw reader.fail("circuit.activation.model", "unknown model '\(other)' (expected behavioral, bjt-pair or mos-pair)")
             }
         }
         if let v = m["wire"] {
             let w = try reader.mapping(v, "circuit.wire")
             let keys: [(String, WritableKeyPath<CrossbarWires, Double>)] = [
                 ("rowResistance", \.rowSegment), ("columnResistance", \.columnSegment), ("driverResistance", \.driver), ("tiaResistance", \.rowEnd),
+                ("segmentCapacitance", \.segmentCapacitance),
             ]
             try reader.keys(w, allowed: Set(keys.map(\.0)), at: "circuit.wire")
             for (key, path) in keys { try reader.number(w, key, "circuit.wire", &p.wire[keyPath: path]) }
@@ -299,7 +325,8 @@ public enum ConfigurationLoader {
         }
         if let v = m["opamp"] {
             let o = try reader.mapping(v, "circuit.opamp")
-            try reader.keys(o, allowed: ["model", "gain", "gbw", "rail", "slewRate", "swing", "offsetSigma", "biasCurrent"], at: "circuit.opamp")
+            try reader.keys(o, allowed: ["model", "gain", "gbw", "rail", "slewRate", "swing", "offsetSigma", "biasCurrent",
+                                         "tailCurrent", "outputCurrent", "compensation"], at: "circuit.opamp")
             let gain = try o["gain"].map { try reader.double($0, "circuit.opamp.gain") } ?? 1e5
             let model = try o["model"].map { try reader.string($0, "circuit.opamp.model") } ?? "ideal"
             switch model {
@@ -316,7 +343,18 @@ public enum ConfigurationLoader {
                 for (key, path) in keys { try reader.number(o, key, "circuit.opamp", &m[keyPath: path]) }
                 if let (key, reason) = m.problem { throw reader.fail("circuit.opamp.\(key)", reason) }
                 p.opAmp = .macromodel(m)
-            default: throw reader.fail("circuit.opamp.model", "unknown model '\(model)' (expected ideal, single-pole or macromodel)")
+            case "cmos-two-stage":
+                var cmos = CMOSTwoStageOpAmp()
+                let keys: [(String, WritableKeyPath<CMOSTwoStageOpAmp, Double>)] = [
+                    ("tailCurrent", \.tailCurrent), ("outputCurrent", \.outputCurrent), ("compensation", \.compensation),
+                ]
+                for key in ["gain", "gbw", "rail", "slewRate", "swing", "offsetSigma", "biasCurrent"] where o[key] != nil {
+                    throw reader.fail("circuit.opamp.\(key)", "does not apply to cmos-two-stage (its gain and bandwidth follow from its transistors)")
+                }
+                for (key, path) in keys { try reader.number(o, key, "circuit.opamp", &cmos[keyPath: path]) }
+                if let (key, reason) = cmos.problem { throw reader.fail("circuit.opamp.\(key)", reason) }
+                p.opAmp = .cmosTwoStage(cmos)
+            default: throw reader.fail("circuit.opamp.model", "unknown model '\(model)' (expected ideal, single-pole, macromodel or cmos-two-stage)")
             }
         }
         if let v = m["device"] {

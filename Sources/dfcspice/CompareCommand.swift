@@ -41,6 +41,9 @@ struct CompareCommand: ParsableCommand {
         Examples:
           dfcspice compare --config Examples/student-teacher.yaml --model model.npz \\
               --input x.npy --labels y.npy --sample 0 --out out/compare
+          dfcspice compare --config Examples/circuits/two-two-one-bjt-pair.yaml \\
+              --model m.npz --input x.npy --labels y.npy --out out/temps \\
+              --temperatures 0,27,60 --ideal-phi circuit
           dfcspice init --config Examples/dynamic-inversion/linear-regression.yaml \\
               --out di.npz
           dfcspice teacher \\
@@ -64,7 +67,19 @@ struct CompareCommand: ParsableCommand {
     var idealWeights: WeightChoice = .requested
     @Option(help: "Divide the ideal solver's dt by this (and multiply its steps) so the reference follows the ODE closely.")
     var idealRefine = 1
+    @Option(help: "φ of the ideal run: equation (tanh), or circuit (the transistor pair's transfer curve from an ngspice DC sweep, also used for both runs' plasticity).")
+    var idealPhi: PhiChoice = .equation
     @Option(help: "Seconds each ngspice run may take before it is halted.") var timeLimit = 600.0
+    @Option(help: ArgumentHelp("Compare at each of these temperatures (°C, comma-separated), one report each in DIR/T<t>.",
+                               valueName: "t1,t2,…"), transform: { text in
+        try text.split(separator: ",").map { part in
+            guard let t = Double(part.trimmingCharacters(in: .whitespaces)), t.isFinite, t > -273.15 else {
+                throw ValidationError("--temperatures: '\(part)' is not a temperature in °C above absolute zero")
+            }
+            return t
+        }
+    })
+    var temperatures: [Double]?
 
     func run() throws {
         guard idealRefine >= 1 else { throw ValidationError("--ideal-refine must be ≥ 1") }
@@ -78,8 +93,8 @@ struct CompareCommand: ParsableCommand {
             throw InputError(file: input, "--sample \(sample) is out of range (the batch has \(x.rows) samples)")
         }
         if experiment.definesInversion {
-            guard idealWeights == .requested, idealRefine == 1 else {
-                throw InputError(file: options.config, "--ideal-weights and --ideal-refine apply to DFC configs, and this one has a dynamicInversion section")
+            guard idealWeights == .requested, idealRefine == 1, idealPhi == .equation, temperatures == nil else {
+                throw InputError(file: options.config, "--ideal-weights, --ideal-refine, --ideal-phi and --temperatures apply to DFC configs, and this one has a dynamicInversion section")
             }
             try compareInversion(experiment, network: network, input: x.rows(sample..<(sample + 1)), labels: y.rows(sample..<(sample + 1)))
             return
@@ -91,16 +106,48 @@ struct CompareCommand: ParsableCommand {
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw InputError(file: out, "exists and is not a directory (compare writes a report directory)")
         }
+        guard let temperatures else {
+            return try compareCircuit(experiment, network: network, x: x, y: y, out: out)
+        }
+        // One comparison per temperature, each in its own report directory.
+        for t in temperatures {
+            var e = experiment
+            e.circuit.temperature = t
+            let dir = URL(fileURLWithPath: out).appendingPathComponent(String(format: "T%g", t)).path
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw InputError(file: dir, "cannot create the output directory: \(error.localizedDescription)")
+            }
+            print(String(format: "%g °C:", t), terminator: " ")
+            try compareCircuit(e, network: network, x: x, y: y, out: dir)
+        }
+    }
+
+    /// The DFC comparison of one sample at the experiment's circuit parameters, into `out`.
+    func compareCircuit(_ experiment: Experiment, network: Network, x: Matrix, y: Matrix, out: String) throws {
+        let c = experiment.model
         let spice = try SpiceBackend(network: network, configuration: c, circuit: experiment.circuit, engine: engine.engine, timeLimit: timeLimit)
         var referenceNetwork = network
         if idealWeights == .realised {
             referenceNetwork = spice.mapped.realised
         }
+        var curves: [Int: TransferCurve] = [:]
+        var phiNote = "the equation"
+        if idealPhi == .circuit {
+            guard let pair = experiment.circuit.activation.transistorCircuit else {
+                throw InputError(file: options.config, "--ideal-phi circuit needs circuit.activation.model bjt-pair or mos-pair (φ is the equation itself)")
+            }
+            let p = experiment.circuit
+            let curve = try TransferCurve.measure(pair, signalScale: p.signalScale, celsius: p.temperature, engine: engine.engine)
+            for i in 0..<network.depth where network.activations[i] == .tanh { curves[i] = curve }
+            referenceNetwork.transferCurves = curves
+            phiNote = String(format: "DC sweep of %@ at %g °C (largest departure from tanh %.3g)", pair.subcircuitName.text, p.temperature,
+                             curve.largestDeparture { Foundation.tanh($0) })
+        }
         let ideal = try IdealBackend(network: referenceNetwork, configuration: c, refinement: idealRefine)
         let started = Date()
         let reference = try ideal.run(input: x.row(sample), labels: y.row(sample))
         let candidate = try spice.run(input: x.row(sample), labels: y.row(sample))
-        let comparison = Comparison.compare(reference: reference, candidate: candidate, activations: c.activations,
+        let comparison = Comparison.compare(reference: reference, candidate: candidate, activations: c.activations, curves: curves,
                                             controller: c.controller, tolerance: c.control.convergenceTolerance,
                                             referenceName: ideal.name, candidateName: "circuit")
         let p = experiment.circuit
@@ -114,9 +161,10 @@ struct CompareCommand: ParsableCommand {
                       ("drift", p.device.drifts ? "ν \(p.device.driftNu) ± \(p.device.driftNuSpread), read \(p.device.driftTime) s after programming (t_c \(p.device.driftReferenceTime) s)" : "off"),
                       ("device physics", p.device.physicsSummary),
                       ("wire resistance", p.wire.isResistive ? "rows \(p.wire.rowSegment) Ω, columns \(p.wire.columnSegment) Ω per cell, driver \(p.wire.driver) Ω, TIA \(p.wire.rowEnd) Ω" : "off (ideal wires)"),
-                      ("φ (tanh)", { if case .bjtPair(let pair) = p.activation { return "BJT differential pair, I_EE \(pair.tailCurrent) A, R_C \(pair.loadResistance) Ω, β \(pair.beta)" }; return "behavioral (the equation)" }()),
+                      ("φ (tanh)", p.activation.transistorCircuit?.summary ?? "behavioral (the equation)"),
+                      ("converters", p.converters.summary),
                       ("temperature", "\(p.temperature) °C"),
-                      ("engine", engine.rawValue), ("ideal run's weights", idealWeights.rawValue), ("k_p, α, λ, τ_v, τ_u", "\(c.control.kp), \(c.control.alpha), \(c.control.lambda), \(c.control.tauV), \(c.control.tauU)")],
+                      ("engine", engine.rawValue), ("ideal run's weights", idealWeights.rawValue), ("ideal run's φ", phiNote), ("k_p, α, λ, τ_v, τ_u", "\(c.control.kp), \(c.control.alpha), \(c.control.lambda), \(c.control.tauV), \(c.control.tauU)")],
             comparison: comparison, reference: reference, candidate: candidate)
         try report.write(to: URL(fileURLWithPath: out))
         let worst = comparison.signals.max { $0.rmsOverRange < $1.rmsOverRange }
@@ -223,4 +271,9 @@ func readNetlist(_ path: String) throws -> String {
             throw InputError(file: path, e.description)
         }
     }
+}
+
+/// φ of the ideal run in `compare`.
+enum PhiChoice: String, ExpressibleByArgument, CaseIterable {
+    case equation, circuit
 }

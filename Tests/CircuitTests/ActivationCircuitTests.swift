@@ -5,12 +5,12 @@ import Testing
 @Suite("Transistor-level activation", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ngspice")))
 struct ActivationCircuitTests {
     /// A DC sweep of the pair's subcircuit alone: (input volts, output volts).
-    func sweep(_ pair: BJTPairActivation, s: Double, celsius: Double? = nil) throws -> [(Double, Double)] {
+    func sweep(_ pair: any TransistorActivation, s: Double, celsius: Double? = nil) throws -> [(Double, Double)] {
         let d = NgspiceDialect()
         let sub = pair.subcircuit(signalScale: s)
-        var lines = ["bjt pair sweep", d.modelCard(pair.model), d.subcircuitHeader(sub)]
+        var lines = ["pair sweep"] + pair.models.map(d.modelCard) + [d.subcircuitHeader(sub)]
         for e in sub.elements { lines += d.lines(for: e, opAmp: .ideal(gain: 1e5)) }
-        lines += [d.subcircuitEnd(sub), "Xphi in out phi_bjt", "Vin in 0 DC 0", ".dc Vin -1.5 1.5 0.025"]
+        lines += [d.subcircuitEnd(sub), "Xphi in out \(pair.subcircuitName)", "Vin in 0 DC 0", ".dc Vin -1.5 1.5 0.025"]
         if let celsius { lines.append(".options temp=\(celsius)") }
         lines.append(".end")
         let dir = try temporaryDirectory()
@@ -42,6 +42,20 @@ struct ActivationCircuitTests {
         // And it differs visibly from the 27 °C curve.
         let shift = points.map { abs($0.1 - s * Foundation.tanh($0.0 / s)) }.max() ?? 0
         #expect(shift > 10 * worst, "75 °C moved the curve by \(shift) V only")
+    }
+
+    @Test("the MOS pair's transfer curve is s·(v/2)√(4 − v²), saturating at |v| = √2 (square law), and not tanh")
+    func mosPair() throws {
+        let s = 0.5
+        let pair = MOSPairActivation()
+        let points = try sweep(pair, s: s)
+        #expect(points.count > 100)
+        let worst = points.map { abs($0.1 - s * pair.closedForm($0.0 / s)) }.max() ?? .infinity
+        #expect(worst < 1e-4 * s, "largest departure from the square law: \(worst) V")
+        let fromTanh = points.map { abs($0.1 - s * Foundation.tanh($0.0 / s)) }.max() ?? 0
+        #expect(fromTanh > 0.1 * s, "the MOS pair should saturate harder than tanh; departs by \(fromTanh) V only")
+        #expect(MOSPairActivation(aspectRatio: 0).problem?.key == "aspectRatio")
+        #expect(MOSPairActivation(tailCurrent: 1e-3, loadResistance: 1e4).problem?.key == "loadResistance")
     }
 
     @Test("bad pair parameters are refused naming the key")

@@ -59,6 +59,23 @@ struct HierarchyTests {
         #expect(!flat.contains(".subckt neuron") && !flat.contains(".subckt xbar"))
     }
 
+    @Test("a crossbar with more ports than ngspice's subcircuit table holds (1005) is written flat inside a hierarchical netlist")
+    func wideCrossbar() throws {
+        let columns = 600
+        var circuit = Circuit(title: "wide")
+        let bar = Crossbar(prefix: "W1", rows: [.sanitized("row0")], plusLines: (0..<columns).map { .sanitized("p\($0)") },
+                           minusLines: (0..<columns).map { .sanitized("n\($0)") },
+                           gPlus: Matrix(rows: 1, columns: columns, repeating: 1e-5), gMinus: Matrix(rows: 1, columns: columns, repeating: 1e-6))
+        circuit.crossbars = [bar]
+        let text = try NgspiceDialect().text(circuit)
+        #expect(!text.contains(".subckt xbar_W1"))
+        #expect(text.contains("RW1_r0_c599n p599") || text.contains("RW1_r0_c599n n599"))
+        var narrow = circuit
+        narrow.crossbars = [Crossbar(prefix: "W1", rows: [.sanitized("row0")], plusLines: [.sanitized("p0")], minusLines: [.sanitized("n0")],
+                                     gPlus: Matrix(rows: 1, columns: 1, repeating: 1e-5), gMinus: Matrix(rows: 1, columns: 1, repeating: 1e-6))]
+        #expect(try NgspiceDialect().text(narrow).contains(".subckt xbar_W1"))
+    }
+
     @Test("the hierarchical and the flat netlist give the same transient in stock ngspice",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ngspice")))
     func sameTraces() throws {

@@ -105,4 +105,28 @@ struct WireResistanceTests {
         #expect(throws: InvalidElementError.self) { try bad.validate() }
         do { try bad.validate() } catch let e as InvalidElementError { #expect(e.element == "circuit.wire.rowResistance") }
     }
+
+    @Test("segment capacitance: one capacitor per wire node; a driven line charges with τ = C/(G_driver + G_cell)")
+    func segmentCapacitance() throws {
+        var wires = CrossbarWires(driver: 1e3)
+        wires.segmentCapacitance = 1e-9
+        let (bar, _) = crossbar(1, 1, wires: wires, seed: 4)
+        #expect(bar.elementCount == 2 + 2 + 2)   // two cells, two driver resistors, two column nodes
+        let g = bar.gPlus[0, 0]
+        var lines = ["rc", "Vxp0 xp0 0 PWL(0 0 1n 1)", "Vxn0 xn0 0 DC 0", "Vrow0 row0 0 DC 0"]
+        bar.forEachElement { lines += NgspiceDialect().lines(for: $0, opAmp: .ideal(gain: 1)) }
+        let tau = 1e-9 / (1e-3 + g)
+        lines += [".tran \(tau / 50) \(5 * tau) 0 \(tau / 50)", ".end"]
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try Ngspice.run(netlist: lines.joined(separator: "\n") + "\n", in: dir)
+        let plot = try #require(run.plots.first, "\(run.log)")
+        let t = try #require(plot.vector("time")), v = try #require(plot.vector("w1_p0"), "\(plot.names)")
+        let final = 1e-3 / (1e-3 + g)
+        for (time, value) in zip(t, v) where time > 2e-9 {
+            let expected = final * (1 - Foundation.exp(-(time - 1e-9) / tau))
+            #expect(abs(value - expected) < 0.01 * final, "t = \(time): \(value) V, expected \(expected) V")
+        }
+        #expect(Ngspice.problems(run.log).isEmpty, "\(Ngspice.problems(run.log))")
+    }
 }

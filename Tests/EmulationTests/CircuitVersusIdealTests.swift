@@ -97,6 +97,31 @@ struct CircuitVersusIdealTests {
         #expect(warm.updateAngles.allSatisfy { $0 > 1 }, "\(warm.updateAngles)")
     }
 
+    @Test("given the pair's measured transfer curve, the ideal solver agrees again: the shape of φ, not the dynamics, turned ΔW",
+          arguments: [ActivationCircuit.bjtPair(BJTPairActivation()), .mosPair(MOSPairActivation())])
+    func measuredCurve(activation: ActivationCircuit) throws {
+        let (c, net, x, y) = try studentTeacher()
+        var p = CircuitParameters()
+        p.activation = activation
+        if case .bjtPair = activation { p.temperature = 60 }
+        let pair = try #require(activation.transistorCircuit)
+        let curve = try TransferCurve.measure(pair, signalScale: p.signalScale, celsius: p.temperature, engine: EmbeddedNgspice.shared)
+        #expect(curve.largestDeparture { Foundation.tanh($0) } > 0.02)
+        let spice = try SpiceBackend(network: net, configuration: c, circuit: p, engine: EmbeddedNgspice.shared)
+        let b = try spice.run(input: x.row(0), labels: y.row(0))
+        var measured = net
+        for i in 0..<net.depth where net.activations[i] == .tanh { measured.transferCurves[i] = curve }
+        let a = try IdealBackend(network: measured, configuration: c).run(input: x.row(0), labels: y.row(0))
+        let cmp = Comparison.compare(reference: a, candidate: b, activations: c.activations, curves: measured.transferCurves,
+                                     controller: c.controller, tolerance: c.control.convergenceTolerance, referenceName: "ideal", candidateName: "spice")
+        #expect(cmp.updateAngles.allSatisfy { $0 <= 0.05 }, "\(cmp.updateAngles)")
+        #expect(try #require(cmp.agreement("u")).finalRelative <= 1e-3)
+        let equation = try IdealBackend(network: net, configuration: c).run(input: x.row(0), labels: y.row(0))
+        let against = Comparison.compare(reference: equation, candidate: b, activations: c.activations, controller: c.controller,
+                                         tolerance: c.control.convergenceTolerance, referenceName: "ideal", candidateName: "spice")
+        #expect(against.updateAngles.allSatisfy { $0 > 1 }, "\(against.updateAngles)")
+    }
+
     @Test("the SPICE backend gives the same traces with the embedded and the batch engine")
     func enginesAgreeOnTheNetwork() throws {
         let (c, net, x, y) = try studentTeacher()

@@ -337,7 +337,11 @@ struct ActivationConfigTests {
     func keys() throws {
         let e = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {temperature: 60, activation: {model: bjt-pair, tailCurrent: 2e-4, loadResistance: 4e3, beta: 200}}\n")
         #expect(e.circuit.activation == .bjtPair(BJTPairActivation(tailCurrent: 2e-4, loadResistance: 4e3, beta: 200)) && e.circuit.temperature == 60)
-        for (entry, key) in [("activation: {model: mos-pair}", "circuit.activation.model"), ("activation: {model: bjt-pair, beta: 0}", "circuit.activation.beta"),
+        let mos = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {activation: {model: mos-pair, aspectRatio: 20}}\n")
+        #expect(mos.circuit.activation == .mosPair(MOSPairActivation(aspectRatio: 20)))
+        for (entry, key) in [("activation: {model: jfet-pair}", "circuit.activation.model"), ("activation: {model: bjt-pair, beta: 0}", "circuit.activation.beta"),
+                             ("activation: {model: mos-pair, beta: 10}", "circuit.activation.beta"),
+                             ("activation: {model: mos-pair, transconductance: -1}", "circuit.activation.transconductance"),
                              ("temperature: -300", "circuit.temperature"), ("activation: {model: bjt-pair, loadResistance: 1e6}", "circuit.activation.loadResistance")] {
             do {
                 _ = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {\(entry)}\n", file: "a.yaml")

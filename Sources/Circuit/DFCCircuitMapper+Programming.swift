@@ -1,0 +1,70 @@
+import DFC
+import LinearAlgebra
+
+/// The device arrays of one programming of a network: [W_i | b_i] and Q_i per layer.
+public struct ProgrammedNetwork: Sendable {
+    public var forward: [ProgrammedArray]
+    public var feedback: [ProgrammedArray]
+    /// The network with every W_i, b_i, Q_i replaced by what the devices realise.
+    public var realised: Network
+    public var clipped: Int
+    public var stuck: Int
+    /// The `programmingRound` it was drawn in.
+    public var round: UInt64
+}
+
+extension DFCCircuitMapper {
+    /// Programs every crossbar of `network` through the device model, in the order and
+    /// from the streams the netlist uses: the behavioral backend reads the same realised
+    /// weights without building the circuit.
+    ///
+    /// An array's stuck cells come from the device seed and its index alone (they stay stuck).
+    /// Its programming noise comes from the device seed, its index, `programmingRound` and a
+    /// `Fingerprint` of the values asked of it: an array whose values have not changed keeps
+    /// its realisation, as a crossbar that is not rewritten does, and one whose values changed
+    /// gets fresh noise. Training keeps round 0, so a resumed run realises exactly what the
+    /// interrupted one held without recording when each array was last written; `evaluate`
+    /// draws independent programmings of the same weights as rounds 0, 1, 2, ….
+    ///
+    /// `reusing` (the network and arrays of a previous programming by this mapper) skips the
+    /// arrays whose values are unchanged; the result is the same as programming them again.
+    public func programArrays(network: Network, programmingRound: UInt64 = 0,
+                              reusing previous: (requested: Network, arrays: ProgrammedNetwork)? = nil) -> ProgrammedNetwork {
+        let deviceRoot = SeededGenerator(seed: parameters.deviceSeed ?? configuration.seed)
+        let faultRoot = deviceRoot.derived(0xC1_5C)
+        let noiseRoot = deviceRoot.derived(0x7015E).derived(programmingRound)
+        func program(_ values: Matrix, array index: UInt64) -> ProgrammedArray {
+            var faults = faultRoot.derived(index)
+            var noise = noiseRoot.derived(index).derived(values.fingerprint)
+            return parameters.device.program(values, faults: &faults, noise: &noise)
+        }
+        // The previous arrays serve only when they came from the same round and shapes
+        // (and, the caller's part, from this mapper).
+        let old = previous.flatMap { $0.requested.sizes == network.sizes && $0.arrays.round == programmingRound ? $0 : nil }
+        var out = ProgrammedNetwork(forward: [], feedback: [], realised: network, clipped: 0, stuck: 0, round: programmingRound)
+        for i in 0..<network.depth {
+            let inputs = network.weights[i].columns
+            let w: ProgrammedArray
+            if let old, old.requested.weights[i] == network.weights[i], old.requested.biases[i] == network.biases[i] {
+                w = old.arrays.forward[i]
+            } else {
+                // W_i with b_i as the last column, driven by the constant bias lines.
+                w = program(Matrix.hstack([network.weights[i], Matrix(column: network.biases[i])]), array: UInt64(2 * i))
+            }
+            out.realised.weights[i] = w.realised.columns(0..<inputs)
+            out.realised.biases[i] = w.realised.column(inputs)
+            let q: ProgrammedArray
+            if let old, old.requested.feedback[i] == network.feedback[i] {
+                q = old.arrays.feedback[i]
+            } else {
+                q = program(network.feedback[i], array: UInt64(2 * i + 1))
+            }
+            out.realised.feedback[i] = q.realised
+            out.forward.append(w)
+            out.feedback.append(q)
+            out.clipped += w.clipped + q.clipped
+            out.stuck += w.stuckDevices + q.stuckDevices
+        }
+        return out
+    }
+}

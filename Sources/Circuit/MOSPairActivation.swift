@@ -1,0 +1,80 @@
+import Foundation
+
+/// φ from a MOS differential pair in saturation (square law, I_D = (β/2)(V_GS − V_T)², β = KP·W/L):
+///
+///     ΔI = (β/2)·V_d·√(4·I_SS/β − V_d²)   for |V_d| ≤ √(2·I_SS/β), ±I_SS beyond.
+///
+/// An attenuator sets V_d = √(I_SS/β)·v, so the slope at 0 is that of tanh and
+///
+///     φ(v) = (v/2)·√(4 − v²)   for |v| ≤ √2,   sign(v) beyond,
+///
+/// the same shape near 0 as tanh but reaching its rails at |v| = √2, where tanh is at 0.89: the
+/// real saturation of a MOS pair. The transistors are ngspice's level-1 MOSFET (Shichman–Hodges)
+/// with a card without channel-length modulation or body effect (each pair's bulk is its common
+/// source), so what remains is the square law; `out = (V(d2) − V(d1))·s/(R_D·I_SS)`.
+public struct MOSPairActivation: TransistorActivation, Equatable {
+    /// Tail current I_SS, amperes.
+    public var tailCurrent = 100e-6
+    /// Drain load R_D, ohms (R_D·I_SS below 2.5 V keeps the pair in saturation on ±5 V).
+    public var loadResistance = 5e3
+    /// Process transconductance KP = µ·C_ox, A/V².
+    public var transconductance = 100e-6
+    /// W/L of each transistor.
+    public var aspectRatio = 10.0
+
+    public init(tailCurrent: Double = 100e-6, loadResistance: Double = 5e3, transconductance: Double = 100e-6, aspectRatio: Double = 10) {
+        self.tailCurrent = tailCurrent
+        self.loadResistance = loadResistance
+        self.transconductance = transconductance
+        self.aspectRatio = aspectRatio
+    }
+
+    public static let subcircuitName = SpiceName("phi_mos")
+    public static let modelName = SpiceName("nmos_l1")
+    public var subcircuitName: SpiceName { Self.subcircuitName }
+
+    /// β = KP·W/L, A/V².
+    public var beta: Double { transconductance * aspectRatio }
+    /// Channel length of the written devices, metres (W follows from W/L).
+    static let length = 1e-6
+
+    public var models: [ModelCard] {
+        [ModelCard(name: Self.modelName, type: "NMOS", parameters: [("LEVEL", 1), ("VTO", 0.5), ("KP", transconductance),
+                                                                   ("LAMBDA", 0), ("GAMMA", 0)])]
+    }
+
+    public func closedForm(_ v: Double) -> Double {
+        abs(v) >= 2.squareRoot() ? (v > 0 ? 1 : -1) : v / 2 * (4 - v * v).squareRoot()
+    }
+
+    public func subcircuit(signalScale s: Double) -> Subcircuit {
+        func n(_ t: String) -> SpiceName { SpiceName(t) }
+        let width = aspectRatio * Self.length
+        return Subcircuit(name: Self.subcircuitName, ports: [n("in"), n("out")], elements: [
+            .voltageSource(n("dd"), n("vdd"), .ground, .dc(5)),
+            .voltageSource(n("ss"), n("vss"), .ground, .dc(-5)),
+            .vcvs(n("att"), n("g1"), .ground, n("in"), .ground, gain: (tailCurrent / beta).squareRoot() / s),
+            .mosfet(n("p1"), drain: n("d1"), gate: n("g1"), source: n("src"), bulk: n("src"), model: Self.modelName, width: width, length: Self.length),
+            .mosfet(n("p2"), drain: n("d2"), gate: .ground, source: n("src"), bulk: n("src"), model: Self.modelName, width: width, length: Self.length),
+            .currentSource(n("ss"), n("src"), n("vss"), .dc(tailCurrent)),
+            .resistor(n("d1"), n("vdd"), n("d1"), ohms: loadResistance),
+            .resistor(n("d2"), n("vdd"), n("d2"), ohms: loadResistance),
+            .vcvs(n("out"), n("out"), .ground, n("d2"), n("d1"), gain: s / (loadResistance * tailCurrent)),
+        ])
+    }
+
+    public var summary: String {
+        "MOS differential pair (subcircuit phi_mos, level 1): I_SS = \(tailCurrent) A, R_D = \(loadResistance) Ohm, KP = \(transconductance) A/V^2, W/L = \(aspectRatio)"
+    }
+
+    public var problem: (key: String, reason: String)? {
+        for (key, v) in [("tailCurrent", tailCurrent), ("loadResistance", loadResistance), ("transconductance", transconductance), ("aspectRatio", aspectRatio)]
+            where !(v.isFinite && v > 0) {
+            return (key, "must be positive and finite, got \(v)")
+        }
+        guard tailCurrent * loadResistance < 2.5 else {
+            return ("loadResistance", "R_D·I_SS = \(tailCurrent * loadResistance) V would take the pair out of saturation on its 5 V supply (keep it below 2.5 V)")
+        }
+        return nil
+    }
+}
