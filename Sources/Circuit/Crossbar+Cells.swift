@@ -64,25 +64,29 @@ extension Crossbar {
 
     /// Every node between wire segments (none without wire resistance), when they get a
     /// `segmentCapacitance`: the cells' row nodes, then the + and − column nodes.
-    func forEachWireNode(_ body: (SpiceName) throws -> Void) rethrows {
+    /// With a block, its nodes: a node shared by a whole row (or column) belongs to the block
+    /// holding column 0 (or row 0).
+    func forEachWireNode(rows rowRange: Range<Int>? = nil, columns columnRange: Range<Int>? = nil,
+                         _ body: (SpiceName) throws -> Void) rethrows {
         guard wires.segmentCapacitance > 0 else { return }
-        let m = rows.count, n = plusLines.count
+        let rr = rowRange ?? 0..<rows.count, cr = columnRange ?? 0..<plusLines.count
         if wires.rowSegment > 0 || wires.rowEnd > 0 {
-            for r in 0..<m { for c in 0..<(wires.rowSegment > 0 ? n : 1) { try body(rowNode(r, c)) } }
+            for r in rr { for c in cr where wires.rowSegment > 0 || c == 0 { try body(rowNode(r, c)) } }
         }
         if wires.columnSegment > 0 || wires.driver > 0 {
-            for c in 0..<n {
-                for plus in [true, false] { for r in 0..<(wires.columnSegment > 0 ? m : 1) { try body(columnNode(c, r, plus: plus)) } }
+            for c in cr {
+                for plus in [true, false] { for r in rr where wires.columnSegment > 0 || r == 0 { try body(columnNode(c, r, plus: plus)) } }
             }
         }
     }
 
     /// Calls `body` for every element in writing order: each cell (a resistor, or a sinh
     /// current source; with read noise also its noise source and the noise current), then the wires.
-    public func forEachElement(_ body: (Element) throws -> Void) rethrows {
+    public func forEachElement(rows rowRange: Range<Int>? = nil, columns columnRange: Range<Int>? = nil,
+                               _ body: (Element) throws -> Void) rethrows {
         let n = NgspiceDialect.number
         let v0 = cells.nonlinearityVoltage
-        try forEachCell { name, a, b, g, r, c, plus in
+        try forEachCell(rows: rowRange, columns: columnRange) { name, a, b, g, r, c, plus in
             let drop = "(V(\(a))-V(\(b)))"
             // The argument is clamped at ±30 (7.5 V at V₀ = 0.25 V): no cell sees that, but Newton's
             // first iterates and gmin stepping may, and sinh beyond ±700 overflows in ngspice.
@@ -101,7 +105,7 @@ extension Crossbar {
             try body(.behavioralCurrent(SpiceName(prefix, "_rd", String(r), "_", String(c), side), a, b,
                                         expression: "\(current)*V(\(node))"))
         }
-        try forEachWire { try body(.resistor($0, $1, $2, ohms: $3)) }
-        try forEachWireNode { node in try body(.capacitor(SpiceName(node.text, "_C"), node, .ground, farads: wires.segmentCapacitance)) }
+        try forEachWire(rows: rowRange, columns: columnRange) { try body(.resistor($0, $1, $2, ohms: $3)) }
+        try forEachWireNode(rows: rowRange, columns: columnRange) { node in try body(.capacitor(SpiceName(node.text, "_C"), node, .ground, farads: wires.segmentCapacitance)) }
     }
 }

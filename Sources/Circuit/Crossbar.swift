@@ -70,10 +70,12 @@ public struct Crossbar: Sendable {
         try forEachWire(body)
     }
 
-    /// Calls `body` for every device: its name, column node, row node, conductance, row, column, side.
-    func forEachCell(_ body: (SpiceName, SpiceName, SpiceName, Double, Int, Int, Bool) throws -> Void) rethrows {
-        for r in 0..<rows.count {
-            for c in 0..<plusLines.count {
+    /// Calls `body` for every device of the block (all by default): its name, column node, row
+    /// node, conductance, row, column, side.
+    func forEachCell(rows rowRange: Range<Int>? = nil, columns columnRange: Range<Int>? = nil,
+                     _ body: (SpiceName, SpiceName, SpiceName, Double, Int, Int, Bool) throws -> Void) rethrows {
+        for r in rowRange ?? 0..<rows.count {
+            for c in columnRange ?? 0..<plusLines.count {
                 let gp = gPlus[r, c], gn = gMinus[r, c]
                 if gp > 0 { try body(resistorName(row: r, column: c, plus: true), columnNode(c, r, plus: true), rowNode(r, c), gp, r, c, true) }
                 if gn > 0 { try body(resistorName(row: r, column: c, plus: false), columnNode(c, r, plus: false), rowNode(r, c), gn, r, c, false) }
@@ -81,30 +83,33 @@ public struct Crossbar: Sendable {
         }
     }
 
-    /// The row and column wires, in writing order.
-    func forEachWire(_ body: (SpiceName, SpiceName, SpiceName, Double) throws -> Void) rethrows {
+    /// The row and column wires, in writing order. With a block, the wires that belong to it:
+    /// a segment belongs to the cell it starts at, a row's end to its last cell, a driver to row 0.
+    func forEachWire(rows rowRange: Range<Int>? = nil, columns columnRange: Range<Int>? = nil,
+                     _ body: (SpiceName, SpiceName, SpiceName, Double) throws -> Void) rethrows {
         let m = rows.count, n = plusLines.count
+        let rr = rowRange ?? 0..<m, cr = columnRange ?? 0..<n
         let w = wires
         guard w.isResistive else { return }
-        for r in 0..<m {
+        for r in rr {
             if w.rowSegment > 0 {
-                for c in 0..<(n - 1) {
+                for c in cr where c < n - 1 {
                     try body(SpiceName(prefix, "_wr", String(r), "_", String(c)), rowNode(r, c), rowNode(r, c + 1), w.rowSegment)
                 }
             }
             // From the last cell to the TIA: one more segment, and the TIA's input resistance.
             let end = w.rowSegment + w.rowEnd
-            if end > 0 { try body(SpiceName(prefix, "_wr", String(r), "_end"), rowNode(r, n - 1), rows[r], end) }
+            if end > 0, cr.contains(n - 1) { try body(SpiceName(prefix, "_wr", String(r), "_end"), rowNode(r, n - 1), rows[r], end) }
         }
-        for c in 0..<n {
+        for c in cr {
             for plus in [true, false] {
                 let side = plus ? "p" : "n"
                 let first = w.driver + w.columnSegment
-                if first > 0 {
+                if first > 0, rr.contains(0) {
                     try body(SpiceName(prefix, "_wc", String(c), side, "_drv"), plus ? plusLines[c] : minusLines[c], columnNode(c, 0, plus: plus), first)
                 }
                 if w.columnSegment > 0 {
-                    for r in 0..<(m - 1) {
+                    for r in rr where r < m - 1 {
                         try body(SpiceName(prefix, "_wc", String(c), side, "_", String(r)), columnNode(c, r, plus: plus),
                                  columnNode(c, r + 1, plus: plus), w.columnSegment)
                     }

@@ -116,7 +116,7 @@ extension NetlistDialect {
             for e in sub.elements { for l in lines(for: e, opAmp: opAmp) { try sink.write(l) } }
             try sink.write(subcircuitEnd(sub))
         }
-        for c in circuit.crossbars where Self.fitsSubcircuit(c) { try writeCrossbarDefinition(c, to: &sink) }
+        for c in circuit.crossbars where fitsSubcircuit(c) { try writeCrossbarDefinition(c, to: &sink) }
 
         var instanceLines: [[String]] = Array(repeating: [], count: circuit.groups.count)
         for t in templates {
@@ -147,10 +147,8 @@ extension NetlistDialect {
         for e in topLevel { for l in lines(for: lifted(e), opAmp: opAmp) { try sink.write(l) } }
         for list in instanceLines { for l in list { try sink.write(l) } }
         for c in circuit.crossbars {
-            guard Self.fitsSubcircuit(c) else {
-                try sink.write(comment("crossbar \(c.prefix): \(c.rows.count) rows x \(c.plusLines.count) columns, written flat"
-                    + " (ngspice takes at most \(Self.maxPorts) ports per subcircuit)"))
-                try c.forEachElement { e in for l in lines(for: e, opAmp: opAmp) { try sink.write(l) } }
+            guard fitsSubcircuit(c) else {
+                try writeCrossbarTiles(c, to: &sink)
                 continue
             }
             for l in Self.wrapped(["X\(c.prefix)"] + (c.plusLines + c.minusLines + c.rows).map(\.text) + ["xbar_\(c.prefix)"]) {
@@ -216,12 +214,57 @@ extension NetlistDialect {
         try sink.write(".ends xbar_\(c.prefix)")
     }
 
-    /// Ports a subcircuit may have: ngspice-39 keeps a subcircuit call's net names in a table of
-    /// 1005 entries (`N_GLOBAL_NODES` in its subckt.c) and stops with "N_GLOBAL_NODES overflow"
-    /// beyond; a 784×256 array has 1 826.
-    static var maxPorts: Int { 1000 }
 
-    static func fitsSubcircuit(_ c: Crossbar) -> Bool { 2 * c.plusLines.count + c.rows.count <= maxPorts }
+    /// A wide crossbar as tiles of `tileSize` × `tileSize` cells, one subcircuit each
+    /// (`xbar_<prefix>_t<i>_<j>`, instance `X<prefix>_t<i>_<j>`): a tile's ports are its lines and
+    /// rows and the wire nodes it shares with its neighbours (at most 6·tileSize), so no
+    /// subcircuit call exceeds ngspice's table, and a tile reads like one block of the array.
+    func writeCrossbarTiles(_ c: Crossbar, to sink: inout some TextSink) throws {
+        let m = c.rows.count, n = c.plusLines.count, t = max(1, tileSize)
+        let blocks = stride(from: 0, to: m, by: t).flatMap { r in
+            stride(from: 0, to: n, by: t).map { col in (rows: r..<min(m, r + t), columns: col..<min(n, col + t)) }
+        }
+        // Which tile uses each node; -1: more than one, or the array's own lines and rows.
+        var owner: [SpiceName: Int] = [:]
+        for node in c.plusLines + c.minusLines + c.rows { owner[node] = -1 }
+        for (k, b) in blocks.enumerated() {
+            c.forEachElement(rows: b.rows, columns: b.columns) { e in
+                for node in e.nodes where node != .ground {
+                    if let o = owner[node], o != k { owner[node] = -1 } else { owner[node] = k }
+                }
+            }
+        }
+        var external: [SpiceName: String] = [:]
+        for (k, node) in c.plusLines.enumerated() { external[node] = "in\(k)p" }
+        for (k, node) in c.minusLines.enumerated() { external[node] = "in\(k)n" }
+        for (k, node) in c.rows.enumerated() { external[node] = "out\(k)" }
+        let inner = c.prefix + "_"
+        func local(_ node: SpiceName) -> SpiceName {
+            if node == .ground { return node }
+            if let name = external[node] { return SpiceName.sanitized(name) }
+            return SpiceName.sanitized(node.text.hasPrefix(inner) ? String(node.text.dropFirst(inner.count)) : node.text)
+        }
+        try sink.write(comment("crossbar \(c.prefix): \(m) rows x \(n) columns in \(blocks.count) tiles of up to \(t) x \(t) cells"
+            + " (one subcircuit would pass ngspice's \(maxSubcircuitPorts) nets per call)"))
+        for (k, b) in blocks.enumerated() {
+            var elements: [Element] = []
+            c.forEachElement(rows: b.rows, columns: b.columns) { elements.append($0) }
+            var ports = Set<SpiceName>()
+            for e in elements { for node in e.nodes where node != .ground && owner[node] != k { ports.insert(node) } }
+            let ordered = ports.sorted { local($0).text < local($1).text }
+            let name = "xbar_\(c.prefix)_t\(b.rows.lowerBound / t)_\(b.columns.lowerBound / t)"
+            for l in Self.wrapped([".subckt", name] + ordered.map { local($0).text }) { try sink.write(l) }
+            for e in elements {
+                for l in lines(for: e.renamed(local(e.name), nodes: local), opAmp: .ideal(gain: 1)) { try sink.write(l) }
+            }
+            try sink.write(".ends \(name)")
+            for l in Self.wrapped(["X\(c.prefix)_t\(b.rows.lowerBound / t)_\(b.columns.lowerBound / t)"] + ordered.map(\.text) + [name]) {
+                try sink.write(l)
+            }
+        }
+    }
+
+    func fitsSubcircuit(_ c: Crossbar) -> Bool { 2 * c.plusLines.count + c.rows.count <= maxSubcircuitPorts }
 
     /// Words joined into cards of at most about 100 characters, continued with `+`.
     static func wrapped(_ words: [String]) -> [String] {

@@ -85,6 +85,9 @@ public protocol NetlistDialect {
     func parameter(_ name: SpiceName, _ value: Double) -> String
     func comment(_ text: String) -> String
     var end: String { get }
+    /// Nets a subcircuit call may have; a wider crossbar is written as tiles of `tileSize` cells.
+    var maxSubcircuitPorts: Int { get }
+    var tileSize: Int { get }
 }
 
 extension NetlistDialect {

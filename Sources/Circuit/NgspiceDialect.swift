@@ -1,7 +1,19 @@
 /// The ngspice dialect. Element names get their type letter here (R, C, E, B, V, I,
 /// and E or X for op-amps), so the mapper's names stay dialect-free.
 public struct NgspiceDialect: NetlistDialect {
+    /// ngspice-39 keeps a subcircuit call's net names in a table of 1005 entries (`N_GLOBAL_NODES`
+    /// in its subckt.c) and stops with "N_GLOBAL_NODES overflow" beyond; a 784×256 array has 1 826.
+    public var maxSubcircuitPorts = 1000
+    /// Rows and columns of a tile of a crossbar too wide for one subcircuit.
+    public var tileSize = 64
+
     public init() {}
+
+    /// A dialect with another subcircuit limit and tile size (tests make small arrays tile).
+    public init(maxSubcircuitPorts: Int, tileSize: Int) {
+        self.maxSubcircuitPorts = maxSubcircuitPorts
+        self.tileSize = tileSize
+    }
 
     /// How values are written: engineering notation, nine significant digits (`100.003k`),
     /// deterministic, so golden files are stable (see `engineering`).

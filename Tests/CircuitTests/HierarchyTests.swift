@@ -59,21 +59,40 @@ struct HierarchyTests {
         #expect(!flat.contains(".subckt neuron") && !flat.contains(".subckt xbar"))
     }
 
-    @Test("a crossbar with more ports than ngspice's subcircuit table holds (1005) is written flat inside a hierarchical netlist")
-    func wideCrossbar() throws {
-        let columns = 600
-        var circuit = Circuit(title: "wide")
-        let bar = Crossbar(prefix: "W1", rows: [.sanitized("row0")], plusLines: (0..<columns).map { .sanitized("p\($0)") },
+    @Test("a crossbar wider than a subcircuit call may be (ngspice: 1005 nets) is written as tiles; with wires it solves as the flat one",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ngspice")), arguments: [false, true])
+    func wideCrossbar(wires: Bool) throws {
+        // The dialect's limit is lowered so that a 10 × 13 array tiles as 3 × 4 blocks of 4 × 4.
+        let dialect = NgspiceDialect(maxSubcircuitPorts: 30, tileSize: 4)
+        let rows = 10, columns = 13
+        var g = SeededGenerator(seed: 8)
+        var bar = Crossbar(prefix: "W1", rows: (0..<rows).map { .sanitized("row\($0)") }, plusLines: (0..<columns).map { .sanitized("p\($0)") },
                            minusLines: (0..<columns).map { .sanitized("n\($0)") },
-                           gPlus: Matrix(rows: 1, columns: columns, repeating: 1e-5), gMinus: Matrix(rows: 1, columns: columns, repeating: 1e-6))
+                           gPlus: Matrix(rows: rows, columns: columns) { _, _ in 1e-6 + 1e-5 * g.nextOpenUnit() },
+                           gMinus: Matrix(rows: rows, columns: columns) { _, _ in 1e-6 + 1e-5 * g.nextOpenUnit() })
+        if wires { bar.wires = CrossbarWires(rowSegment: 2, columnSegment: 2, driver: 5, rowEnd: 5) }
+        var circuit = Circuit(title: "wide")
+        circuit.elements = (0..<columns).flatMap { k -> [Element] in
+            let x = 0.4 * Foundation.sin(Double(k))
+            return [.voltageSource(.sanitized("p\(k)"), .sanitized("p\(k)"), .ground, .dc(x)),
+                    .voltageSource(.sanitized("n\(k)"), .sanitized("n\(k)"), .ground, .dc(-x))]
+        } + (0..<rows).map { .voltageSource(.sanitized("row\($0)"), .sanitized("row\($0)"), .ground, .dc(0)) }
         circuit.crossbars = [bar]
-        let text = try NgspiceDialect().text(circuit)
-        #expect(!text.contains(".subckt xbar_W1"))
-        #expect(text.contains("RW1_r0_c599n p599") || text.contains("RW1_r0_c599n n599"))
-        var narrow = circuit
-        narrow.crossbars = [Crossbar(prefix: "W1", rows: [.sanitized("row0")], plusLines: [.sanitized("p0")], minusLines: [.sanitized("n0")],
-                                     gPlus: Matrix(rows: 1, columns: 1, repeating: 1e-5), gMinus: Matrix(rows: 1, columns: 1, repeating: 1e-6))]
-        #expect(try NgspiceDialect().text(narrow).contains(".subckt xbar_W1"))
+        circuit.directives = [.operatingPoint]
+        let text = try dialect.text(circuit)
+        #expect(!text.contains(".subckt xbar_W1 "))
+        #expect(text.contains(".subckt xbar_W1_t2_3"))   // rows 8–9, column 12
+        #expect(try NgspiceDialect().text(circuit).contains(".subckt xbar_W1 "))   // 36 nets fit the real limit
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tiled = try Ngspice.run(netlist: text, in: dir, name: "t")
+        let flat = try Ngspice.run(netlist: try NgspiceDialect().text(circuit, flat: true), in: dir, name: "f")
+        #expect(Ngspice.problems(tiled.log).isEmpty, "\(Ngspice.problems(tiled.log))")
+        let a = try #require(tiled.plots.first, "\(tiled.log)"), b = try #require(flat.plots.first, "\(flat.log)")
+        for r in 0..<rows {
+            let x = try #require(a.vector("i(vrow\(r))")).first ?? .nan, y = try #require(b.vector("i(vrow\(r))")).first ?? .nan
+            #expect(abs(x - y) <= 1e-9 * abs(y), "row \(r): \(x) A tiled, \(y) A flat")
+        }
     }
 
     @Test("the hierarchical and the flat netlist give the same transient in stock ngspice",
