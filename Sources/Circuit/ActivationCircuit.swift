@@ -36,7 +36,7 @@ public protocol TransistorActivation: Sendable {
 /// current as ΔI = α·I_EE·tanh(V_d / 2V_T) (Ebers–Moll, α = β/(β + 1)).
 ///
 ///     in ── E_att (gain 2V_T/s) ── Q1 base     Q2 base ── ground
-///     Q1, Q2 emitters ── I_EE ── −5 V;  collectors ── R_C ── +5 V
+///     Q1, Q2 emitters ── Q6 (mirror of Q5 and I_ref) ── −5 V;  collectors ── R_C ── +5 V
 ///     out = (V(c2) − V(c1)) · s / (R_C·α·I_EE) = s·tanh(V(in)/s)   (at the nominal temperature)
 ///
 /// The attenuator sets one model unit of v (s volts at the soma) to 2V_T at the pair at 27 °C;
@@ -94,7 +94,11 @@ public struct BJTPairActivation: TransistorActivation, Equatable {
             .vcvs(n("att"), n("b1"), .ground, n("in"), .ground, gain: 2 * vt / s),
             .bjt(n("p1"), collector: n("c1"), base: n("b1"), emitter: n("e"), model: Self.modelName),
             .bjt(n("p2"), collector: n("c2"), base: .ground, emitter: n("e"), model: Self.modelName),
-            .currentSource(n("ee"), n("e"), n("vee"), .dc(tailCurrent)),
+            // The tail: an NPN mirror of a reference current; its base currents take 2/β of the
+            // reference, so the reference is I_EE·(1 + 2/β) and the tail I_EE.
+            .currentSource(n("ref"), .ground, n("r"), .dc(tailCurrent * (1 + 2 / beta))),
+            .bjt(n("p5"), collector: n("r"), base: n("r"), emitter: n("vee"), model: Self.modelName),
+            .bjt(n("p6"), collector: n("e"), base: n("r"), emitter: n("vee"), model: Self.modelName),
             .resistor(n("c1"), n("vcc"), n("c1"), ohms: loadResistance),
             .resistor(n("c2"), n("vcc"), n("c2"), ohms: loadResistance),
             .vcvs(n("out"), n("out"), .ground, n("c2"), n("c1"), gain: s / (loadResistance * alpha * tailCurrent)),

@@ -56,7 +56,10 @@ public struct MOSPairActivation: TransistorActivation, Equatable {
             .vcvs(n("att"), n("g1"), .ground, n("in"), .ground, gain: (tailCurrent / beta).squareRoot() / s),
             .mosfet(n("p1"), drain: n("d1"), gate: n("g1"), source: n("src"), bulk: n("src"), model: Self.modelName, width: width, length: Self.length),
             .mosfet(n("p2"), drain: n("d2"), gate: .ground, source: n("src"), bulk: n("src"), model: Self.modelName, width: width, length: Self.length),
-            .currentSource(n("ss"), n("src"), n("vss"), .dc(tailCurrent)),
+            // The tail: an NMOS mirror (no λ, so an exact copy) of a reference current.
+            .currentSource(n("ref"), .ground, n("r"), .dc(tailCurrent)),
+            .mosfet(n("p5"), drain: n("r"), gate: n("r"), source: n("vss"), bulk: n("vss"), model: Self.modelName, width: width, length: Self.length),
+            .mosfet(n("p6"), drain: n("src"), gate: n("r"), source: n("vss"), bulk: n("vss"), model: Self.modelName, width: width, length: Self.length),
             .resistor(n("d1"), n("vdd"), n("d1"), ohms: loadResistance),
             .resistor(n("d2"), n("vdd"), n("d2"), ohms: loadResistance),
             .vcvs(n("out"), n("out"), .ground, n("d2"), n("d1"), gain: s / (loadResistance * tailCurrent)),
