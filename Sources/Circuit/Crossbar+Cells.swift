@@ -36,12 +36,14 @@ public struct CellPhysics: Sendable, Equatable {
         let octaves = max(1, Int(Foundation.log2(Double(count)).rounded(.up)))
         var state = [Double](repeating: 0, count: pink > 0 ? octaves : 0)
         let perOctave = pink / Double(octaves).squareRoot()
+        // AR(1) coefficient a = e^(−1/τ) of each octave's τ = 2^k samples, and its innovation scale.
+        let decay = state.indices.map { Foundation.exp(-1 / Foundation.pow(2, Double($0))) }
+        let innovation = decay.map { (1 - $0 * $0).squareRoot() * perOctave }
         for k in state.indices { state[k] = g.nextNormal() * perOctave }
         for i in 0..<count {
             var n = white > 0 ? white * g.nextNormal() : 0
             for k in state.indices {
-                let a = Foundation.exp(-1 / Foundation.pow(2, Double(k)))
-                state[k] = a * state[k] + (1 - a * a).squareRoot() * perOctave * g.nextNormal()
+                state[k] = decay[k] * state[k] + innovation[k] * g.nextNormal()
                 n += state[k]
             }
             // The first sample is 0: the operating point sees the devices' own conductances.
@@ -55,11 +57,19 @@ extension Crossbar {
     /// Number of elements written: resistors, for cells with physics their sources, and the
     /// wire nodes' capacitors.
     public var elementCount: Int {
-        var capacitors = 0
-        forEachWireNode { _ in capacitors += 1 }
+        let capacitors = wireNodeCount
         guard !cells.isLinearResistor else { return resistorCount + capacitors }
         let devices = gPlus.storage.reduce(0) { $0 + ($1 > 0 ? 1 : 0) } + gMinus.storage.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
         return resistorCount + (cells.isNoisy ? 2 * devices : 0) + capacitors
+    }
+
+    /// The nodes `forEachWireNode` visits, counted without naming them.
+    var wireNodeCount: Int {
+        guard wires.segmentCapacitance > 0 else { return 0 }
+        let m = rows.count, n = plusLines.count
+        let rowNodes = wires.rowSegment > 0 ? m * n : (wires.rowEnd > 0 ? m : 0)
+        let columnNodes = wires.columnSegment > 0 ? 2 * n * m : (wires.driver > 0 ? 2 * n : 0)
+        return rowNodes + columnNodes
     }
 
     /// Every node between wire segments (none without wire resistance), when they get a

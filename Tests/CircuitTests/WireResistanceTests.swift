@@ -112,6 +112,16 @@ struct WireResistanceTests {
         wires.segmentCapacitance = 1e-9
         let (bar, _) = crossbar(1, 1, wires: wires, seed: 4)
         #expect(bar.elementCount == 2 + 2 + 2)   // two cells, two driver resistors, two column nodes
+        // The count holds for every wire layout: the elements written are the elements counted.
+        for w in [CrossbarWires(rowSegment: 1), CrossbarWires(rowEnd: 1), CrossbarWires(columnSegment: 1), CrossbarWires(driver: 1, rowEnd: 2),
+                  CrossbarWires(rowSegment: 1, columnSegment: 1, driver: 1, rowEnd: 1)] {
+            var capacitive = w
+            capacitive.segmentCapacitance = 1e-15
+            let (b, _) = crossbar(3, 4, wires: capacitive, seed: 2)
+            var written = 0
+            b.forEachElement { _ in written += 1 }
+            #expect(b.elementCount == written, "\(capacitive)")
+        }
         let g = bar.gPlus[0, 0]
         var lines = ["rc", "Vxp0 xp0 0 PWL(0 0 1n 1)", "Vxn0 xn0 0 DC 0", "Vrow0 row0 0 DC 0"]
         bar.forEachElement { lines += NgspiceDialect().lines(for: $0, opAmp: .ideal(gain: 1)) }
