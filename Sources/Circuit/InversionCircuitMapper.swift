@@ -60,13 +60,17 @@ public struct InversionCircuitMapper: Sendable {
         circuit.opAmp = p.opAmp
         var e: [Element] = []
         let rise = 1e-3 * duration * p.timeScale
+        // With converters, the crossbars see ±u through the write DAC and ±δ through the read
+        // converter (U<k>_q…, D<j>_q…); the populations themselves stay exact.
+        let conv = p.converters
+        func line(_ node: SpiceName, _ quantizer: Quantizer?, _ quantized: SpiceName) -> SpiceName { quantizer == nil ? node : quantized }
         circuit.crossbars.append(Crossbar(prefix: "B\(layer)", rows: (0..<below).map { SpiceName("D", String($0), "_sum") },
-                                          plusLines: (0..<above).map { Nodes.control($0, plus: false) },
-                                          minusLines: (0..<above).map { Nodes.control($0, plus: true) },
+                                          plusLines: (0..<above).map { line(Nodes.control($0, plus: false), conv.write, SpiceName("U", String($0), "_qn")) },
+                                          minusLines: (0..<above).map { line(Nodes.control($0, plus: true), conv.write, SpiceName("U", String($0), "_qp")) },
                                           gPlus: gb.gPlus, gMinus: gb.gMinus))
         circuit.crossbars.append(Crossbar(prefix: "W\(layer)", rows: (0..<above).map { SpiceName("U", String($0), "_sum") },
-                                          plusLines: (0..<below).map { Nodes.delta($0, plus: false) },
-                                          minusLines: (0..<below).map { Nodes.delta($0, plus: true) },
+                                          plusLines: (0..<below).map { line(Nodes.delta($0, plus: false), conv.read, SpiceName("D", String($0), "_qn")) },
+                                          minusLines: (0..<below).map { line(Nodes.delta($0, plus: true), conv.read, SpiceName("D", String($0), "_qp")) },
                                           gPlus: gw.gPlus, gMinus: gw.gMinus))
         for k in circuit.crossbars.indices {
             circuit.crossbars[k].wires = p.wire
@@ -88,6 +92,11 @@ public struct InversionCircuitMapper: Sendable {
             e.append(.capacitor(SpiceName("D", String(j), "_int"), sum, out, farads: p.timeScale * gb.gUnit))
             e.append(.opAmp(SpiceName("D", String(j), "_integrator"), plus: .ground, minus: sum, output: out))
             e.append(.vcvs(SpiceName("D", String(j), "_inv"), Nodes.delta(j, plus: false), .ground, out, .ground, gain: -1))
+            if let adc = conv.read {
+                let q = adc.expression(of: out, signalScale: s)
+                e.append(.behavioralVoltage(SpiceName("D", String(j), "_adc"), SpiceName("D", String(j), "_qp"), .ground, expression: q))
+                e.append(.behavioralVoltage(SpiceName("D", String(j), "_adcn"), SpiceName("D", String(j), "_qn"), .ground, expression: "-(\(q))"))
+            }
         }
         for k in 0..<above {
             let sum = SpiceName("U", String(k), "_sum")
@@ -95,12 +104,18 @@ public struct InversionCircuitMapper: Sendable {
             let t = SpiceName("T", String(k))
             circuit.groups.append(InstanceGroup(instance: SpiceName("U", String(k)), prefix: "U\(k)_", kind: "controller_unit",
                                                 externalPorts: [t: "target"]))
-            e.append(.voltageSource(SpiceName("T", String(k)), t, .ground, .pwl([(0, 0), (rise, s * target[k])], parameterScaled: nil)))
+            let targetValue = conv.input.map { $0(target[k]) } ?? target[k]
+            e.append(.voltageSource(SpiceName("T", String(k)), t, .ground, .pwl([(0, 0), (rise, s * targetValue)], parameterScaled: nil)))
             e.append(.resistor(SpiceName("U", String(k), "_target"), t, sum, ohms: 1 / gw.gUnit))
             e.append(.resistor(SpiceName("U", String(k), "_leak"), out, sum, ohms: 1 / (alpha * gw.gUnit)))
             e.append(.capacitor(SpiceName("U", String(k), "_int"), sum, out, farads: p.timeScale * gw.gUnit))
             e.append(.opAmp(SpiceName("U", String(k), "_integrator"), plus: .ground, minus: sum, output: out))
             e.append(.vcvs(SpiceName("U", String(k), "_inv"), Nodes.control(k, plus: false), .ground, out, .ground, gain: -1))
+            if let dac = conv.write {
+                let q = dac.expression(of: out, signalScale: s)
+                e.append(.behavioralVoltage(SpiceName("U", String(k), "_dac"), SpiceName("U", String(k), "_qp"), .ground, expression: q))
+                e.append(.behavioralVoltage(SpiceName("U", String(k), "_dacn"), SpiceName("U", String(k), "_qn"), .ground, expression: "-(\(q))"))
+            }
         }
         circuit.elements = e
         let opAmpText = p.opAmp.summary
@@ -113,6 +128,10 @@ public struct InversionCircuitMapper: Sendable {
             "dynamic inversion (DI paper Eq. 5, 8): D<j>_p = +s*delta_{l-1,j}, U<k>_p = +s*u_k, s = \(s) V/unit,",
             "tau = \(p.timeScale) s per model time unit, alpha = \(alpha), op-amp \(opAmpText), target stepped in at t = 0+.",
         ]
+        if !conv.isEmpty {
+            circuit.header.append("converters (behavioral quantizers): target DAC \(conv.input.map { "\($0.bits) bits" } ?? "exact"), "
+                + "delta read \(conv.read.map { "\($0.bits) bits" } ?? "exact"), u write \(conv.write.map { "\($0.bits) bits" } ?? "exact").")
+        }
         try circuit.validate()
         return circuit
     }

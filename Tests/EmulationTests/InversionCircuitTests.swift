@@ -42,4 +42,22 @@ struct InversionCircuitTests {
             _ = try m.map(weights: Matrix(rows: 3, columns: 4), feedback: Matrix(rows: 4, columns: 3), target: [0, .nan, 0], layer: 2)
         }
     }
+
+    @Test("DI converters: the target through the input DAC, ±δ into W through the read converter, ±u into B through the write DAC")
+    func converters() throws {
+        var p = CircuitParameters()
+        p.converters = Converters(input: Quantizer(bits: 4, range: 1), read: Quantizer(bits: 8, range: 2), write: Quantizer(bits: 8, range: 2))
+        let w = Matrix(rows: 2, columns: 3) { r, c in Double(r + c) / 5 - 0.3 }
+        let b = Matrix(rows: 3, columns: 2) { r, c in Double(r - c) / 4 + 0.1 }
+        let circuit = try InversionCircuitMapper(parameters: p, alpha: 0.1).map(weights: w, feedback: b, target: [0.33, -0.2], layer: 2)
+        let names = Set(circuit.elements.map(\.name.text))
+        #expect(names.isSuperset(of: ["D0_adc", "D0_adcn", "U1_dac", "U1_dacn"]))
+        #expect(circuit.crossbars[0].plusLines.map(\.text) == ["U0_qn", "U1_qn"] && circuit.crossbars[1].minusLines.map(\.text) == ["D0_qp", "D1_qp", "D2_qp"])
+        // 0.33 on a 4-bit converter over ±1 (step 1/7) is 2/7.
+        let target = circuit.elements.compactMap { e -> Double? in
+            guard case .voltageSource(let name, _, _, .pwl(let points, _)) = e, name.text == "T0" else { return nil }
+            return points.last?.value
+        }
+        #expect(target.count == 1 && abs((target.first ?? 0) - p.signalScale * 2 / 7) < 1e-12)
+    }
 }
