@@ -9,9 +9,9 @@ struct ModelsCommand: ParsableCommand {
         commandName: "models",
         abstract: "Write the circuit model families as .lib files for your own netlists.",
         discussion: """
-        One file per family: the op-amps (single pole, datasheet macromodel, two-stage \\
-        CMOS) and the transistor activations (BJT and MOS differential pairs), each with \\
-        its ports, parameters, and where the numbers come from in comments. DFCSpice's \\
+        One file per family: the op-amps (single pole, datasheet macromodel, two-stage \
+        CMOS) and the transistor activations (BJT and MOS differential pairs), each with \
+        its ports, parameters, and where the numbers come from in comments. DFCSpice's \
         own netlists carry the same definitions inline; these are to .include elsewhere.
 
         Example:
