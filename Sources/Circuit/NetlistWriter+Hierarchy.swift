@@ -195,15 +195,21 @@ extension NetlistDialect {
                          values: values, slotNames: slotNames, local: local)
     }
 
-    private func writeCrossbarDefinition(_ c: Crossbar, to sink: inout some TextSink) throws {
+    /// Names inside a crossbar's subcircuits: its lines `in<c>p`, `in<c>n`, its rows `out<r>`,
+    /// and every other node or element without the array's prefix (`W1_R0_3` → `R0_3`).
+    static func localNames(of c: Crossbar) -> (SpiceName) -> SpiceName {
         var map: [SpiceName: SpiceName] = [:]
         for (k, n) in c.plusLines.enumerated() { map[n] = SpiceName.sanitized("in\(k)p") }
         for (k, n) in c.minusLines.enumerated() { map[n] = SpiceName.sanitized("in\(k)n") }
         for (k, n) in c.rows.enumerated() { map[n] = SpiceName.sanitized("out\(k)") }
         let inner = c.prefix + "_"
-        func local(_ n: SpiceName) -> SpiceName {
+        return { n in
             n == .ground ? n : map[n] ?? SpiceName.sanitized(n.text.hasPrefix(inner) ? String(n.text.dropFirst(inner.count)) : n.text)
         }
+    }
+
+    private func writeCrossbarDefinition(_ c: Crossbar, to sink: inout some TextSink) throws {
+        let local = Self.localNames(of: c)
         try sink.write(comment("crossbar \(c.prefix): \(c.rows.count) rows × \(c.plusLines.count) columns, differential pairs"
             + (c.wires.isResistive ? ", resistive wires" : "")))
         let ports = (c.plusLines + c.minusLines + c.rows).map { local($0).text }
@@ -234,16 +240,7 @@ extension NetlistDialect {
                 }
             }
         }
-        var external: [SpiceName: String] = [:]
-        for (k, node) in c.plusLines.enumerated() { external[node] = "in\(k)p" }
-        for (k, node) in c.minusLines.enumerated() { external[node] = "in\(k)n" }
-        for (k, node) in c.rows.enumerated() { external[node] = "out\(k)" }
-        let inner = c.prefix + "_"
-        func local(_ node: SpiceName) -> SpiceName {
-            if node == .ground { return node }
-            if let name = external[node] { return SpiceName.sanitized(name) }
-            return SpiceName.sanitized(node.text.hasPrefix(inner) ? String(node.text.dropFirst(inner.count)) : node.text)
-        }
+        let local = Self.localNames(of: c)
         try sink.write(comment("crossbar \(c.prefix): \(m) rows x \(n) columns in \(blocks.count) tiles of up to \(t) x \(t) cells"
             + " (one subcircuit would pass ngspice's \(maxSubcircuitPorts) nets per call)"))
         for (k, b) in blocks.enumerated() {
