@@ -99,7 +99,7 @@ extension NetlistDialect {
         }
 
         try sink.write(sanitizedComment(circuit.title))
-        for h in circuit.header { try sink.write(comment(h)) }
+        for h in circuit.header { for line in wrappedComment(h) { try sink.write(comment(line)) } }
         try sink.write(comment("subcircuits: each neuron, controller channel, crossbar and op-amp; an inner node reads"))
         try sink.write(comment("as x<instance>.<node> (xl1_n0.ssum); dfcspice netlist --flat writes the circuit without them."))
         for (name, value) in circuit.parameters { try sink.write(parameter(name, value)) }

@@ -101,7 +101,7 @@ extension NetlistDialect {
         try circuit.validate()
         if !flat { return try writeHierarchical(circuit, to: &sink) }
         try sink.write(sanitizedComment(circuit.title))
-        for h in circuit.header { try sink.write(comment(h)) }
+        for h in circuit.header { for line in wrappedComment(h) { try sink.write(comment(line)) } }
         for (name, value) in circuit.parameters { try sink.write(parameter(name, value)) }
         for l in definitions(for: circuit.opAmp) { try sink.write(l) }
         for m in circuit.models { try sink.write(modelCard(m)) }

@@ -64,6 +64,21 @@ public func sanitizedComment(_ raw: String, limit: Int = 120) -> String {
     return String(out.prefix(limit))
 }
 
+/// A header comment as lines of at most `width` characters, broken at spaces, so a long
+/// description is kept whole instead of being cut at `sanitizedComment`'s limit.
+func wrappedComment(_ raw: String, width: Int = 110) -> [String] {
+    var lines: [String] = [], line = ""
+    for word in sanitizedComment(raw, limit: 4 * width).split(separator: " ", omittingEmptySubsequences: false) {
+        if !line.isEmpty && line.count + 1 + word.count > width {
+            lines.append(line)
+            line = "  " + word
+        } else {
+            line += (line.isEmpty ? "" : " ") + word
+        }
+    }
+    return lines + [line]
+}
+
 /// Plain-ASCII spellings of the symbols the papers' notation puts in netlist comments
 /// (`10 rows × 16 columns`, `τ_v`), so a comment reads the same in any editor and ngspice.
 let commentSpelling: [Unicode.Scalar: String] = [
