@@ -20,7 +20,7 @@ sample() {
 }
 for name in single-neuron two-two-one student-teacher; do sample "Examples/$name.yaml" "$name"; done
 # The 2-2-1 network once per circuit option (Examples/circuits/two-two-one-*.yaml).
-for option in macromodel wires bjt-pair drift reram converters mos-pair cmos; do sample "Examples/circuits/two-two-one-$option.yaml" "two-two-one-$option"; done
+for option in macromodel wires bjt-pair drift reram converters mos-pair mos-pair-bsim4 bjt-stages cmos; do sample "Examples/circuits/two-two-one-$option.yaml" "two-two-one-$option"; done
 # The dynamic-inversion layer pair of the DI paper's 30-20-10 linear regression network.
 "$bin" di-circuit --config Examples/dynamic-inversion/linear-regression.yaml --netlist-only --out "$scratch/di" >/dev/null
 cp "$scratch/di/layer2.cir" "$out/di-linear-regression.cir"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Circuit against ideal for each circuit option alone and the realistic combination:
 #   Examples/circuits/fidelity.sh [DFCSPICE]  ->  a Markdown table on stdout
+#   FIDELITY_ROWS='BSIM4|stages' Examples/circuits/fidelity.sh   (only the rows whose label matches)
 # Sample 0 of the student–teacher net (Examples/student-teacher.yaml, model from its seed, one
 # teacher sample of input seed 1). Each row runs `dfcspice compare` twice: against the ideal
 # solver with the requested weights (a), and (b) with the weights the devices realise and, for
@@ -27,6 +28,10 @@ rows=(
   "tanh from a BJT pair, 27 C|{activation: {model: bjt-pair}}|$measured"
   "tanh from a BJT pair, 60 C|{activation: {model: bjt-pair}, temperature: 60}|$measured"
   "tanh-like MOS pair (level 1)|{activation: {model: mos-pair}}|$measured"
+  "MOS pair in BSIM4 (PTM 45 nm), 27 C|{activation: {model: mos-pair-bsim4}}|$measured"
+  "MOS pair in BSIM4 (PTM 45 nm), 85 C|{activation: {model: mos-pair-bsim4}, temperature: 85}|$measured"
+  "BJT pair with circuit stages (resistor reference, divider, op-amp output)|{activation: {model: bjt-pair, stages: circuit}}|$measured"
+  "  + macromodel op-amps everywhere, offsets sigma 1 uV|{activation: {model: bjt-pair, stages: circuit}, opamp: {model: macromodel, gain: 1.0e5, gbw: 1.0e7, slewRate: 1.0e7, swing: 12, offsetSigma: 1.0e-6}}|$measured"
   "wires 1 Ohm per segment, 10 Ohm driver and TIA|{wire: {rowResistance: 1, columnResistance: 1, driverResistance: 10, tiaResistance: 10}}|$realised"
   "6 bits, 2 % programming noise|{device: {bits: 6, programmingNoise: 0.02}}|$realised"
   "device-to-device variation 5 %|{device: {deviceVariation: 0.05}}|$realised"
@@ -43,6 +48,8 @@ echo "| option | worst trace RMS / range | final u (rel.) | ΔW angles vs ideal 
 echo "|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do
   IFS='|' read -r label overlay bargs <<< "$row"
+  # FIDELITY_ROWS=REGEX runs only the rows whose label matches.
+  if [ -n "${FIDELITY_ROWS:-}" ] && ! [[ "$label" =~ $FIDELITY_ROWS ]]; then continue; fi
   config="$dir/c.yaml"
   if [ "$overlay" = realistic ]; then cp Examples/circuits/student-teacher-realistic.yaml "$config"
   else { cat "$base"; echo "circuit: $overlay"; } > "$config"; fi

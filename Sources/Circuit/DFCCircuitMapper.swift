@@ -178,7 +178,7 @@ public struct DFCCircuitMapper: Sendable {
                 }
                 // φ and the ±r lines.
                 if let pair = p.activation.transistorCircuit, network.activations[i] == .tanh {
-                    e.append(.instance(tag("phi"), nodes: [node("soma"), node("rp")], subcircuit: pair.subcircuitName))
+                    e += pair.instance(name: tag, node: node, input: node("soma"), output: node("rp"), signalScale: s)
                 } else {
                     e.append(.behavioralVoltage(tag("phi"), node("rp"), .ground,
                                                 expression: phiExpression(network.activations[i], node("soma"), s)))

@@ -21,13 +21,20 @@ public struct MOSPairActivation: TransistorActivation, Equatable {
     public var transconductance = 100e-6
     /// W/L of each transistor.
     public var aspectRatio = 10.0
+    /// Ideal or circuit reference, attenuator and output.
+    public var stages = PairStages.ideal
 
-    public init(tailCurrent: Double = 100e-6, loadResistance: Double = 5e3, transconductance: Double = 100e-6, aspectRatio: Double = 10) {
+    public init(tailCurrent: Double = 100e-6, loadResistance: Double = 5e3, transconductance: Double = 100e-6, aspectRatio: Double = 10,
+                stages: PairStages = .ideal) {
         self.tailCurrent = tailCurrent
         self.loadResistance = loadResistance
         self.transconductance = transconductance
         self.aspectRatio = aspectRatio
+        self.stages = stages
     }
+
+    /// V_T0 of the card, volts.
+    static let threshold = 0.5
 
     public static let subcircuitName = SpiceName("phi_mos")
     public static let modelName = SpiceName("nmos_l1")
@@ -39,7 +46,7 @@ public struct MOSPairActivation: TransistorActivation, Equatable {
     static let length = 1e-6
 
     public var models: [ModelCard] {
-        [ModelCard(name: Self.modelName, type: "NMOS", parameters: [("LEVEL", 1), ("VTO", 0.5), ("KP", transconductance),
+        [ModelCard(name: Self.modelName, type: "NMOS", parameters: [("LEVEL", 1), ("VTO", Self.threshold), ("KP", transconductance),
                                                                    ("LAMBDA", 0), ("GAMMA", 0)])]
     }
 
@@ -50,24 +57,36 @@ public struct MOSPairActivation: TransistorActivation, Equatable {
     public func subcircuit(signalScale s: Double) -> Subcircuit {
         func n(_ t: String) -> SpiceName { SpiceName(t) }
         let width = aspectRatio * Self.length
-        return Subcircuit(name: Self.subcircuitName, ports: [n("in"), n("out")], elements: [
+        let circuit = stages == .circuit
+        let k = (tailCurrent / beta).squareRoot() / s
+        // With circuit stages the reference comes from a resistor to the positive rail, sized by
+        // the square law: V_GS = V_T + √(2I/β) at the diode-connected P5.
+        let vgs = Self.threshold + (2 * tailCurrent / beta).squareRoot()
+        let e: [Element] = [
             .voltageSource(n("dd"), n("vdd"), .ground, .dc(5)),
             .voltageSource(n("ss"), n("vss"), .ground, .dc(-5)),
-            .vcvs(n("att"), n("g1"), .ground, n("in"), .ground, gain: (tailCurrent / beta).squareRoot() / s),
-            .mosfet(n("p1"), drain: n("d1"), gate: n("g1"), source: n("src"), bulk: n("src"), model: Self.modelName, width: width, length: Self.length),
-            .mosfet(n("p2"), drain: n("d2"), gate: .ground, source: n("src"), bulk: n("src"), model: Self.modelName, width: width, length: Self.length),
+        ] + (circuit ? PairOutputStage.divider(ratio: k) : [.vcvs(n("att"), n("g1"), .ground, n("in"), .ground, gain: k)]) + [
+            .mosfet(n("p1"), drain: n("d1"), gate: circuit ? n("b1") : n("g1"), source: n("src"), bulk: n("src"), model: Self.modelName, width: width, length: Self.length),
+            .mosfet(n("p2"), drain: n("d2"), gate: circuit ? n("b2") : .ground, source: n("src"), bulk: n("src"), model: Self.modelName, width: width, length: Self.length),
             // The tail: an NMOS mirror (no λ, so an exact copy) of a reference current.
-            .currentSource(n("ref"), .ground, n("r"), .dc(tailCurrent)),
+            circuit ? .resistor(n("ref"), n("vdd"), n("r"), ohms: (10 - vgs) / tailCurrent) : .currentSource(n("ref"), .ground, n("r"), .dc(tailCurrent)),
             .mosfet(n("p5"), drain: n("r"), gate: n("r"), source: n("vss"), bulk: n("vss"), model: Self.modelName, width: width, length: Self.length),
             .mosfet(n("p6"), drain: n("src"), gate: n("r"), source: n("vss"), bulk: n("vss"), model: Self.modelName, width: width, length: Self.length),
             .resistor(n("d1"), n("vdd"), n("d1"), ohms: loadResistance),
             .resistor(n("d2"), n("vdd"), n("d2"), ohms: loadResistance),
-            .vcvs(n("out"), n("out"), .ground, n("d2"), n("d1"), gain: s / (loadResistance * tailCurrent)),
-        ])
+        ] + (circuit ? [] : [.vcvs(n("out"), n("out"), .ground, n("d2"), n("d1"), gain: s / (loadResistance * tailCurrent))])
+        var sub = Subcircuit(name: Self.subcircuitName, ports: stages.ports, elements: e)
+        if circuit { sub.ports = [n("in"), n("d1"), n("d2")] }
+        return sub
+    }
+
+    public func outputStage(signalScale s: Double) -> PairOutputStage? {
+        stages == .circuit ? PairOutputStage(loadResistance: loadResistance, gain: s / (loadResistance * tailCurrent)) : nil
     }
 
     public var summary: String {
         "MOS differential pair (subcircuit phi_mos, level 1): I_SS = \(tailCurrent) A, R_D = \(loadResistance) Ohm, KP = \(transconductance) A/V^2, W/L = \(aspectRatio)"
+            + (stages == .circuit ? ", resistor-set reference, divider attenuator, op-amp output" : "")
     }
 
     public var problem: (key: String, reason: String)? {

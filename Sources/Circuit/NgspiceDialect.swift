@@ -135,8 +135,12 @@ public struct NgspiceDialect: NetlistDialect {
         }
     }
 
+    /// A `.model` line; a long card (BSIM) continues on `+` lines of six parameters each.
     public func modelCard(_ card: ModelCard) -> String {
-        ".model \(card.name) \(card.type)(" + card.parameters.map { "\($0.0)=\(Self.number($0.1))" }.joined(separator: " ") + ")"
+        let pairs = card.parameters.map { "\($0.0)=\(Self.number($0.1))" }
+        guard pairs.count > 8 else { return ".model \(card.name) \(card.type)(" + pairs.joined(separator: " ") + ")" }
+        let rows = stride(from: 0, to: pairs.count, by: 6).map { pairs[$0..<min($0 + 6, pairs.count)].joined(separator: " ") }
+        return ".model \(card.name) \(card.type)(\n+ " + rows.joined(separator: "\n+ ") + ")"
     }
 
     public func subcircuitHeader(_ s: Subcircuit) -> String { ".subckt \(s.name) " + s.ports.map(\.text).joined(separator: " ") }

@@ -4,7 +4,7 @@ import Spice
 
 extension TransferCurve {
     /// φ of a transistor activation circuit as ngspice measures it: a DC sweep of its subcircuit
-    /// alone, at `celsius`, from −`range` to `range` model units in steps of `step`, in model
+    /// alone (with its output amplifier, if any), at `celsius`, from −`range` to `range` model units in steps of `step`, in model
     /// units (volts / s). The same subcircuit the netlists instantiate, so the ideal solver
     /// given this curve has the circuit's nonlinearity and only the dynamics differ.
     public static func measure(_ pair: any TransistorActivation, signalScale s: Double, celsius: Double,
@@ -13,8 +13,10 @@ extension TransferCurve {
         var circuit = Circuit(title: "DC sweep of \(pair.subcircuitName)")
         circuit.subcircuits = [pair.subcircuit(signalScale: s)]
         circuit.models = pair.models
-        circuit.elements = [.voltageSource(input, input, .ground, .dc(0)),
-                            .instance(SpiceName.sanitized("phi"), nodes: [input, output], subcircuit: pair.subcircuitName)]
+        // Circuit stages' output amplifier is an ideal op-amp here (A = 1e5): the curve is the
+        // nominal one, each instance's op-amp offset is the circuit's own departure from it.
+        circuit.elements = [.voltageSource(input, input, .ground, .dc(0))]
+            + pair.instance(name: { SpiceName.sanitized($0) }, node: { SpiceName.sanitized($0) }, input: input, output: output, signalScale: s)
         circuit.directives = [.dcSweep(source: input, start: -range * s, stop: range * s, step: step * s)]
         if celsius != BJTPairActivation.nominalTemperature {
             circuit.directives.append(.options([("temp", NgspiceDialect.number(celsius))]))

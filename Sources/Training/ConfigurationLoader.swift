@@ -280,16 +280,28 @@ public enum ConfigurationLoader {
         if let v = m["temperature"] { p.temperature = try reader.double(v, "circuit.temperature") }
         if let v = m["activation"] {
             let a = try reader.mapping(v, "circuit.activation")
-            try reader.keys(a, allowed: ["model", "tailCurrent", "loadResistance", "beta", "transconductance", "aspectRatio"], at: "circuit.activation")
+            try reader.keys(a, allowed: ["model", "tailCurrent", "loadResistance", "beta", "transconductance", "aspectRatio", "gateGain", "stages"], at: "circuit.activation")
+            let stages = try a["stages"].map { v -> PairStages in
+                let text = try reader.string(v, "circuit.activation.stages")
+                guard let st = PairStages(rawValue: text) else {
+                    throw reader.fail("circuit.activation.stages", "unknown '\(text)' (expected ideal or circuit)")
+                }
+                return st
+            } ?? .ideal
             switch try a["model"].map({ try reader.string($0, "circuit.activation.model") }) ?? "behavioral" {
-            case "behavioral": p.activation = .behavioral
+            case "behavioral":
+                guard a.keys.allSatisfy({ $0 == "model" }) else {
+                    throw reader.fail("circuit.activation", "model behavioral takes no parameters")
+                }
+                p.activation = .behavioral
             case "bjt-pair":
                 var pair = BJTPairActivation()
                 let keys: [(String, WritableKeyPath<BJTPairActivation, Double>)] = [("tailCurrent", \.tailCurrent), ("loadResistance", \.loadResistance), ("beta", \.beta)]
                 for (key, path) in keys { try reader.number(a, key, "circuit.activation", &pair[keyPath: path]) }
+                pair.stages = stages
                 p.activation = .bjtPair(pair)
-                if a["transconductance"] != nil || a["aspectRatio"] != nil {
-                    throw reader.fail("circuit.activation", "transconductance and aspectRatio belong to model mos-pair")
+                if a["transconductance"] != nil || a["aspectRatio"] != nil || a["gateGain"] != nil {
+                    throw reader.fail("circuit.activation", "transconductance, aspectRatio and gateGain belong to the MOS pairs")
                 }
             case "mos-pair":
                 var pair = MOSPairActivation()
@@ -297,9 +309,24 @@ public enum ConfigurationLoader {
                     ("tailCurrent", \.tailCurrent), ("loadResistance", \.loadResistance), ("transconductance", \.transconductance), ("aspectRatio", \.aspectRatio),
                 ]
                 guard a["beta"] == nil else { throw reader.fail("circuit.activation.beta", "belongs to model bjt-pair") }
+                guard a["gateGain"] == nil else { throw reader.fail("circuit.activation.gateGain", "belongs to model mos-pair-bsim4") }
                 for (key, path) in keys { try reader.number(a, key, "circuit.activation", &pair[keyPath: path]) }
+                pair.stages = stages
                 p.activation = .mosPair(pair)
-            case let other: throw reader.fail("circuit.activation.model", "unknown model '\(other)' (expected behavioral, bjt-pair or mos-pair)")
+            case "mos-pair-bsim4":
+                var pair = BSIM4PairActivation()
+                let keys: [(String, WritableKeyPath<BSIM4PairActivation, Double>)] = [
+                    ("tailCurrent", \.tailCurrent), ("loadResistance", \.loadResistance), ("aspectRatio", \.aspectRatio), ("gateGain", \.gateGain),
+                ]
+                guard stages == .ideal else {
+                    throw reader.fail("circuit.activation.stages", "mos-pair-bsim4 drives its gates differentially and has ideal stages only")
+                }
+                for key in ["beta", "transconductance"] where a[key] != nil {
+                    throw reader.fail("circuit.activation.\(key)", "does not belong to model mos-pair-bsim4 (its devices come from the PTM 45 nm card)")
+                }
+                for (key, path) in keys { try reader.number(a, key, "circuit.activation", &pair[keyPath: path]) }
+                p.activation = .bsim4Pair(pair)
+            case let other: throw reader.fail("circuit.activation.model", "unknown model '\(other)' (expected behavioral, bjt-pair, mos-pair or mos-pair-bsim4)")
             }
         }
         if let v = m["wire"] {

@@ -134,7 +134,7 @@ struct CompareCommand: ParsableCommand {
         var phiNote = "the equation"
         if idealPhi == .circuit {
             guard let pair = experiment.circuit.activation.transistorCircuit else {
-                throw InputError(file: options.config, "--ideal-phi circuit needs circuit.activation.model bjt-pair or mos-pair (φ is the equation itself)")
+                throw InputError(file: options.config, "--ideal-phi circuit needs circuit.activation.model bjt-pair, mos-pair or mos-pair-bsim4 (φ is the equation itself)")
             }
             let p = experiment.circuit
             let curve = try TransferCurve.measure(pair, signalScale: p.signalScale, celsius: p.temperature, engine: engine.engine)

@@ -7,7 +7,7 @@ import Testing
 struct NetlistTests {
     static let examples = ["single-neuron", "two-two-one", "student-teacher", "di-linear-regression",
                            "two-two-one-macromodel", "two-two-one-wires", "two-two-one-bjt-pair", "two-two-one-drift",
-                           "two-two-one-reram", "two-two-one-converters", "two-two-one-mos-pair", "two-two-one-cmos"]
+                           "two-two-one-reram", "two-two-one-converters", "two-two-one-mos-pair", "two-two-one-mos-pair-bsim4", "two-two-one-bjt-stages", "two-two-one-cmos"]
 
     @Test("netlists/ is exactly what netlists/generate.sh produces (golden)")
     func golden() throws {

@@ -10,7 +10,11 @@ struct ActivationCircuitTests {
         let sub = pair.subcircuit(signalScale: s)
         var lines = ["pair sweep"] + pair.models.map(d.modelCard) + [d.subcircuitHeader(sub)]
         for e in sub.elements { lines += d.lines(for: e, opAmp: .ideal(gain: 1e5)) }
-        lines += [d.subcircuitEnd(sub), "Xphi in out \(pair.subcircuitName)", "Vin in 0 DC 0", ".dc Vin -1.5 1.5 0.025"]
+        lines.append(d.subcircuitEnd(sub))
+        for e in pair.instance(name: { SpiceName.sanitized($0) }, node: { SpiceName.sanitized($0) }, input: SpiceName.sanitized("in"), output: SpiceName.sanitized("out"), signalScale: s) {
+            lines += d.lines(for: e, opAmp: .ideal(gain: 1e5))
+        }
+        lines += ["Vin in 0 DC 0", ".dc Vin -1.5 1.5 0.025"]
         if let celsius { lines.append(".options temp=\(celsius)") }
         lines.append(".end")
         let dir = try temporaryDirectory()
@@ -56,6 +60,53 @@ struct ActivationCircuitTests {
         #expect(fromTanh > 0.1 * s, "the MOS pair should saturate harder than tanh; departs by \(fromTanh) V only")
         #expect(MOSPairActivation(aspectRatio: 0).problem?.key == "aspectRatio")
         #expect(MOSPairActivation(tailCurrent: 1e-3, loadResistance: 1e4).problem?.key == "loadResistance")
+    }
+
+    @Test("the BSIM4 pair (PTM 45 nm) is odd, has slope 1 at 0 at its calibrated gate gain, is tanh-like and saturates")
+    func bsim4Pair() throws {
+        let s = 0.5
+        let points = try sweep(BSIM4PairActivation(), s: s)
+        #expect(points.count > 100)
+        let phi = points.map { (v: $0.0 / s, phi: $0.1 / s) }
+        // Slope at 0 by a centred difference over ±0.05 units.
+        let near = phi.filter { abs($0.v) < 0.051 }
+        let slope = try #require(near.last.map { l in (l.phi - near[0].phi) / (l.v - near[0].v) })
+        #expect(abs(slope - 1) < 0.02, "φ'(0) = \(slope)")
+        // Odd by the differential drive: φ(−v) = −φ(v) point by point (the sweep is symmetric),
+        // to the Newton iteration's tolerance (1e-5 here); driving one gate alone lets the common
+        // source move and the tail's output resistance tilt the curve far more than that.
+        let oddness = zip(phi, phi.reversed()).map { abs($0.phi + $1.phi) }.max() ?? .infinity
+        #expect(oddness < 1e-4, "φ(v) + φ(−v) up to \(oddness)")
+        let fromTanh = phi.map { abs($0.phi - Foundation.tanh($0.v)) }.max() ?? .infinity
+        #expect(fromTanh < 0.05 && fromTanh > 1e-3, "largest departure from tanh \(fromTanh)")
+        let ends = try #require(phi.last)
+        #expect(abs(ends.phi - 0.98) < 0.03, "φ(\(ends.v)) = \(ends.phi)")
+        // Hot silicon: BSIM4's mobility and threshold move with T, and the slope with them.
+        let hot = try sweep(BSIM4PairActivation(), s: s, celsius: 85)
+        let hotNear = hot.filter { abs($0.0 / s) < 0.051 }
+        let hotSlope = (hotNear[hotNear.count - 1].1 - hotNear[0].1) / (hotNear[hotNear.count - 1].0 - hotNear[0].0)
+        #expect(hotSlope < 0.95, "φ'(0) at 85 °C = \(hotSlope)")
+        #expect(BSIM4PairActivation(tailCurrent: 1e-4, loadResistance: 1e4).problem?.key == "loadResistance")
+        #expect(BSIM4PairActivation(gateGain: .nan).problem?.key == "gateGain")
+        #expect(BSIM4PairActivation().problem == nil)
+    }
+
+    @Test("with circuit stages (resistor reference, divider, op-amp difference amplifier) each pair keeps its closed form within 0.1 % of s",
+          arguments: [PairStages.ideal, .circuit])
+    func circuitStages(stages: PairStages) throws {
+        let s = 0.5
+        let bjt = try sweep(BJTPairActivation(stages: stages), s: s)
+        let mos = MOSPairActivation(stages: stages)
+        let square = try sweep(mos, s: s)
+        let bound = 1e-3
+        let worstBJT = bjt.map { abs($0.1 - s * Foundation.tanh($0.0 / s)) }.max() ?? .infinity
+        let worstMOS = square.map { abs($0.1 - s * mos.closedForm($0.0 / s)) }.max() ?? .infinity
+        #expect(worstBJT < bound * s && worstMOS < bound * s, "largest departures: BJT \(worstBJT) V, MOS \(worstMOS) V")
+        // The stages add no offset: φ(0) = 0 to the solver's tolerance.
+        for points in [bjt, square] {
+            let zero = try #require(points.min { abs($0.0) < abs($1.0) })
+            #expect(abs(zero.1) < 1e-4 * s, "φ(0) = \(zero.1 / s)")
+        }
     }
 
     @Test("bad pair parameters are refused naming the key")

@@ -98,12 +98,14 @@ struct CircuitVersusIdealTests {
     }
 
     @Test("given the pair's measured transfer curve, the ideal solver agrees again: the shape of φ, not the dynamics, turned ΔW",
-          arguments: [ActivationCircuit.bjtPair(BJTPairActivation()), .mosPair(MOSPairActivation())])
+          arguments: [ActivationCircuit.bjtPair(BJTPairActivation()), .mosPair(MOSPairActivation()), .bsim4Pair(BSIM4PairActivation())])
     func measuredCurve(activation: ActivationCircuit) throws {
         let (c, net, x, y) = try studentTeacher()
         var p = CircuitParameters()
         p.activation = activation
+        // The BJT pair is tanh at 27 °C and the BSIM4 pair close to it: take both off their design point.
         if case .bjtPair = activation { p.temperature = 60 }
+        if case .bsim4Pair = activation { p.temperature = 85 }
         let pair = try #require(activation.transistorCircuit)
         let curve = try TransferCurve.measure(pair, signalScale: p.signalScale, celsius: p.temperature, engine: EmbeddedNgspice.shared)
         #expect(curve.largestDeparture { Foundation.tanh($0) } > 0.02)

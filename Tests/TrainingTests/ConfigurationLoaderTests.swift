@@ -339,9 +339,14 @@ struct ActivationConfigTests {
         #expect(e.circuit.activation == .bjtPair(BJTPairActivation(tailCurrent: 2e-4, loadResistance: 4e3, beta: 200)) && e.circuit.temperature == 60)
         let mos = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {activation: {model: mos-pair, aspectRatio: 20}}\n")
         #expect(mos.circuit.activation == .mosPair(MOSPairActivation(aspectRatio: 20)))
+        let bsim = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {activation: {model: mos-pair-bsim4, gateGain: 0.11}}\n")
+        #expect(bsim.circuit.activation == .bsim4Pair(BSIM4PairActivation(gateGain: 0.11)))
         for (entry, key) in [("activation: {model: jfet-pair}", "circuit.activation.model"), ("activation: {model: bjt-pair, beta: 0}", "circuit.activation.beta"),
                              ("activation: {model: mos-pair, beta: 10}", "circuit.activation.beta"),
                              ("activation: {model: mos-pair, transconductance: -1}", "circuit.activation.transconductance"),
+                             ("activation: {model: mos-pair-bsim4, beta: 10}", "circuit.activation.beta"),
+                             ("activation: {model: mos-pair-bsim4, gateGain: 0}", "circuit.activation.gateGain"),
+                             ("activation: {model: mos-pair, gateGain: 0.1}", "circuit.activation.gateGain"),
                              ("temperature: -300", "circuit.temperature"), ("activation: {model: bjt-pair, loadResistance: 1e6}", "circuit.activation.loadResistance")] {
             do {
                 _ = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {\(entry)}\n", file: "a.yaml")
