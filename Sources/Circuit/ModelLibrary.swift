@@ -36,14 +36,15 @@ public enum ModelLibrary {
             ("tanh-bjt-pair.lib", lib([
                 "phi_bjt in out: tanh from a bipolar differential pair, out = s*tanh(V(in)/s) at 27 C, s = 0.5 V per unit.",
                 "Ebers-Moll: Delta I = alpha I_EE tanh(V_d/2V_T); I_EE 100 uA from an NPN mirror, R_C 5 kOhm, beta 1e4;",
-                "ngspice Gummel-Poon with an ideal card; the reference current, attenuator and output are ideal.",
+                "ngspice Gummel-Poon with an ideal card; the reference current, attenuator and output are ideal here",
+                "(stages: circuit builds them from a resistor, a divider and an op-amp difference amplifier in the neuron).",
                 "Checked: DC sweep within 1e-3*s of s*tanh at 27 C; at 75 C the slope follows V_T = kT/q (ActivationCircuitTests).",
             ] + common, bjt.models.map(d.modelCard) + subcircuit(bjt.subcircuit(signalScale: 0.5)))),
             ("tanh-mos-pair.lib", lib([
                 "phi_mos in out: tanh-like from an NMOS differential pair (level 1, square law), s = 0.5 V per unit:",
                 "out = s*(v/2)*sqrt(4 - v^2) for |v| <= sqrt(2), +/-s beyond (v = V(in)/s); slope 1 at 0 like tanh, but hard rails.",
                 "I_SS 100 uA from an NMOS mirror, R_D 5 kOhm, KP 100 uA/V^2, W/L 10, V_T 0.5 V, no channel-length modulation",
-                "or body effect; the reference current, attenuator and output are ideal.",
+                "or body effect; the reference current, attenuator and output are ideal here (stages: circuit: see phi_bjt).",
                 "Checked: DC sweep within 1e-4*s of the square law (ActivationCircuitTests).",
             ] + common, mos.models.map(d.modelCard) + subcircuit(mos.subcircuit(signalScale: 0.5)))),
             ("tanh-mos-pair-bsim4.lib", lib([
