@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Spice", targets: ["Spice"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "DynamicInversion", targets: ["DynamicInversion"]),
+        .library(name: "Sweep", targets: ["Sweep"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -57,6 +58,7 @@ let package = Package(
         .target(name: "Circuit", dependencies: ["DFC", "LinearAlgebra", "Spice"], exclude: ["README.md"]),
         .target(name: "Emulation", dependencies: ["DFC", "Circuit", "Spice", "LinearAlgebra", "Training", "NumPyFormat", "DynamicInversion"], exclude: ["README.md"]),
         .target(name: "Reports", dependencies: ["Emulation", "DFC", "LinearAlgebra", "NumPyFormat"], exclude: ["README.md"]),
+        .target(name: "Sweep", dependencies: ["Training", "Emulation", "Reports", "LinearAlgebra", "Yams"], exclude: ["README.md"]),
         .target(
             name: "Training",
             dependencies: [
@@ -68,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "dfcspice",
             dependencies: [
-                "DFC", "Circuit", "Spice", "Emulation", "Reports", "Training", "LinearAlgebra", "NumPyFormat", "CMalloc", "DynamicInversion",
+                "DFC", "Circuit", "Spice", "Emulation", "Reports", "Sweep", "Training", "LinearAlgebra", "NumPyFormat", "CMalloc", "DynamicInversion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -85,6 +87,7 @@ let package = Package(
         .testTarget(name: "EmulationTests", dependencies: ["Emulation", "Reports", "Circuit", "Spice", "DFC", "LinearAlgebra", "Training", "DynamicInversion"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DFC", "LinearAlgebra", "Circuit"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(name: "SweepTests", dependencies: ["Sweep", "Training", "Emulation"]),
         .testTarget(name: "CLITests", dependencies: ["dfcspice", "NumPyFormat", "LinearAlgebra", "Spice"]),
     ],
     swiftLanguageModes: [.v6]

@@ -11,6 +11,8 @@ public struct LinePlot: Sendable {
         public var color: Int
         public var dashed: Bool
         public var showInLegend: Bool
+        /// Half-heights of error bars at each point (± around y), drawn with markers; nil: a plain line.
+        public var errors: [Double]? = nil
 
         public init(label: String, x: [Double], y: [Double], color: Int, dashed: Bool = false, showInLegend: Bool = true) {
             self.label = label
@@ -84,10 +86,22 @@ public struct LinePlot: Sendable {
         let plotW = width - left - right, plotH = height - top - bottom
         let floor = logFloor
         func transform(_ y: Double) -> Double { logY ? log10(max(y, floor)) : y }
-        let xs = series.flatMap(\.x).filter(\.isFinite), ys = series.flatMap(\.y).filter(\.isFinite).map(transform)
+        let xs = series.flatMap(\.x).filter(\.isFinite)
+        // The y range holds the error bars too.
+        let ys = series.flatMap { line in
+            line.y.indices.flatMap { k -> [Double] in
+                let e = line.errors.map { k < $0.count && $0[k].isFinite ? $0[k] : 0 } ?? 0
+                return [line.y[k] - e, line.y[k] + e]
+            }
+        }.filter(\.isFinite).map(transform)
         var x0 = xs.min() ?? 0, x1 = xs.max() ?? 1
         var y0 = ys.min() ?? 0, y1 = ys.max() ?? 1
         if x1 <= x0 { x1 = x0 + 1 }
+        // Error bars at the ends stay inside the frame.
+        if series.contains(where: { $0.errors != nil }) {
+            let pad = (x1 - x0) * 0.04
+            x0 -= pad; x1 += pad
+        }
         if y1 <= y0 { let pad = max(abs(y0) * 0.1, 1e-12); y0 -= pad; y1 += pad }
         let yPad = (y1 - y0) * 0.05
         y0 -= yPad; y1 += yPad
@@ -118,6 +132,16 @@ public struct LinePlot: Sendable {
             let points = zip(line.x, line.y).filter { $0.0.isFinite && $0.1.isFinite }
                 .map { String(format: "%.2f,%.2f", px($0.0), py(transform($0.1))) }.joined(separator: " ")
             s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.6\"\(line.dashed ? " stroke-dasharray=\"6 4\"" : "") points=\"\(points)\"/>\n"
+            if let errors = line.errors {
+                for (k, (x, y)) in zip(line.x, line.y).enumerated() where x.isFinite && y.isFinite {
+                    let e = k < errors.count && errors[k].isFinite ? errors[k] : 0
+                    let cx = px(x), lo = py(transform(y - e)), hi = py(transform(y + e))
+                    s += String(format: "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%@\" stroke-width=\"1.2\"/>", cx, lo, cx, hi, color)
+                    s += String(format: "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%@\"/>", cx - 4, lo, cx + 4, lo, color)
+                    s += String(format: "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%@\"/>", cx - 4, hi, cx + 4, hi, color)
+                    s += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%@\"/>\n", cx, py(transform(y)), color)
+                }
+            }
         }
         s += "</g>\n"
         // Legend.

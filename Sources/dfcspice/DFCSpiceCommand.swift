@@ -20,7 +20,7 @@ struct DFCSpiceCommand: ParsableCommand {
         Configs are YAML or JSON (see docs/config.md); models are .npz files NumPy can read.
         """,
         version: "0.1.0",
-        subcommands: [InitCommand.self, DataCommand.self, SolveCommand.self, NetlistCommand.self, SimulateCommand.self, CompareCommand.self, TrainCommand.self, CurvesCommand.self, TableCommand.self, EvaluateCommand.self, InversionCommand.self, InversionCircuitCommand.self, ModelsCommand.self, DemoCommand.self, BenchCommand.self, SpiceWorkerCommand.self]
+        subcommands: [InitCommand.self, DataCommand.self, SolveCommand.self, NetlistCommand.self, SimulateCommand.self, CompareCommand.self, TrainCommand.self, CurvesCommand.self, TableCommand.self, EvaluateCommand.self, SweepCommand.self, InversionCommand.self, InversionCircuitCommand.self, ModelsCommand.self, DemoCommand.self, BenchCommand.self, SpiceWorkerCommand.self]
     )
 
     /// Runs the command; every failure a user can cause ends as one `error:` line and exit 1.
