@@ -6,7 +6,7 @@
 #   make fuzz   libFuzzer on the .npy, .npz, config, IDX and raw-file readers (FUZZ_RUNS, FUZZ_SECONDS)
 
 SHELL := /bin/bash
-APT_PACKAGES := ngspice libngspice0-dev libopenblas-dev liblapacke-dev pkg-config zlib1g-dev dataset-fashion-mnist
+APT_PACKAGES := ngspice libngspice0-dev libopenblas-dev liblapacke-dev pkg-config zlib1g-dev dataset-fashion-mnist slurm-wlm munge
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
 DEMO_OUT ?= out/demo

@@ -41,7 +41,12 @@ struct DFCSpiceCommand: ParsableCommand {
             return h
         }
         var command: any ParsableCommand
-        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        do { command = try parseAsRoot() } catch {
+            // Help and version exit 0 with ArgumentParser's text; a command line it refuses is one line.
+            guard exitCode(for: error) != .success else { exit(withError: error) }
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            fail(message + " (see --help)")
+        }
         do {
             try command.run()
         } catch let e as InputError {
@@ -61,7 +66,7 @@ struct DFCSpiceCommand: ParsableCommand {
         } catch let e as ExitCode {
             exit(withError: e)
         } catch let e as ValidationError {
-            exit(withError: e)
+            fail(e.message)
         } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
             // `help` and `--help` arrive here as ArgumentParser's own (internal) error type.
             exit(withError: error)

@@ -61,6 +61,24 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Memory this command may plan to use (e.g. 64G); default: what the machine has available.", valueName: "bytes"))
     var maxMemory: String?
 
+    /// Option checks that need no file, run when the command line is parsed (so `sweep plan`
+    /// refuses a point's bad options before anything runs).
+    func validate() throws {
+        guard programmings >= 1 else { throw ValidationError("--programmings must be ≥ 1") }
+        guard workers >= 1 else { throw ValidationError("--workers must be ≥ 1") }
+        if let shard {
+            do { _ = try Shard(parsing: shard) } catch let e as ModelError { throw ValidationError("--shard: \(e.message)") }
+            guard programmings == 1 else { throw ValidationError("--shard takes one programming (--programmings 1)") }
+        }
+        guard backend == .behavioral || programmings == 1 else { throw ValidationError("--programmings applies to the behavioral backend") }
+        if let shards {
+            guard (1...10_000).contains(shards) else { throw ValidationError("--shards must be 1…10000") }
+            guard shard == nil else { throw ValidationError("--shards runs every shard; --shard evaluates one") }
+            guard programmings == 1 else { throw ValidationError("--shards takes one programming (--programmings 1)") }
+        }
+        if deviceBits > 24 { throw ValidationError("--device-bits must be 1…24") }
+    }
+
     func run() throws {
         try applyMaxMemory(maxMemory)
         if !merge.isEmpty { return try mergeShards() }
