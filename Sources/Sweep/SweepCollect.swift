@@ -87,8 +87,9 @@ public struct SweepCollection: Sendable {
     }
 
     /// Figures that identify a point rather than measure it: in points.csv, not in the summary.
-    static let bookkeeping: Set<String> = ["seed", "deviceSeed", "samples"]
-    var summaryMetrics: [String] { metrics.filter { !Self.bookkeeping.contains($0) } }
+    static let bookkeeping: Set<String> = ["seed", "deviceSeed", "samples", "seconds", "epoch", "points", "span"]
+    /// Measures, not bookkeeping; nested figures (a run's diagnostics and phase timings) stay in points.csv.
+    var summaryMetrics: [String] { metrics.filter { !Self.bookkeeping.contains($0) && !$0.contains(".") } }
 
     public var summaryCSV: String {
         let metrics = summaryMetrics

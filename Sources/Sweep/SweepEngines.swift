@@ -11,7 +11,7 @@ public enum LocalEngine {
         let failed = FailedList()
         let errors = FailedList()
         DispatchQueue.concurrentPerform(iterations: max(1, min(workers, indices.count))) { _ in
-            while let index = queue.next() {
+            while !Interruption.shared.requested, let index = queue.next() {
                 do {
                     let ok = try SweepTask.runPoint(manifest, index: index, directory: SweepManifest.pointDirectory(directory, index), executable: executable)
                     if !ok { failed.add(index) }

@@ -48,6 +48,7 @@ public enum SweepTask {
             }
             let p = SweepManifest.pointDirectory(directory, index)
             if FileManager.default.fileExists(atPath: p.appendingPathComponent(PointFile.result).path) { continue }
+            if Interruption.shared.requested { break }
             if try !runPoint(manifest, index: index, directory: p, executable: executable) { failed.append(index) }
         }
         return failed
@@ -95,7 +96,9 @@ public enum SweepTask {
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        Interruption.shared.register(process.processIdentifier)
         process.waitUntilExit()
+        Interruption.shared.unregister(process.processIdentifier)
         try? stdout.close()
         let printed = (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? ""
         log.write(Data(printed.utf8))
@@ -105,6 +108,9 @@ public enum SweepTask {
             try write(PointFailure(index: index, status: status, error: reason, log: logURL.path, host: host, finished: now()),
                       to: p.appendingPathComponent(PointFile.failed))
             return false
+        }
+        if Interruption.shared.requested || (process.terminationReason == .exit && status == 130) {
+            return try fail("interrupted (SIGINT or SIGTERM)" + (manifest.command == .train ? "; the run resumes from its checkpoint when the sweep runs again" : ""))
         }
         guard process.terminationReason == .exit, status == 0 else {
             let text = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
@@ -189,4 +195,49 @@ indirect enum JSONValue: Decodable {
     var number: Double? { if case .number(let x) = self { x } else { nil } }
     var string: String? { if case .string(let s) = self { s } else { nil } }
     var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+}
+
+/// A sweep process's answer to SIGINT and SIGTERM (Ctrl-C, `kill`, Slurm's time limit): pass
+/// SIGINT on to the running points' commands (a train run then checkpoints and stops), start
+/// no new point, and let the points record that they were interrupted.
+public final class Interruption: @unchecked Sendable {
+    public static let shared = Interruption()
+    private let lock = NSLock()
+    private var children: Set<pid_t> = []
+    private var stopped = false
+    private var sources: [DispatchSourceSignal] = []
+
+    public var requested: Bool { lock.withLock { stopped } }
+
+    /// Installs the handlers (once per process).
+    public func install() {
+        lock.withLock {
+            guard sources.isEmpty else { return }
+            for sig in [SIGINT, SIGTERM] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                source.setEventHandler { [weak self] in self?.stop() }
+                source.resume()
+                sources.append(source)
+            }
+        }
+    }
+
+    func stop() {
+        let pids = lock.withLock { () -> Set<pid_t> in
+            stopped = true
+            return children
+        }
+        for pid in pids { kill(pid, SIGINT) }
+    }
+
+    func register(_ pid: pid_t) {
+        let late = lock.withLock { () -> Bool in
+            children.insert(pid)
+            return stopped
+        }
+        if late { kill(pid, SIGINT) }
+    }
+
+    func unregister(_ pid: pid_t) { _ = lock.withLock { children.remove(pid) } }
 }

@@ -115,6 +115,7 @@ struct SweepRunCommand: ParsableCommand {
         }
         switch engine {
         case .local:
+            Interruption.shared.install()
             let total = todo.count
             let counter = Counter()
             print("running \(total) of \(manifest.points) points here, \(workers) at a time")
@@ -175,6 +176,7 @@ struct SweepTaskCommand: ParsableCommand {
         guard index >= 0, pointsPerTask >= 1 else { throw ValidationError("--index must be ≥ 0 and --points-per-task ≥ 1") }
         let dir = URL(fileURLWithPath: directory).standardizedFileURL
         let manifest = try SweepManifest.load(directory: dir)
+        Interruption.shared.install()
         let indices = Array(index..<min(manifest.points, index + pointsPerTask))
         guard !indices.isEmpty else { throw ValidationError("the sweep has no point \(index) (points 0…\(manifest.points - 1))") }
         let failed = try SweepTask.run(directory: dir, indices: indices, executable: try currentExecutable())

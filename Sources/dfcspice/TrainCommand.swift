@@ -112,10 +112,16 @@ struct TrainCommand: ParsableCommand {
         try Self.requireMemory(for: experiment, data: data, configPath: configPath)
         let network = try Network.initialized(c, seed: c.seed)
         let stop = StopFlag()
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { stop.request() }
-        source.resume()
+        // Ctrl-C, and SIGTERM (what Slurm sends at a job's time limit or preemption, and a
+        // sweep passes on): stop after the current batch with a checkpoint.
+        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { stop.request() }
+            source.resume()
+            return source
+        }
+        defer { withExtendedLifetime(sources) {} }
         switch try backend ?? resumedBackend() ?? .ideal {
         case .ideal:
             try train(IdealBackend(network: network, configuration: c), experiment, v, dir, stop, configPath: configPath, startRun: startRun)

@@ -122,6 +122,50 @@ struct SweepLocalTests {
         #expect(values.contains("deviceSeed: \(e["deviceSeed"] as? Int ?? -1)"), "\(values)")
     }
 
+    @Test("a train sweep stopped by SIGTERM resumes its runs from their checkpoints, to the run it would have been")
+    func trainResumes() throws {
+        let t = try TrainedNet()
+        defer { t.w.remove() }
+        let w = t.w
+        try """
+        name: lr
+        base: st.yaml
+        command: train
+        options: {backend: ideal}
+        vary:
+          training.learningRate: [0.2, 0.5]
+          training.epochs: [100]
+
+        """.write(to: w.url("lr.yaml"), atomically: true, encoding: .utf8)
+        try w.expectSuccess(["sweep", "plan", w.path("lr.yaml"), "--out", w.path("T")])
+        let p = Process()
+        p.executableURL = CLI.binary
+        p.arguments = ["sweep", "run", w.path("T"), "--workers", "2"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        Thread.sleep(forTimeInterval: 1.5)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let stopped = try w.expectSuccess(["sweep", "status", w.path("T")])
+        let interrupted = stopped.stdout.contains("interrupted")
+        try w.expectSuccess(["sweep", "run", w.path("T")])
+        // Point 1 straight through, in a run of its own.
+        try w.expectSuccess(["train", "--config", w.path("T/points/00001/config.yaml"), "--out", w.path("straight")])
+        let resumed = try String(contentsOf: w.url("T/points/00001/out/run/metrics.jsonl"), encoding: .utf8)
+        let straight = try String(contentsOf: w.url("straight/metrics.jsonl"), encoding: .utf8)
+        func losses(_ text: String) -> [String] {
+            text.split(separator: "\n").map { line in
+                line.split(separator: ",").filter { $0.contains("\"testLoss\"") || $0.contains("\"trainLoss\"") }.joined(separator: ",")
+            }
+        }
+        #expect(losses(resumed) == losses(straight) && losses(straight).count == 101, "\(losses(resumed).suffix(2)) vs \(losses(straight).suffix(2))")
+        // 100 epochs take several seconds: the signal came in the middle.
+        #expect(interrupted, "\(stopped.stdout)")
+        let log = try String(contentsOf: w.url("T/points/00001/log.txt"), encoding: .utf8)
+        #expect(log.contains("--resume"), "\(log)")
+    }
+
     @Test("a bad sweep file or a point that cannot run: one error line, no directory")
     func refused() throws {
         let t = try TrainedNet()
