@@ -26,6 +26,10 @@ public struct CircuitParameters: Sendable, Equatable {
     /// `.tran` step and stop (s); nil: dt·timeScale and steps·dt·timeScale.
     public var tranStep: Double?
     public var tranStop: Double?
+    /// Largest internal step of ngspice's transient, seconds; nil: the `.tran` step. ngspice's
+    /// truncation-error control still refines where the dynamics ask; a larger bound lets it take
+    /// fewer points where they are slow (docs/circuit-mapping.md, "Transient steps").
+    public var maxStep: Double?
     /// Trim each TIA's and soma integrator's feedback resistor for the op-amp's finite
     /// DC gain A, so the closed-loop DC gain is exactly the ideal one (docs/circuit-mapping.md).
     /// Off: the circuit shows the finite-gain error ≈ (noise gain)/A per stage.
@@ -50,6 +54,7 @@ public struct CircuitParameters: Sendable, Equatable {
         try positive(enableRise, "enableRise")
         if let s = tranStep { try positive(s, "tranStep") }
         if let s = tranStop { try positive(s, "tranStop") }
+        if let s = maxStep { try positive(s, "maxStep") }
         try device.validate()
         try wire.validate()
         try converters.validate()

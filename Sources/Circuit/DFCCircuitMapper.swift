@@ -258,7 +258,7 @@ public struct DFCCircuitMapper: Sendable {
         let stop = p.tranStop ?? Double(c.control.steps) * c.control.dt * p.timeScale
         circuit.directives = [
             .save(observables.map(\.node)),
-            .transient(step: step, stop: stop, maxStep: step),
+            .transient(step: step, stop: stop, maxStep: p.maxStep ?? step),
         ]
         if let pair = p.activation.transistorCircuit, network.activations.contains(.tanh) {
             circuit.subcircuits.append(pair.subcircuit(signalScale: s))
@@ -302,6 +302,16 @@ public struct DFCCircuitMapper: Sendable {
         cells.seed = SeededGenerator(seed: parameters.deviceSeed ?? configuration.seed).derived(0x4EAD)
             .derived(programmingRound).derived(array).derived(Matrix(row: input).fingerprint).state.0
         return cells
+    }
+
+    /// ngspice commands that switch a loaded circuit of this mapper to `phase` with output targets
+    /// `target` (volts at the target sources), without loading it again: the enable source's
+    /// ramp set to its level, each target source's value altered.
+    public func continuationCommands(phase: ControllerPhase, targetVolts target: [Double]) -> [String] {
+        let rise = parameters.enableRise * configuration.control.tauV * parameters.timeScale
+        let level = phase == .controlled ? 1.0 : 0.0
+        return ["alter vctl pwl = [ 0 0 \(NgspiceDialect.number(rise)) \(NgspiceDialect.number(level)) ]"]
+            + target.enumerated().map { "alter vc\($0.offset)_target dc = \(NgspiceDialect.number($0.element))" }
     }
 
     /// The `.tran` step (and largest internal step), seconds: `circuit.tranStep`, or by default

@@ -142,10 +142,12 @@ public struct SpiceBackend: Backend {
     }
 
     /// The circuit's operating point with the controller gated off: the potentials v_i⁻ and the output r_L⁻.
-    func feedforward(input: [Double], options: [String]) throws -> ([[Double]], [Double]) {
+    func feedforward(input: [Double], options: [String], session: SpiceWorkerPool.WorkerSession? = nil) throws -> ([[Double]], [Double]) {
         let nL = network.outputSize
-        let ff = try engine.simulate(SimulationRequest(netlist: netlist(input: input, target: [Double](repeating: 0, count: nL), phase: .feedforward),
-                                                       steps: options.map { .command($0) } + [.analysis("op"), .capture("op")], timeLimit: timeLimit))
+        var request = SimulationRequest(netlist: netlist(input: input, target: [Double](repeating: 0, count: nL), phase: .feedforward),
+                                        steps: options.map { .command($0) } + [.analysis("op"), .capture("op")], timeLimit: timeLimit)
+        request.keepLoaded = session != nil
+        let ff = try session?.simulate(request) ?? engine.simulate(request)
         let op = try ff.plot("op")
         var potentials: [[Double]] = network.sizes.dropFirst().map { [Double](repeating: 0, count: $0) }
         var output = [Double](repeating: 0, count: nL)
@@ -213,8 +215,20 @@ public struct SpiceBackend: Backend {
         guard input.count == network.sizes[0], labels.count == nL else {
             throw ModelError("spice backend: need \(network.sizes[0]) inputs and \(nL) labels")
         }
+        // Through a worker pool, both runs of the sample share one loaded circuit: the
+        // feedforward netlist is kept and the controlled run only alters its sources.
+        if let pool = engine as? SpiceWorkerPool {
+            return try pool.withWorker { worker in
+                try run(input: input, labels: labels, options: options, batchSize: batchSize, session: worker)
+            }
+        }
+        return try run(input: input, labels: labels, options: options, batchSize: batchSize, session: nil)
+    }
+
+    func run(input: [Double], labels: [Double], options: [String], batchSize: Int, session: SpiceWorkerPool.WorkerSession?) throws -> SampleRun {
+        let nL = network.outputSize
         // 1. Feedforward phase: the operating point with the controller gated off.
-        let (feedforward, outputRates) = try self.feedforward(input: input, options: options)
+        let (feedforward, outputRates) = try self.feedforward(input: input, options: options, session: session)
         func value(_ plot: RawPlot, _ node: SpiceName, _ log: [String]) throws -> [Double] {
             guard let v = plot.vector(node.text) else {
                 throw SimulationError(kind: .missingVector, message: "no vector for node \(node)", log: log)
@@ -227,8 +241,16 @@ public struct SpiceBackend: Backend {
         let perBatch = configuration.conventions.lossReduction == .mean ? 1 / Double(batchSize) : 1
         let target = (0..<nL).map { outputRates[$0] - configuration.control.lambda * perBatch * gradient[0, $0] }
         // 3. The controlled transient from that operating point.
-        let result = try engine.simulate(SimulationRequest(netlist: netlist(input: input, target: target, phase: .controlled),
+        let result: SimulationResult
+        if let session {
+            let s = mapper.parameters.signalScale
+            let commands = mapper.continuationCommands(phase: .controlled, targetVolts: target.map { s * $0 })
+            result = try session.simulate(SimulationRequest(netlist: [], steps: (options + commands).map { .command($0) } + [.analysis("run"), .capture("tran")],
+                                                            timeLimit: timeLimit))
+        } else {
+            result = try engine.simulate(SimulationRequest(netlist: netlist(input: input, target: target, phase: .controlled),
                                                            steps: options.map { .command($0) } + [.analysis("run"), .capture("tran")], timeLimit: timeLimit))
+        }
         let tran = try result.plot("tran")
         guard let seconds = tran.vector("time") else {
             throw SimulationError(kind: .missingVector, message: "no time vector in the transient", log: result.log)

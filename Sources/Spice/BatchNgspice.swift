@@ -12,6 +12,9 @@ public struct BatchNgspice: SpiceEngine {
 
     public func simulate(_ request: SimulationRequest) throws -> SimulationResult {
         try request.validate()
+        guard !request.isContinuation else {
+            throw SimulationError(kind: .refused, message: "ngspice -b keeps no circuit between runs: a continuation needs a worker pool", log: [])
+        }
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw SimulationError(kind: .engine, message: "\(executable) not found (apt-get install ngspice)", log: [])
         }

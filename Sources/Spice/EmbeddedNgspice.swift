@@ -58,6 +58,9 @@ public final class EmbeddedNgspice: SpiceEngine, @unchecked Sendable {
 
     private init() {}
 
+    /// A circuit left loaded by a `keepLoaded` request, waiting for its continuation.
+    private var kept = false
+
     public func simulate(_ request: SimulationRequest) throws -> SimulationResult {
         try queue.sync { try simulateLocked(request) }
     }
@@ -135,17 +138,36 @@ public final class EmbeddedNgspice: SpiceEngine, @unchecked Sendable {
         _ = NgspiceCallbackState.shared.takeLines()
         try request.validate()
         let started = Date()
-        defer {
+        let continuing = request.isContinuation
+        if continuing {
+            guard kept else {
+                throw SimulationError(kind: .refused, message: "a continuation needs a circuit kept loaded by the request before it", log: [])
+            }
+        } else if kept {
+            // A kept circuit whose continuation never came: freed before the next one loads.
             command("destroy all")
             command("remcirc")
             _ = NgspiceCallbackState.shared.takeLines()
         }
+        kept = false
+        var keep = false
+        defer {
+            if keep {
+                kept = true
+            } else {
+                command("destroy all")
+                command("remcirc")
+                _ = NgspiceCallbackState.shared.takeLines()
+            }
+        }
 
-        let loaded = load(request.netlist)
-        let loadLines = drain()
-        if loaded != 0 || loadLines.contains(where: { $0.hasPrefix("stderr Error") || $0.lowercased().contains("error on line") })
-            || NgspiceCallbackState.shared.takeExited() {
-            throw SimulationError(kind: .syntax, message: "the netlist did not load", log: log)
+        if !continuing {
+            let loaded = load(request.netlist)
+            let loadLines = drain()
+            if loaded != 0 || loadLines.contains(where: { $0.hasPrefix("stderr Error") || $0.lowercased().contains("error on line") })
+                || NgspiceCallbackState.shared.takeExited() {
+                throw SimulationError(kind: .syntax, message: "the netlist did not load", log: log)
+            }
         }
 
         var plots: [String: RawPlot] = [:]
@@ -198,6 +220,8 @@ public final class EmbeddedNgspice: SpiceEngine, @unchecked Sendable {
                 throw SimulationError(kind: .engine, message: "ngspice asked to exit", log: log)
             }
         }
+        // Only a request that succeeded leaves its circuit for a continuation.
+        keep = request.keepLoaded
         return SimulationResult(plots: plots, log: log)
     }
 

@@ -14,6 +14,11 @@ public struct SimulationRequest: Sendable {
     public var steps: [Step]
     /// Seconds the whole request may take.
     public var timeLimit: Double
+    /// Leave the circuit loaded after this request, for a continuation: a next request with an
+    /// empty `netlist` on the same worker (`SpiceWorkerPool.withWorker`) runs its steps on it.
+    public var keepLoaded = false
+    /// Whether this request continues the circuit the previous one kept loaded.
+    public var isContinuation: Bool { netlist.isEmpty }
 
     public init(netlist: [String], steps: [Step] = [.analysis("run"), .capture("result")], timeLimit: Double = 60) {
         self.netlist = netlist
@@ -29,7 +34,7 @@ public struct SimulationRequest: Sendable {
         for case .command(let c) in steps where !Self.isAllowedCommand(c) {
             throw SimulationError(kind: .refused, message: "command '\(c.prefix(60))' is not one of alter, alterparam, reset, option", log: [])
         }
-        if steps.contains(.analysis("run")) && !netlist.dropFirst().contains(where: Self.isAnalysisCard) {
+        if !isContinuation && steps.contains(.analysis("run")) && !netlist.dropFirst().contains(where: Self.isAnalysisCard) {
             throw SimulationError(kind: .syntax, message: "the netlist has no analysis card (.tran, .op, .dc, .ac, …) for 'run'", log: [])
         }
         for line in netlist.dropFirst() {

@@ -9,6 +9,7 @@ enum WorkerProtocol {
         var netlist: [String]
         var steps: [StepCode]
         var timeLimit: Double
+        var keepLoaded: Bool?
     }
 
     struct StepCode: Codable {
@@ -98,8 +99,9 @@ public enum SpiceWorker {
             var response = WorkerProtocol.Response(plots: [], log: [], error: nil, errorKind: nil, engineSeconds: 0)
             var payload = Data()
             do {
-                let result = try EmbeddedNgspice.shared.simulate(
-                    SimulationRequest(netlist: request.netlist, steps: WorkerProtocol.steps(request.steps), timeLimit: request.timeLimit))
+                var r = SimulationRequest(netlist: request.netlist, steps: WorkerProtocol.steps(request.steps), timeLimit: request.timeLimit)
+                r.keepLoaded = request.keepLoaded ?? false
+                let result = try EmbeddedNgspice.shared.simulate(r)
                 response.log = result.log
                 for (key, plot) in result.plots.sorted(by: { $0.key < $1.key }) {
                     response.plots.append(.init(key: key, name: plot.name, names: plot.names, lengths: plot.values.map(\.count)))
@@ -169,19 +171,52 @@ public final class SpiceWorkerPool: SpiceEngine, @unchecked Sendable {
     public var engineSeconds: Double { lock.withLock { engineSecondsTotal } }
 
     public func simulate(_ request: SimulationRequest) throws -> SimulationResult {
+        guard !request.isContinuation, !request.keepLoaded else {
+            throw SimulationError(kind: .refused, message: "a kept circuit and its continuation run on one worker: use withWorker", log: [])
+        }
+        return try withWorker { try $0.simulate(request) }
+    }
+
+    /// One worker for several requests in a row: a request with `keepLoaded` and its
+    /// continuation (an empty netlist) run on the same ngspice, which skips loading the circuit
+    /// again (the HIL sample's feedforward operating point, then its controlled transient).
+    public func withWorker<T>(_ body: (WorkerSession) throws -> T) throws -> T {
         lock.lock()
         while idle.isEmpty { lock.wait() }
-        var worker = idle.removeLast()
+        let worker = idle.removeLast()
         lock.unlock()
+        let session = WorkerSession(pool: self, worker: worker)
         defer {
             lock.lock()
-            idle.append(worker)
+            idle.append(session.worker)
             lock.signal()
             lock.unlock()
         }
-        if !worker.process.isRunning { worker = try Self.start(executable, arguments) }
+        return try body(session)
+    }
+
+    /// A worker held by `withWorker`.
+    public final class WorkerSession {
+        let pool: SpiceWorkerPool
+        var worker: Worker
+        init(pool: SpiceWorkerPool, worker: Worker) {
+            self.pool = pool
+            self.worker = worker
+        }
+        public func simulate(_ request: SimulationRequest) throws -> SimulationResult {
+            try pool.send(request, on: &worker)
+        }
+    }
+
+    func send(_ request: SimulationRequest, on worker: inout Worker) throws -> SimulationResult {
+        if !worker.process.isRunning {
+            worker = try Self.start(executable, arguments)
+            if request.isContinuation {
+                throw SimulationError(kind: .engine, message: "the worker holding the circuit ended", log: [])
+            }
+        }
         let header = try JSONEncoder().encode(WorkerProtocol.Request(netlist: request.netlist, steps: WorkerProtocol.code(request.steps),
-                                                                    timeLimit: request.timeLimit))
+                                                                    timeLimit: request.timeLimit, keepLoaded: request.keepLoaded))
         let frame: (header: Data, payload: Data)?
         do {
             try WorkerProtocol.write(header: header, payload: Data(), to: worker.input)

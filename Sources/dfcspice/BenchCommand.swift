@@ -242,10 +242,15 @@ struct BenchCommand: ParsableCommand {
         let (x, y) = try StudentTeacher(configuration: c, seed: c.seed).samples(spiceSamples, seed: 1)
         let mapper = try DFCCircuitMapper(configuration: c, parameters: experiment.circuit)
         print("HIL samples of \(path) (\(network.sizes.map(String.init).joined(separator: "-")), \(c.control.steps) Euler steps of the ideal model; .tran step \(mapper.transientStep) s): feedforward op + controlled transient + plasticity per sample")
+        // Side by side: the config's circuit, then ngspice's internal step allowed up to τ_v/2.
+        var fast = experiment.circuit
+        fast.maxStep = c.control.tauV / 2 * fast.timeScale
         var rates: [Double] = []
-        for workers in [1, 2] {
+        var reference: BatchUpdate?
+        for (label, circuit, counts) in [("", experiment.circuit, [1, 2]), (String(format: " (maxStep τ_v/2 = %.3g s)", fast.maxStep ?? 0), fast, [2])] {
+        for workers in counts {
             let pool = try SpiceWorkerPool(workers: workers, executable: currentExecutable())
-            let backend = try SpiceBackend(network: network, configuration: c, circuit: experiment.circuit, engine: pool, workers: workers)
+            let backend = try SpiceBackend(network: network, configuration: c, circuit: circuit, engine: pool, workers: workers)
             _ = try backend.update(inputs: x.rows(0..<workers), labels: y.rows(0..<workers), variant: .dfc)   // warm-up
             let engineBefore = pool.engineSeconds
             let start = DispatchTime.now().uptimeNanoseconds
@@ -255,11 +260,28 @@ struct BenchCommand: ParsableCommand {
             let rate = Double(spiceSamples) / wall
             rates.append(rate)
             let outside = max(0, 1 - inside / (wall * Double(workers)))
-            print(String(format: "  %d worker%@: %.1f HIL samples/s (%.1f ms per sample per worker), %.0f %% of worker time outside ngspice%@",
+            print(String(format: "  %d worker%@: %.1f HIL samples/s (%.1f ms per sample per worker), %.0f %% of worker time outside ngspice%@%@",
                          workers, workers == 1 ? " " : "s", rate, 1000 * wall * Double(workers) / Double(spiceSamples),
-                         100 * outside, u.skipped > 0 ? ", \(u.skipped) skipped" : ""))
+                         100 * outside, u.skipped > 0 ? ", \(u.skipped) skipped" : "", label))
+            if let r = reference, !label.isEmpty {
+                // The batch's summed update against the config's circuit: the angle per layer.
+                let angles = zip(u.dW, r.dW).map { a, b -> Double in
+                    let dot = zip(a.storage, b.storage).reduce(0) { $0 + $1.0 * $1.1 }
+                    let na = a.storage.reduce(0) { $0 + $1 * $1 }.squareRoot(), nb = b.storage.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                    return acos(max(-1, min(1, dot / max(na * nb, .leastNormalMagnitude)))) * 180 / .pi
+                }
+                let rel = zip(u.dW, r.dW).map { a, b -> Double in
+                    let d = zip(a.storage, b.storage).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+                    return d / max(b.storage.reduce(0) { $0 + $1 * $1 }.squareRoot(), .leastNormalMagnitude)
+                }
+                print("    its batch update against the config's circuit: angles " + angles.map { String(format: "%.4f", $0) }.joined(separator: ", ")
+                      + "°, relative differences " + rel.map { String(format: "%.1e", $0) }.joined(separator: ", "))
+            }
+            if label.isEmpty && workers == 2 { reference = u }
         }
         if rates.count == 2 { print(String(format: "  speed-up with 2 workers: %.2f×", rates[1] / rates[0])) }
+        }
+        if rates.count == 3 { print(String(format: "  maxStep τ_v/2 against the config's step, 2 workers: %.2f×", rates[2] / rates[1])) }
         let behavioral = try BehavioralBackend(network: network, configuration: c, circuit: experiment.circuit)
         var best = Double.infinity
         for _ in 0..<3 {

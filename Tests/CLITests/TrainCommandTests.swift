@@ -111,6 +111,29 @@ struct SpiceLearningTests {
     }
 }
 
+@Suite("SPICE in the loop through the worker pool", .serialized)
+struct SpicePoolTests {
+    @Test("two workers, each sample's circuit loaded once and continued, train as one in-process engine loading it twice")
+    func continuationMatchesReload() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        let text = try String(contentsOf: CLI.repository.appendingPathComponent("Examples/training/st-4-3-2.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "epochs: 10", with: "epochs: 1").replacingOccurrences(of: "trainSamples: 256", with: "trainSamples: 64")
+        try text.write(to: w.url("st.yaml"), atomically: true, encoding: .utf8)
+        try w.expectSuccess(["train", "--config", w.path("st.yaml"), "--backend", "spice", "--workers", "1", "--out", w.path("one")])
+        try w.expectSuccess(["train", "--config", w.path("st.yaml"), "--backend", "spice", "--workers", "2", "--out", w.path("two")])
+        func losses(_ run: String) throws -> [Double] {
+            try String(contentsOf: w.url("\(run)/metrics.jsonl"), encoding: .utf8).split(separator: "\n").map { line in
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                return try #require(json["testLoss"] as? Double)
+            }
+        }
+        let a = try losses("one"), b = try losses("two")
+        #expect(a.count == 2 && a.count == b.count)
+        #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-6 * abs($1) }, "\(a) against \(b)")
+    }
+}
+
 @Suite("Ctrl-C during training", .serialized)
 struct InterruptTests {
     @Test("SIGINT stops after the current batch with a checkpoint and exit 130, and --resume finishes the run")

@@ -30,6 +30,35 @@ struct WorkerPoolTests {
         #expect(try pool.simulate(requests[0]).plots["t"] != nil)
     }
 
+    @Test("a circuit kept on a worker and continued with alter commands gives what loading the altered netlist gives")
+    func continuation() throws {
+        let pool = try SpiceWorkerPool(workers: 1, executable: CLI.binary)
+        let gated = ["rc", ".param lvl=0", "V1 in 0 DC 0 PWL(0 0 1u {1*lvl})", "V2 b 0 DC 0.5", "R1 in out 1k", "R2 b out 2k", "C1 out 0 1u",
+                     ".tran 10u 5m", ".end"]
+        let continued = try pool.withWorker { worker -> SimulationResult in
+            var first = SimulationRequest(netlist: gated, steps: [.analysis("op"), .capture("op")])
+            first.keepLoaded = true
+            let op = try worker.simulate(first)
+            #expect(abs((op.plots["op"]?.vector("out")?.first ?? 0) - 0.5 / 3) < 1e-9)
+            return try worker.simulate(SimulationRequest(netlist: [], steps: [.command("alter v1 pwl = [ 0 0 1u 1 ]"), .command("alter v2 dc = 0.25"),
+                                                                              .analysis("run"), .capture("t")]))
+        }
+        var fresh = gated
+        fresh[1] = ".param lvl=1"
+        fresh[3] = "V2 b 0 DC 0.25"
+        let expected = try pool.simulate(SimulationRequest(netlist: fresh, steps: [.analysis("run"), .capture("t")]))
+        let a = try #require(continued.plots["t"]?.vector("out")), b = try #require(expected.plots["t"]?.vector("out"))
+        #expect(a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-9 }, "continued and fresh transients differ")
+        // Outside a session the pool refuses both halves; a continuation needs a kept circuit.
+        var keep = SimulationRequest(netlist: gated, steps: [.analysis("op")])
+        keep.keepLoaded = true
+        #expect(throws: SimulationError.self) { try pool.simulate(keep) }
+        #expect(throws: SimulationError.self) {
+            try pool.withWorker { try $0.simulate(SimulationRequest(netlist: [], steps: [.analysis("run")])) }
+        }
+        #expect(throws: SimulationError.self) { try BatchNgspice().simulate(SimulationRequest(netlist: [], steps: [.analysis("run")])) }
+    }
+
     @Test("simulate writes every vector; netlists with .control are refused unless allowed")
     func simulateCommand() throws {
         let w = try Workspace()
