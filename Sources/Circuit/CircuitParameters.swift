@@ -30,6 +30,10 @@ public struct CircuitParameters: Sendable, Equatable {
     /// truncation-error control still refines where the dynamics ask; a larger bound lets it take
     /// fewer points where they are slow (docs/circuit-mapping.md, "Transient steps").
     public var maxStep: Double?
+    /// Crossbar cells as one-sided current sources (`Crossbar.oneSidedCells`): exact while every
+    /// line is driven by an ideal source, so refused with wire resistance, nonlinear or noisy
+    /// cells, and transistor op-amps, whose outputs feel the load.
+    public var oneSidedCells = false
     /// Trim each TIA's and soma integrator's feedback resistor for the op-amp's finite
     /// DC gain A, so the closed-loop DC gain is exactly the ideal one (docs/circuit-mapping.md).
     /// Off: the circuit shows the finite-gain error ≈ (noise gain)/A per stage.
@@ -55,6 +59,16 @@ public struct CircuitParameters: Sendable, Equatable {
         if let s = tranStep { try positive(s, "tranStep") }
         if let s = tranStop { try positive(s, "tranStop") }
         if let s = maxStep { try positive(s, "maxStep") }
+        if oneSidedCells {
+            let why: String? = wire.isResistive || wire.segmentCapacitance > 0 ? "wire resistance or capacitance"
+                : device.nonlinearityVoltage > 0 ? "nonlinear (sinh) cells"
+                : device.readNoise > 0 || device.readNoise1f > 0 ? "read noise"
+                : { if case .cmosTwoStage = opAmp { return "transistor op-amps" } else { return nil } }()
+            if let why {
+                throw InvalidElementError(element: "circuit.oneSidedCells",
+                                          reason: "is exact only when ideal sources drive the crossbar lines; \(why) make the lines feel the cells' current")
+            }
+        }
         try device.validate()
         try wire.validate()
         try converters.validate()

@@ -103,6 +103,8 @@ extension Crossbar {
             let current = v0 > 0 ? "\(n(g * v0))*sinh(max(min(\(drop)/\(n(v0)), 30), -30))" : "\(n(g))*\(drop)"
             if v0 > 0 {
                 try body(.behavioralCurrent(name, a, b, expression: current))
+            } else if oneSidedCells && !cells.isNoisy {
+                try body(.vccs(name, .ground, b, a, b, siemens: g))
             } else {
                 try body(.resistor(name, a, b, ohms: 1 / g))
             }

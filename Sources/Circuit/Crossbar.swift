@@ -19,6 +19,12 @@ public struct Crossbar: Sendable {
     public var wires = CrossbarWires()
     /// What a cell does beyond a linear resistor: I–V nonlinearity and read noise.
     public var cells = CellPhysics()
+    /// Write each linear cell as a current source into its row, g·(V_line − V_row), instead of
+    /// a resistor. The row currents are the same whenever the lines are held by ideal sources
+    /// (the resistor's current into the line then changes nothing), and the MNA matrix loses the
+    /// line-side entries, which ngspice's Markowitz ordering spends most of a large circuit's
+    /// time on (`CircuitParameters.oneSidedCells`).
+    public var oneSidedCells = false
 
     public init(prefix: String, rows: [SpiceName], plusLines: [SpiceName], minusLines: [SpiceName], gPlus: Matrix, gMinus: Matrix) {
         precondition(gPlus.rows == rows.count && gPlus.columns == plusLines.count && plusLines.count == minusLines.count)

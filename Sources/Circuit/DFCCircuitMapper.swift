@@ -141,6 +141,7 @@ public struct DFCCircuitMapper: Sendable {
                                               gPlus: q.gPlus, gMinus: q.gMinus))
             for (offset, array) in [(2, UInt64(2 * i)), (1, UInt64(2 * i + 1))] {
                 circuit.crossbars[circuit.crossbars.count - offset].wires = p.wire
+                circuit.crossbars[circuit.crossbars.count - offset].oneSidedCells = p.oneSidedCells
                 circuit.crossbars[circuit.crossbars.count - offset].cells = cellPhysics(array: array, input: input, programmingRound: programmingRound)
             }
 

@@ -6,7 +6,7 @@ extension Element {
         case .resistor(_, let a, let b, _), .capacitor(_, let a, let b, _),
              .voltageSource(_, let a, let b, _), .currentSource(_, let a, let b, _):
             [a, b]
-        case .vcvs(_, let op, let on, let cp, let cn, _): [op, on, cp, cn]
+        case .vcvs(_, let op, let on, let cp, let cn, _), .vccs(_, let op, let on, let cp, let cn, _): [op, on, cp, cn]
         case .behavioralVoltage(_, let a, let b, let expression), .behavioralCurrent(_, let a, let b, let expression):
             [a, b] + Self.expressionNodes(expression)
         case .opAmp(_, let plus, let minus, let output): [plus, minus, output]
@@ -23,6 +23,7 @@ extension Element {
         case .resistor(_, let a, let b, let r): .resistor(name, map(a), map(b), ohms: r)
         case .capacitor(_, let a, let b, let c): .capacitor(name, map(a), map(b), farads: c)
         case .vcvs(_, let op, let on, let cp, let cn, let g): .vcvs(name, map(op), map(on), map(cp), map(cn), gain: g)
+        case .vccs(_, let op, let on, let cp, let cn, let g): .vccs(name, map(op), map(on), map(cp), map(cn), siemens: g)
         case .behavioralVoltage(_, let a, let b, let expression):
             .behavioralVoltage(name, map(a), map(b), expression: Self.mapExpressionNodes(expression, map))
         case .behavioralCurrent(_, let a, let b, let expression):

@@ -25,6 +25,8 @@ public enum Element: Sendable, Equatable {
     case capacitor(SpiceName, SpiceName, SpiceName, farads: Double)
     /// out+ out− ctrl+ ctrl− gain: V(out+, out−) = gain·V(ctrl+, ctrl−).
     case vcvs(SpiceName, SpiceName, SpiceName, SpiceName, SpiceName, gain: Double)
+    /// A voltage-controlled current source `G`: g·V(c+, c−) flows through it from the first node to the second.
+    case vccs(SpiceName, SpiceName, SpiceName, SpiceName, SpiceName, siemens: Double)
     /// A behavioral voltage source V(n+, n−) = expression. The expression is built by
     /// the mapper from safe names and numbers only.
     case behavioralVoltage(SpiceName, SpiceName, SpiceName, expression: String)
@@ -43,7 +45,7 @@ public enum Element: Sendable, Equatable {
 
     public var name: SpiceName {
         switch self {
-        case .resistor(let n, _, _, _), .capacitor(let n, _, _, _), .vcvs(let n, _, _, _, _, _),
+        case .resistor(let n, _, _, _), .capacitor(let n, _, _, _), .vcvs(let n, _, _, _, _, _), .vccs(let n, _, _, _, _, _),
              .behavioralVoltage(let n, _, _, _), .behavioralCurrent(let n, _, _, _), .voltageSource(let n, _, _, _), .currentSource(let n, _, _, _),
              .opAmp(let n, _, _, _), .instance(let n, _, _), .bjt(let n, _, _, _, _), .mosfet(let n, _, _, _, _, _, _, _):
             n
@@ -66,6 +68,7 @@ extension Element {
         case .resistor: "R"
         case .capacitor: "C"
         case .vcvs: "E"
+        case .vccs: "G"
         case .behavioralVoltage, .behavioralCurrent: "B"
         case .voltageSource: "V"
         case .currentSource: "I"
@@ -91,6 +94,7 @@ extension Element {
         case .resistor(_, _, _, let r): try positive(r, "resistance")
         case .capacitor(_, _, _, let c): try positive(c, "capacitance")
         case .vcvs(_, _, _, _, _, let g): try finite(g, "gain")
+        case .vccs(_, _, _, _, _, let g): try finite(g, "transconductance")
         case .behavioralVoltage, .behavioralCurrent: break
         case .voltageSource(_, _, _, let w), .currentSource(_, _, _, let w):
             switch w {

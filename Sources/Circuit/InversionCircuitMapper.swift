@@ -74,6 +74,7 @@ public struct InversionCircuitMapper: Sendable {
                                           gPlus: gw.gPlus, gMinus: gw.gMinus))
         for k in circuit.crossbars.indices {
             circuit.crossbars[k].wires = p.wire
+            circuit.crossbars[k].oneSidedCells = p.oneSidedCells
             circuit.crossbars[k].cells.nonlinearityVoltage = p.device.nonlinearityVoltage
             if p.device.readNoise > 0 || p.device.readNoise1f > 0 {
                 circuit.crossbars[k].cells.white = p.device.readNoise

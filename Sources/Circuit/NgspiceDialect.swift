@@ -24,6 +24,7 @@ public struct NgspiceDialect: NetlistDialect {
         case .resistor(let name, let a, let b, let ohms): return ["R\(name) \(a) \(b) \(n(ohms))"]
         case .capacitor(let name, let a, let b, let farads): return ["C\(name) \(a) \(b) \(n(farads))"]
         case .vcvs(let name, let op, let on, let cp, let cn, let gain): return ["E\(name) \(op) \(on) \(cp) \(cn) \(n(gain))"]
+        case .vccs(let name, let op, let on, let cp, let cn, let g): return ["G\(name) \(op) \(on) \(cp) \(cn) \(n(g))"]
         case .behavioralVoltage(let name, let a, let b, let expression): return ["B\(name) \(a) \(b) V=\(expression)"]
         case .behavioralCurrent(let name, let a, let b, let expression): return ["B\(name) \(a) \(b) I=\(expression)"]
         case .voltageSource(let name, let a, let b, let w): return ["V\(name) \(a) \(b) \(waveform(w, n))"]

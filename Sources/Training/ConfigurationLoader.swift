@@ -262,7 +262,7 @@ public enum ConfigurationLoader {
             ("signalScale", \.signalScale), ("timeScale", \.timeScale), ("somaResistance", \.somaResistance),
             ("integratorResistance", \.integratorResistance), ("stageResistance", \.stageResistance), ("enableRise", \.enableRise),
         ]
-        try reader.keys(m, allowed: Set(numbers.map(\.0) + ["opamp", "device", "wire", "activation", "temperature", "deviceSeed", "tranStep", "tranStop", "maxStep", "include", "allowUnsafeInclude", "trimFiniteGain", "converters"]), at: "circuit")
+        try reader.keys(m, allowed: Set(numbers.map(\.0) + ["opamp", "device", "wire", "activation", "temperature", "deviceSeed", "tranStep", "tranStop", "maxStep", "oneSidedCells", "include", "allowUnsafeInclude", "trimFiniteGain", "converters"]), at: "circuit")
         if let v = m["converters"] {
             let conv = try reader.mapping(v, "circuit.converters")
             try reader.keys(conv, allowed: ["input", "read", "write"], at: "circuit.converters")
@@ -343,6 +343,7 @@ public enum ConfigurationLoader {
         if let v = m["tranStep"] { p.tranStep = try reader.double(v, "circuit.tranStep") }
         if let v = m["tranStop"] { p.tranStop = try reader.double(v, "circuit.tranStop") }
         if let v = m["maxStep"] { p.maxStep = try reader.double(v, "circuit.maxStep") }
+        if let v = m["oneSidedCells"] { p.oneSidedCells = try reader.bool(v, "circuit.oneSidedCells") }
         if let v = m["include"] {
             p.include = try reader.list(v, "circuit.include").enumerated().map { try reader.string($0.element, "circuit.include[\($0.offset)]") }
         }

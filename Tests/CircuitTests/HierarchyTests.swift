@@ -111,4 +111,43 @@ struct HierarchyTests {
             #expect(abs(x - y) < 1e-9, "\(o.node): \(x) V hierarchical, \(y) V flat")
         }
     }
+
+    @Test("cells written as one-sided current sources give the resistors' transient while ideal sources drive the lines; refused where they would not",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ngspice")))
+    func oneSidedCells() throws {
+        var c = studentTeacherConfiguration()
+        c.sizes = [4, 3, 2]
+        c.activations = [.tanh, .linear]
+        let net = try Network.initialized(c, seed: 5)
+        func circuit(_ oneSided: Bool) throws -> MappedCircuit {
+            var p = CircuitParameters()
+            p.opAmp = .macromodel(OpAmpMacromodel(gain: 1e5, gbw: 1e7))
+            p.device.levels = 64
+            p.oneSidedCells = oneSided
+            return try DFCCircuitMapper(configuration: c, parameters: p)
+                .map(network: net, input: [0.3, -0.2, 0.1, 0.4], target: [0.1, -0.1], phase: .controlled)
+        }
+        let resistors = try circuit(false), sources = try circuit(true)
+        let text = try NgspiceDialect().text(sources.circuit)
+        #expect(text.contains("\nGr0_c0p 0 ") && !text.contains("\nRr0_c0p "))
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = try Ngspice.run(netlist: try NgspiceDialect().text(resistors.circuit), in: dir, name: "r")
+        let b = try Ngspice.run(netlist: text, in: dir, name: "g")
+        #expect(Ngspice.problems(b.log).isEmpty, "\(Ngspice.problems(b.log))")
+        let pa = try #require(a.plots.first, "\(a.log)"), pb = try #require(b.plots.first, "\(b.log)")
+        for o in resistors.observables {
+            let x = try #require(pa.vector(o.node.text.lowercased())), y = try #require(pb.vector(o.node.text.lowercased()))
+            #expect(abs((x.last ?? .nan) - (y.last ?? .nan)) < 1e-9, "\(o.node): \(x.last ?? .nan) V with resistors, \(y.last ?? .nan) V with sources")
+        }
+        for bad in [{ (p: inout CircuitParameters) in p.wire = CrossbarWires(rowSegment: 1) },
+                    { (p: inout CircuitParameters) in p.device.readNoise = 0.01 },
+                    { (p: inout CircuitParameters) in p.device.nonlinearityVoltage = 0.25 },
+                    { (p: inout CircuitParameters) in p.opAmp = .cmosTwoStage(CMOSTwoStageOpAmp()) }] {
+            var p = CircuitParameters()
+            p.oneSidedCells = true
+            bad(&p)
+            #expect(throws: InvalidElementError.self) { try p.validate() }
+        }
+    }
 }

@@ -357,3 +357,23 @@ struct ActivationConfigTests {
         }
     }
 }
+
+@Suite("Transient and cell-form keys")
+struct SolverKeysTests {
+    @Test("circuit.maxStep and circuit.oneSidedCells are read; bad values and inexact combinations name the key")
+    func keys() throws {
+        let e = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {maxStep: 5.0e-6, oneSidedCells: true}\n")
+        #expect(e.circuit.maxStep == 5e-6 && e.circuit.oneSidedCells)
+        for (entry, key) in [("maxStep: -1", "circuit.maxStep"), ("maxStep: .nan", "circuit.maxStep"), ("oneSidedCells: maybe", "circuit.oneSidedCells"),
+                             ("{oneSidedCells: true, wire: {rowResistance: 1}}", "circuit.oneSidedCells")] {
+            let body = entry.hasPrefix("{") ? entry : "{\(entry)}"
+            do {
+                _ = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: \(body)\n", file: "a.yaml")
+                Issue.record("accepted \(entry)")
+            } catch let error as InputError {
+                #expect(error.file == "a.yaml" && error.field == key, "\(error)")
+            }
+        }
+    }
+}
+
