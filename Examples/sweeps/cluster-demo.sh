@@ -16,7 +16,7 @@ eval "$(scripts/slurm-test-cluster.sh start "$cluster")"
 secs() { local t0=$1; echo "$(( $(date +%s%N) - t0 ))" | awk '{printf "%.1f", $1/1e9}'; }
 
 cp Examples/sweeps/st-4-3-2-6bit.yaml "$dir/st.yaml"
-"$bin" train --config "$dir/st.yaml" --out "$dir/run" >/dev/null
+"$bin" train --config "$dir/st.yaml" --out "$dir/run" >/dev/null 2>&1
 sed -e "s|base: st-4-3-2-6bit.yaml|base: st.yaml|" -e "s|../../runs/st/model.npz|run/model.npz|" \
   Examples/sweeps/noise-mc.yaml > "$dir/mc.yaml"
 "$bin" sweep plan "$dir/mc.yaml" --out "$dir/L" >/dev/null
