@@ -219,17 +219,7 @@ public struct EvaluationReport: Codable, Sendable {
         return whole
     }
 
-    public static var encoder: JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        // A skipped sample's loss is NaN.
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return e
-    }
-
-    public static var decoder: JSONDecoder {
-        let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return d
-    }
+    /// A skipped sample's loss is NaN: the checkpoints' JSON convention ("nan", "inf") holds it.
+    public static var encoder: JSONEncoder { TrainingCheckpoint.encoder }
+    public static var decoder: JSONDecoder { TrainingCheckpoint.decoder }
 }

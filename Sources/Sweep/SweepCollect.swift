@@ -1,3 +1,4 @@
+import Emulation
 import Foundation
 import NumPyFormat
 import Reports
@@ -17,7 +18,7 @@ public struct SweepCollection: Sendable {
         for index in 0..<manifest.points {
             let url = SweepManifest.pointDirectory(directory, index).appendingPathComponent(PointFile.result)
             guard let data = FileManager.default.contents(atPath: url.path) else { continue }
-            do { results.append(try EvaluationDecoding.decoder.decode(PointResult.self, from: data)) } catch {
+            do { results.append(try EvaluationReport.decoder.decode(PointResult.self, from: data)) } catch {
                 throw InputError(file: url.path, "not a point result written by dfcspice sweep task")
             }
         }
@@ -166,25 +167,12 @@ public struct SweepCollection: Sendable {
             written.append(name)
         }
         try put("points.csv", Data(pointsCSV.utf8))
-        let encoder = EvaluationDecoding.encoder
+        let encoder = EvaluationReport.encoder
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try put("points.json", try encoder.encode(results))
         try put("summary.csv", Data(summaryCSV.utf8))
         try put("summary.md", Data(summaryMarkdown.utf8))
         for (name, svg) in plots() { try put(name, Data(svg.utf8)) }
         return written
-    }
-}
-
-enum EvaluationDecoding {
-    static var decoder: JSONDecoder {
-        let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return d
-    }
-    static var encoder: JSONEncoder {
-        let e = JSONEncoder()
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return e
     }
 }

@@ -30,6 +30,18 @@ public struct SweepFile: Sendable {
         /// Drawn or replicated seeds: averaged over, not plotted against.
         public var isSeed: Bool
         public var isOption: Bool { key.hasPrefix("--") }
+
+        /// The values of point `index` of the product of `axes`, the last axis fastest.
+        static func values(of index: Int, _ axes: [Axis]) -> [String] {
+            var rest = index
+            var out = [String](repeating: "", count: axes.count)
+            for a in axes.indices.reversed() {
+                let n = axes[a].values.count
+                out[a] = axes[a].values[rest % n]
+                rest /= n
+            }
+            return out
+        }
     }
 
     public var path: String
@@ -188,14 +200,5 @@ public struct SweepFile: Sendable {
     public var pointCount: Int { axes.reduce(1) { $0 * $1.values.count } }
 
     /// The values of point `index` (row-major over `axes`, the last axis fastest).
-    public func values(of index: Int) -> [String] {
-        var rest = index
-        var out = [String](repeating: "", count: axes.count)
-        for a in axes.indices.reversed() {
-            let n = axes[a].values.count
-            out[a] = axes[a].values[rest % n]
-            rest /= n
-        }
-        return out
-    }
+    public func values(of index: Int) -> [String] { Axis.values(of: index, axes) }
 }

@@ -29,16 +29,7 @@ public struct SweepManifest: Codable, Sendable {
     }
 
     /// The values of point `index`, one per axis.
-    public func values(of index: Int) -> [String] {
-        var rest = index
-        var out = [String](repeating: "", count: axes.count)
-        for a in axes.indices.reversed() {
-            let n = axes[a].values.count
-            out[a] = axes[a].values[rest % n]
-            rest /= n
-        }
-        return out
-    }
+    public func values(of index: Int) -> [String] { SweepFile.Axis.values(of: index, axes) }
 
     public static func pointDirectory(_ dir: URL, _ index: Int) -> URL {
         dir.appendingPathComponent("points").appendingPathComponent(String(format: "%05d", index))

@@ -200,3 +200,24 @@ struct SweepEngineTests {
         #expect(plots.count == 1 && plots[0].name == "meanLoss-vs-noise.svg" && plots[0].svg.contains("<circle"))
     }
 }
+
+@Suite("Shipped sweep files")
+struct ExampleSweepTests {
+    @Test("every sweep in Examples/sweeps parses and names a base config that loads")
+    func examples() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Examples/sweeps")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        var sweeps = 0
+        for name in files {
+            let path = dir.appendingPathComponent(name).path
+            guard try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").contains(where: { $0.hasPrefix("command:") }) else { continue }
+            let sweep = try SweepFile.load(path: path)
+            _ = try ConfigurationLoader.loadExperiment(path: sweep.base)
+            #expect(sweep.pointCount >= 2, "\(name)")
+            sweeps += 1
+        }
+        #expect(sweeps >= 2, "\(files)")
+    }
+}
+

@@ -10,9 +10,16 @@ struct ExampleConfigTests {
             .deletingLastPathComponent().appendingPathComponent("Examples")
     }
 
+    /// Every example YAML but the sweep files (Examples/sweeps, checked by SweepTests), which
+    /// name a base config and a command instead of being one.
     static var configs: [String] {
         let files = FileManager.default.enumerator(atPath: examples.path)?.compactMap { $0 as? String } ?? []
-        return files.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        return files.filter { ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && !isSweep($0) }.sorted()
+    }
+
+    static func isSweep(_ relative: String) -> Bool {
+        let text = (try? String(contentsOf: examples.appendingPathComponent(relative), encoding: .utf8)) ?? ""
+        return relative.hasPrefix("sweeps/") && text.split(separator: "\n").contains { $0.hasPrefix("command:") }
     }
 
     /// The shipped config at `relative` (below Examples/), loaded as `dfcspice` loads it.
