@@ -36,7 +36,11 @@ extension DFCCircuitMapper {
         func program(_ values: Matrix, array index: UInt64) -> ProgrammedArray {
             var faults = faultRoot.derived(index)
             var noise = noiseRoot.derived(index).derived(values.fingerprint)
-            return parameters.device.program(values, faults: &faults, noise: &noise)
+            var array = parameters.device.program(values, faults: &faults, noise: &noise)
+            if parameters.wire.isResistive, let realised = Self.irDropRealised(array, wires: parameters.wire) {
+                array.realised = realised
+            }
+            return array
         }
         // The previous arrays serve only when they came from the same round and shapes
         // (and, the caller's part, from this mapper).
@@ -66,5 +70,19 @@ extension DFCCircuitMapper {
             out.stuck += w.stuckDevices + q.stuckDevices
         }
         return out
+    }
+
+    /// The weights an array realises with wire resistance: (A⁺ − A⁻)/G_unit, A± the exact
+    /// IR-drop map from line voltages to row currents (`Crossbar.effectiveConductances`). nil
+    /// (the cells' own weights stand) only if the line relaxation does not converge, which
+    /// takes wires far more resistive than their cells.
+    static func irDropRealised(_ array: ProgrammedArray, wires: CrossbarWires) -> Matrix? {
+        let m = array.gPlus.rows, n = array.gPlus.columns
+        var bar = Crossbar(prefix: "IR", rows: (0..<m).map { SpiceName("r", String($0)) },
+                           plusLines: (0..<n).map { SpiceName("p", String($0)) }, minusLines: (0..<n).map { SpiceName("n", String($0)) },
+                           gPlus: array.gPlus, gMinus: array.gMinus)
+        bar.wires = wires
+        guard let a = bar.effectiveConductances() else { return nil }
+        return (a.plus - a.minus) / array.gUnit
     }
 }
