@@ -40,9 +40,11 @@ extension SpiceBackend {
     }
 }
 
-/// A thread-safe count of finished samples, for progress lines.
-final class Counter: @unchecked Sendable {
+/// A thread-safe count of finished work (samples, sweep points), for progress lines.
+public final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
-    func increment() -> Int { lock.withLock { value += 1; return value } }
+    public init() {}
+    /// Counts one more and returns the new count.
+    public func increment() -> Int { lock.withLock { value += 1; return value } }
 }

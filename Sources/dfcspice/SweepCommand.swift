@@ -1,4 +1,5 @@
 import ArgumentParser
+import Emulation
 import Foundation
 import Sweep
 import Training
@@ -120,7 +121,7 @@ struct SweepRunCommand: ParsableCommand {
             let counter = Counter()
             print("running \(total) of \(manifest.points) points here, \(workers) at a time")
             let failed = try LocalEngine.run(directory: dir, indices: todo, workers: workers, executable: binary) { index, ok in
-                let n = counter.next()
+                let n = counter.increment()
                 FileHandle.standardError.write(Data("\(n)/\(total) point \(index) \(ok ? "done" : "FAILED")\n".utf8))
             }
             try report(dir, manifest, failed: failed)
@@ -147,12 +148,6 @@ struct SweepRunCommand: ParsableCommand {
                              + "their logs are in points/<index>/log.txt; run again to retry them")
         }
     }
-}
-
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func next() -> Int { lock.withLock { value += 1; return value } }
 }
 
 struct SweepTaskCommand: ParsableCommand {
