@@ -24,6 +24,17 @@ public struct Quantizer: Sendable, Equatable {
     /// code change); a riser 2 % of a step wide is continuous and leaves the codes exact elsewhere.
     public static let transitionWidth = 0.02
 
+    /// The quantizer as the netlist builds it, in model units: the staircase with risers
+    /// `transitionWidth` of a step wide, y = x/q, q·(⌊y⌋ + clamp((y − ⌊y⌋ − ½)/w + ½, 0, 1)),
+    /// clipped at ±range. In a continuous loop (the controller's ADC and DAC) a loop can rest
+    /// on a riser where a vertical step would make it chatter.
+    public func continuous(_ x: Double) -> Double {
+        let q = step, y = x / q
+        let fl = y.rounded(.down)
+        let riser = min(max((y - fl - 0.5) / Self.transitionWidth + 0.5, 0), 1)
+        return min(range, max(-range, q * (fl + riser)))
+    }
+
     /// The quantizer in volts as an ngspice expression of `node` at signal scale `s`:
     /// y = V/q, out = q·(⌊y⌋ + clamp((y − ⌊y⌋ − ½)/w + ½, 0, 1)), clipped at ±s·R.
     public func expression(of node: SpiceName, signalScale s: Double) -> String {

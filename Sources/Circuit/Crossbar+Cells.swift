@@ -25,6 +25,17 @@ public struct CellPhysics: Sendable, Equatable {
     public var isNoisy: Bool { (white > 0 || pink > 0) && step > 0 && stop > 0 }
     public var isLinearResistor: Bool { nonlinearityVoltage == 0 && !isNoisy }
 
+    /// The 1/f part's octaves for a run of `samples` samples and total rms `rms` (none when 0):
+    /// AR(1) coefficients a_k = e^(−1/τ_k) for τ_k = 2^k samples, the innovation scale of each,
+    /// and each octave's stationary rms (rms/√octaves).
+    public static func pinkOctaves(samples count: Int, rms pink: Double) -> (decay: [Double], innovation: [Double], perOctave: Double) {
+        guard pink > 0 else { return ([], [], 0) }
+        let octaves = max(1, Int(Foundation.log2(Double(count)).rounded(.up)))
+        let perOctave = pink / Double(octaves).squareRoot()
+        let decay = (0..<octaves).map { Foundation.exp(-1 / Foundation.pow(2, Double($0))) }
+        return (decay, decay.map { (1 - $0 * $0).squareRoot() * perOctave }, perOctave)
+    }
+
     /// Samples of n(t) for one device: white plus 1/f, the 1/f part a sum of first-order
     /// (AR(1)) processes with time constants 1, 2, 4, … samples and equal variance, whose
     /// spectrum is flat to within ±1.5 dB per octave around 1/f over the run's band.
@@ -33,12 +44,8 @@ public struct CellPhysics: Sendable, Equatable {
         var g = SeededGenerator(seed: seed).derived(device)
         var out = [(time: Double, value: Double)]()
         out.reserveCapacity(count)
-        let octaves = max(1, Int(Foundation.log2(Double(count)).rounded(.up)))
-        var state = [Double](repeating: 0, count: pink > 0 ? octaves : 0)
-        let perOctave = pink / Double(octaves).squareRoot()
-        // AR(1) coefficient a = e^(−1/τ) of each octave's τ = 2^k samples, and its innovation scale.
-        let decay = state.indices.map { Foundation.exp(-1 / Foundation.pow(2, Double($0))) }
-        let innovation = decay.map { (1 - $0 * $0).squareRoot() * perOctave }
+        let (decay, innovation, perOctave) = Self.pinkOctaves(samples: count, rms: pink)
+        var state = [Double](repeating: 0, count: decay.count)
         for k in state.indices { state[k] = g.nextNormal() * perOctave }
         for i in 0..<count {
             var n = white > 0 ? white * g.nextNormal() : 0

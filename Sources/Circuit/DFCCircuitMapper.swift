@@ -291,7 +291,7 @@ public struct DFCCircuitMapper: Sendable {
     /// The cells of array `array`: the device model's I–V nonlinearity and read noise. The noise
     /// is fresh for every read: its seed follows the device seed, the array, the programming
     /// round and the input, so a sample's transient is reproducible and two samples differ.
-    func cellPhysics(array: UInt64, input: [Double], programmingRound: UInt64) -> CellPhysics {
+    public func cellPhysics(array: UInt64, input: [Double], programmingRound: UInt64) -> CellPhysics {
         let d = parameters.device
         var cells = CellPhysics()
         cells.nonlinearityVoltage = d.nonlinearityVoltage

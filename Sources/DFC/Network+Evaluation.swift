@@ -22,15 +22,24 @@ extension Network {
     /// sums `loss` and the arg-max hits against one-hot `labels`. The result does not
     /// depend on the core count: block sums are added in block order.
     public func evaluate(inputs: Matrix, labels: Matrix, loss: Loss) -> Evaluation {
+        Evaluation.of(inputs: inputs, labels: labels, loss: loss) { forward($0).output }
+    }
+}
+
+extension Evaluation {
+    /// Loss and hits of `outputs` (a feedforward pass: batch × n_0 → batch × n_L, row by row)
+    /// over `inputs`, in blocks of `Network.evaluationBlock` rows, blocks in parallel, their sums
+    /// added in block order (so the result does not depend on the core count).
+    public static func of(inputs: Matrix, labels: Matrix, loss: Loss, outputs: @Sendable (Matrix) -> Matrix) -> Evaluation {
         let n = inputs.rows
-        let blocks = (n + Self.evaluationBlock - 1) / Self.evaluationBlock
+        let blocks = (n + Network.evaluationBlock - 1) / Network.evaluationBlock
         var parts = [Evaluation](repeating: Evaluation(lossSum: 0, correct: 0, samples: 0), count: blocks)
         parts.withUnsafeMutableBufferPointer { out in
             guard let slots = out.baseAddress else { return }
             Parallel.forEach(blocks) { b in
-                let range = (b * Self.evaluationBlock)..<min(n, (b + 1) * Self.evaluationBlock)
+                let range = (b * Network.evaluationBlock)..<min(n, (b + 1) * Network.evaluationBlock)
                 let y = labels.rows(range)
-                let output = forward(inputs.rows(range)).output
+                let output = outputs(inputs.rows(range))
                 var correct = 0
                 for s in 0..<output.rows {
                     var best = 0

@@ -92,10 +92,20 @@ public protocol Backend: Sendable {
     /// `feedbackUpdate(inputs:variant:noiseSeed:)` from a given feedforward state of `inputs`, which
     /// must be `effectiveNetwork.forward(inputs)` (only called when `feedbackStartsFromForward`).
     func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, variant: Variant, noiseSeed: UInt64) throws -> [Matrix]
+    func feedforwardOutput(_ inputs: Matrix) -> Matrix
 }
 
 extension Backend {
     public var feedbackStartsFromForward: Bool { false }
+
+    /// The output r_L⁻ of the backend's feedforward pass over a batch (rows are samples).
+    /// The effective network's unless a backend models more than its weights.
+    public func feedforwardOutput(_ inputs: Matrix) -> Matrix { effectiveNetwork.forward(inputs).output }
+
+    /// Loss and accuracy of `feedforwardOutput` over a data set.
+    public func evaluate(inputs: Matrix, labels: Matrix, loss: Loss) -> Evaluation {
+        Evaluation.of(inputs: inputs, labels: labels, loss: loss) { feedforwardOutput($0) }
+    }
 
     public func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, variant: Variant,
                                noiseSeed: UInt64) throws -> [Matrix] {

@@ -2,12 +2,20 @@ import Circuit
 import DFC
 import LinearAlgebra
 
-/// The circuit's non-idealities on the ideal ODEs (DESIGN.md §2, level 2), batched on BLAS:
-/// the weights the devices realise (quantized, noisy, stuck — programmed exactly as the
-/// SPICE backend programs them), the finite DC gain of every TIA and soma stage when the
-/// gain trim is off, and the op-amp rails as a bound on v and u.
-/// Not modelled: the single-pole op-amps' bandwidth (its lag is measured against SPICE in
-/// docs/results.md).
+/// The circuit's non-idealities without a circuit simulator (DESIGN.md §2, level 2), batched on
+/// BLAS: the weights the devices realise (levels, programming noise, faults, drift, IR drop —
+/// programmed exactly as the SPICE backend programs them), each stage's finite DC gain when the
+/// gain trim is off, and the circuit's stages as `CircuitBehavior` describes them: op-amp input
+/// offsets and bias currents (the netlist's own per-instance draws), GBW as first-order lags,
+/// output swing, the transistor activation's measured transfer curve, sinh cells, read noise,
+/// and the converters (docs/behavioral-model.md).
+///
+/// When the circuit is nothing but its realised weights (`CircuitBehavior.isStatic`), the ideal
+/// ODEs on those weights are the whole model and the ideal solver's kernels run them, `dfc-ssa`
+/// by Lemma 1. Otherwise forward updates come from `CircuitDynamics`, as the hardware would
+/// give them: `dfc` from the trajectory, `dfc-ss` and `dfc-ssa` from the settled state (Lemma 1
+/// does not hold with offsets, lags and quantizers). The feedback phase (Eq. 13) runs the ideal
+/// kernels on the effective weights and curves; its offsets, lags and noise are not modelled.
 public struct BehavioralBackend: Backend {
     public var mapper: DFCCircuitMapper
     public var requested: Network
@@ -17,27 +25,58 @@ public struct BehavioralBackend: Backend {
     /// only the arrays whose values changed).
     public var arrays: ProgrammedNetwork
 
+    /// The transistor activation's φ as ngspice measures it, for its tanh layers (nil: the equation).
+    public var measuredCurve: TransferCurve?
+    /// The circuit's stages beyond its weights, for these arrays.
+    public var behavior: CircuitBehavior
+    /// Which programming of the weights the arrays are (`DFCCircuitMapper.programArrays`).
+    public var programmingRound: UInt64
+    /// Seed of the read noise and soma noise of `CircuitDynamics`, advanced per reprogramming.
+    public var noiseSeed: UInt64
+
     public var name: String { "behavioral" }
     public var network: Network { requested }
     public var effectiveNetwork: Network { ideal.network }
 
-    public init(network: Network, configuration: Configuration, circuit: CircuitParameters, cycle: UInt64 = 0) throws {
+    /// The circuit model in time, when the circuit is more than its weights (built with the
+    /// arrays: its cell-by-cell read noise is drawn once per programming).
+    var dynamics: CircuitDynamics?
+
+    static func dynamics(_ behavior: CircuitBehavior, ideal: IdealBackend, arrays: ProgrammedNetwork,
+                         mapper: DFCCircuitMapper) -> CircuitDynamics? {
+        behavior.isStatic ? nil : CircuitDynamics(network: ideal.network, behavior: behavior, configuration: ideal.solver.configuration,
+                                                  arrays: arrays, mapper: mapper)
+    }
+
+    public init(network: Network, configuration: Configuration, circuit: CircuitParameters, cycle: UInt64 = 0,
+                programmingRound: UInt64 = 0) throws {
         mapper = try DFCCircuitMapper(configuration: configuration, parameters: circuit)
         requested = network
         self.cycle = cycle
+        self.programmingRound = programmingRound
+        noiseSeed = SeededGenerator(seed: circuit.deviceSeed ?? configuration.seed).derived(0xBE4A).derived(cycle).state.0
         var c = configuration
         if circuit.opAmp.outputLimit != nil {
             c.control.divergenceBound = min(c.control.divergenceBound, 1e6)
         }
+        if let pair = circuit.activation.transistorCircuit, configuration.activations.contains(.tanh) {
+            measuredCurve = try TransferCurve.measuredOnce(pair, signalScale: circuit.signalScale, celsius: circuit.temperature)
+        }
         // Only the device arrays: building the whole circuit per reprogramming took
         // 50 ms on the Fashion-MNIST network, more than the batch's own work.
-        arrays = mapper.programArrays(network: network)
-        ideal = try IdealBackend(network: Self.effective(arrays, mapper: mapper), configuration: c)
+        arrays = mapper.programArrays(network: network, programmingRound: programmingRound)
+        behavior = mapper.behavior(of: arrays)
+        ideal = try IdealBackend(network: Self.effective(arrays, mapper: mapper, curve: measuredCurve), configuration: c)
+        dynamics = Self.dynamics(behavior, ideal: ideal, arrays: arrays, mapper: mapper)
     }
 
     /// Realised weights, scaled by each stage's DC gain 1/(1 + (1 + R_F·G_in)/A) when untrimmed.
-    static func effective(_ arrays: ProgrammedNetwork, mapper: DFCCircuitMapper) -> Network {
+    /// The measured curve, where there is one, replaces tanh.
+    static func effective(_ arrays: ProgrammedNetwork, mapper: DFCCircuitMapper, curve: TransferCurve?) -> Network {
         var net = arrays.realised
+        if let curve {
+            for i in 0..<net.depth where mapper.configuration.activations[i] == .tanh { net.transferCurves[i] = curve }
+        }
         guard !mapper.parameters.trimFiniteGain else { return net }
         let gain = mapper.parameters.opAmp.dcGain
         let soma = 1 / (1 + 3 / gain)        // R_F = R with two inputs of R: noise gain 3
@@ -57,11 +96,43 @@ public struct BehavioralBackend: Backend {
     }
 
     public func run(input: [Double], labels: [Double]) throws -> SampleRun {
-        try ideal.run(input: input, labels: labels)
+        guard let dynamics else { return try ideal.run(input: input, labels: labels) }
+        let outcome = dynamics.run(input: Matrix(row: input), labels: Matrix(row: labels), plasticity: .none, traces: true,
+                                   noiseSeed: noiseSeed)
+        guard let trace = outcome.trace else { throw ModelError("behavioral backend: no traces were recorded") }
+        return trace
     }
 
     public func update(inputs: Matrix, labels: Matrix, variant: Variant) throws -> BatchUpdate {
-        try ideal.update(inputs: inputs, labels: labels, variant: variant)
+        guard let dynamics, variant.family != .baseline else { return try ideal.update(inputs: inputs, labels: labels, variant: variant) }
+        try ideal.network.validateInput(inputs)
+        let plasticity: CircuitDynamics.Plasticity = variant.family == .trajectory ? .trajectory : .finalState
+        var outcome = dynamics.run(input: inputs, labels: labels, plasticity: plasticity, traces: false,
+                                   noiseSeed: SeededGenerator(seed: noiseSeed).derived(inputs.fingerprint).state.0)
+        // A sample that left every bound (possible only without rails) would spoil the sum: the
+        // update is taken again from the others, as the ideal solver does.
+        let kept = (0..<inputs.rows).filter { outcome.status[$0] != .diverged }
+        if kept.count < inputs.rows {
+            var u = kept.isEmpty ? BatchUpdate(dW: requested.weights.map { Matrix(rows: $0.rows, columns: $0.columns) },
+                                               db: requested.biases.map { [Double](repeating: 0, count: $0.count) })
+                                 : try update(inputs: inputs.rows(at: kept), labels: labels.rows(at: kept), variant: variant)
+            u.converged = 0
+            u.notConverged = 0
+            u.diverged = 0
+            for s in outcome.status.indices { u.count(outcome.status[s]) }
+            return u
+        }
+        var u = BatchUpdate(dW: outcome.dW, db: outcome.db)
+        for status in outcome.status { u.count(status) }
+        u.loss = ideal.solver.configuration.loss.perSample(outcome.feedforwardOutput, labels).reduce(0, +)
+        outcome.dW = []
+        return u
+    }
+
+    /// The circuit's gated-off DC point: offsets, converters, sinh cells and measured φ included.
+    public func feedforwardOutput(_ inputs: Matrix) -> Matrix {
+        guard let dynamics else { return ideal.network.forward(inputs).output }
+        return dynamics.feedforward(inputs).r[requested.depth - 1]
     }
 
     /// The feedback phase on the effective weights; the decay acts on the requested Q.
@@ -93,8 +164,11 @@ public struct BehavioralBackend: Backend {
         var b = self
         b.requested = network
         b.cycle = cycle
-        b.arrays = mapper.programArrays(network: network, reusing: (requested, arrays))
-        b.ideal = try ideal.reprogrammed(with: Self.effective(b.arrays, mapper: mapper), cycle: cycle)
+        b.arrays = mapper.programArrays(network: network, programmingRound: programmingRound, reusing: (requested, arrays))
+        b.behavior = mapper.behavior(of: b.arrays)
+        b.noiseSeed = SeededGenerator(seed: mapper.parameters.deviceSeed ?? mapper.configuration.seed).derived(0xBE4A).derived(cycle).state.0
+        b.ideal = try ideal.reprogrammed(with: Self.effective(b.arrays, mapper: mapper, curve: measuredCurve), cycle: cycle)
+        b.dynamics = Self.dynamics(b.behavior, ideal: b.ideal, arrays: b.arrays, mapper: mapper)
         return b
     }
 }

@@ -117,13 +117,20 @@ public struct DataSetEvaluation: Codable, Sendable, Equatable {
     /// set's start, chunks in parallel.
     public static func evaluate(_ network: Network, inputs: Matrix, labels: Matrix, loss: Loss, classification: Bool,
                                 range: Range<Int>) -> DataSetEvaluation {
+        evaluate(outputs: { network.forward($0).output }, inputs: inputs, labels: labels, loss: loss,
+                 classification: classification, range: range)
+    }
+
+    /// `evaluate` with any row-by-row feedforward pass (a backend's `feedforwardOutput`).
+    public static func evaluate(outputs: @Sendable (Matrix) -> Matrix, inputs: Matrix, labels: Matrix, loss: Loss,
+                                classification: Bool, range: Range<Int>) -> DataSetEvaluation {
         let chunks = stride(from: range.lowerBound, to: range.upperBound, by: chunk).map { $0..<min(range.upperBound, $0 + chunk) }
         var parts = [([Double], [Bool])](repeating: ([], []), count: chunks.count)
         parts.withUnsafeMutableBufferPointer { out in
             guard let slots = out.baseAddress else { return }
             Parallel.forEach(chunks.count) { k in
                 let rows = chunks[k]
-                slots[k] = scored(outputs: network.forward(inputs.rows(rows)).output, labels: labels.rows(rows), loss: loss, classification: classification)
+                slots[k] = scored(outputs: outputs(inputs.rows(rows)), labels: labels.rows(rows), loss: loss, classification: classification)
             }
         }
         return DataSetEvaluation(start: range.lowerBound, end: range.upperBound, total: inputs.rows,

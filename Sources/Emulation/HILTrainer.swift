@@ -126,12 +126,12 @@ public final class HILTrainer<B: Backend> {
 
     /// Mean per-sample loss of the backend's effective network.
     func loss(_ x: Matrix, _ y: Matrix) -> Double {
-        backend.effectiveNetwork.evaluate(inputs: x, labels: y, loss: configuration.loss).meanLoss
+        backend.evaluate(inputs: x, labels: y, loss: configuration.loss).meanLoss
     }
 
     /// Mean loss and, for classification data, the misclassified fraction of one split, in one pass.
     func metrics(_ x: Matrix, _ y: Matrix) -> (loss: Double, error: Double?) {
-        let e = backend.effectiveNetwork.evaluate(inputs: x, labels: y, loss: configuration.loss)
+        let e = backend.evaluate(inputs: x, labels: y, loss: configuration.loss)
         return (e.meanLoss, data.classification ? e.errorRate : nil)
     }
 

@@ -67,7 +67,10 @@ public struct SpiceBackend: Backend {
             let fields = lines[k].split(separator: " ", maxSplits: 3)
             lines[k] = "\(fields[0]) \(fields[1]) \(fields[2]) DC \(NgspiceDialect.number(value))"
         }
-        for (k, x) in input.enumerated() {
+        // Through the input DACs, as `DFCCircuitMapper.map` writes the sources.
+        let dac = mapper.parameters.converters.input
+        for (k, exact) in input.enumerated() {
+            let x = dac.map { $0(exact) } ?? exact
             set(inputLines[k].plus, s * x)
             set(inputLines[k].minus, -s * x)
         }

@@ -1,5 +1,6 @@
 import Circuit
 import DFC
+import Foundation
 import Spice
 
 extension TransferCurve {
@@ -28,5 +29,32 @@ extension TransferCurve {
             throw SimulationError(kind: .missingVector, message: "the DC sweep of \(pair.subcircuitName) gave no in/out vectors", log: result.log)
         }
         return try TransferCurve(start: v[0] / s, step: (v[v.count - 1] - v[0]) / s / Double(v.count - 1), values: r.map { $0 / s })
+    }
+}
+
+/// Transfer curves measured in this process, by the subcircuit they were measured from: the
+/// behavioral backend is rebuilt at every reprogramming, and its curve does not change.
+private final class TransferCurveCache: @unchecked Sendable {
+    static let shared = TransferCurveCache()
+    private let lock = NSLock()
+    private var curves: [String: TransferCurve] = [:]
+
+    func curve(_ key: String, measure: () throws -> TransferCurve) throws -> TransferCurve {
+        if let c = lock.withLock({ curves[key] }) { return c }
+        let c = try measure()
+        lock.withLock { curves[key] = c }
+        return c
+    }
+}
+
+extension TransferCurve {
+    /// `measure` with the embedded (or batch) ngspice, once per subcircuit, scale and
+    /// temperature in a process.
+    public static func measuredOnce(_ pair: any TransistorActivation, signalScale s: Double, celsius: Double) throws -> TransferCurve {
+        // A pair's description lists every stored parameter: equal descriptions, equal circuits.
+        let key = "\(String(reflecting: pair))|\(s)|\(celsius)"
+        return try TransferCurveCache.shared.curve(key) {
+            try measure(pair, signalScale: s, celsius: celsius, engine: FallbackEngine())
+        }
     }
 }

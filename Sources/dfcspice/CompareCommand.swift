@@ -69,6 +69,11 @@ struct CompareCommand: ParsableCommand {
     var idealRefine = 1
     @Option(help: "φ of the ideal run: equation (tanh), or circuit (the transistor pair's transfer curve from an ngspice DC sweep, also used for both runs' plasticity).")
     var idealPhi: PhiChoice = .equation
+    @Option(help: ArgumentHelp("""
+        What the circuit is compared with: ideal (the DFC equations, as --ideal-weights and --ideal-phi set them) or \
+        behavioral (the behavioral backend: realised weights, measured φ, offsets, lags, swing, read noise, sinh cells and \
+        converters of the same circuit section; --ideal-refine divides its dt too).
+        """)) var reference: ReferenceChoice = .ideal
     @Option(help: "Seconds each ngspice run may take before it is halted.") var timeLimit = 600.0
     @Option(help: ArgumentHelp("Compare at each of these temperatures (°C, comma-separated), one report each in DIR/T<t>.",
                                valueName: "t1,t2,…"), transform: { text in
@@ -143,17 +148,34 @@ struct CompareCommand: ParsableCommand {
             phiNote = String(format: "DC sweep of %@ at %g °C (largest departure from tanh %.3g)", pair.subcircuitName.text, p.temperature,
                              curve.largestDeparture { Foundation.tanh($0) })
         }
-        let ideal = try IdealBackend(network: referenceNetwork, configuration: c, refinement: idealRefine)
+        var referenceName = ""
         let started = Date()
-        let reference = try ideal.run(input: x.row(sample), labels: y.row(sample))
+        let reference: SampleRun
+        switch self.reference {
+        case .ideal:
+            let ideal = try IdealBackend(network: referenceNetwork, configuration: c, refinement: idealRefine)
+            referenceName = ideal.name
+            reference = try ideal.run(input: x.row(sample), labels: y.row(sample))
+        case .behavioral:
+            var refined = c
+            refined.control.dt /= Double(idealRefine)
+            refined.control.steps *= idealRefine
+            let behavioral = try BehavioralBackend(network: network, configuration: refined, circuit: experiment.circuit)
+            referenceName = idealRefine > 1 ? "behavioral (dt/\(idealRefine))" : "behavioral"
+            if let curve = behavioral.measuredCurve {
+                for i in 0..<network.depth where network.activations[i] == .tanh { curves[i] = curve }
+            }
+            phiNote = "the behavioral backend's (\(behavioral.measuredCurve == nil ? "the equation" : "the measured curve"))"
+            reference = try behavioral.run(input: x.row(sample), labels: y.row(sample))
+        }
         let candidate = try spice.run(input: x.row(sample), labels: y.row(sample))
         let comparison = Comparison.compare(reference: reference, candidate: candidate, activations: c.activations, curves: curves,
                                             controller: c.controller, tolerance: c.control.convergenceTolerance,
-                                            referenceName: ideal.name, candidateName: "circuit")
+                                            referenceName: referenceName, candidateName: "circuit")
         let p = experiment.circuit
         let opamp = p.opAmp.summary
         let report = ComparisonReport(
-            title: "Circuit versus ideal: \(c.name), sample \(sample)",
+            title: "Circuit versus \(self.reference.rawValue): \(c.name), sample \(sample)",
             context: [("config", options.config), ("network", network.sizes.map(String.init).joined(separator: "-")),
                       ("model", model), ("seed", "\(c.seed)"), ("op-amp", opamp),
                       ("devices", p.device.levels > 0 ? "\(p.device.levels) levels" : "continuous"),
@@ -169,7 +191,7 @@ struct CompareCommand: ParsableCommand {
         try report.write(to: URL(fileURLWithPath: out))
         let worst = comparison.signals.max { $0.rmsOverRange < $1.rmsOverRange }
         print(String(format: "circuit vs %@: worst trace RMS %.2e of range (%@), final u %.2e, final v %.2e (relative), ΔW angles %@°; verdicts %@/%@; %.2f s",
-                     ideal.name, worst?.rmsOverRange ?? 0, worst?.signal ?? "-", comparison.agreement("u")?.finalRelative ?? 0,
+                     referenceName, worst?.rmsOverRange ?? 0, worst?.signal ?? "-", comparison.agreement("u")?.finalRelative ?? 0,
                      comparison.signals.filter { $0.signal.hasPrefix("v") && !$0.signal.hasPrefix("vA") && !$0.signal.hasPrefix("vB") }.map(\.finalRelative).max() ?? 0,
                      comparison.updateAngles.map { String(format: "%.3f", $0) }.joined(separator: ", "),
                      comparison.referenceStatus, comparison.candidateStatus, Date().timeIntervalSince(started)))
@@ -271,6 +293,11 @@ func readNetlist(_ path: String) throws -> String {
             throw InputError(file: path, e.description)
         }
     }
+}
+
+/// What `compare` runs beside the circuit.
+enum ReferenceChoice: String, ExpressibleByArgument, CaseIterable {
+    case ideal, behavioral
 }
 
 /// φ of the ideal run in `compare`.

@@ -1,0 +1,131 @@
+import Circuit
+import LinearAlgebra
+
+/// The read noise of a set of crossbar rows, batch × rows, as one process per row.
+///
+/// Each cell's conductance is G·(1 + n(t)) with n white plus 1/f (`CellPhysics`), sampled every
+/// `step` and linear in between (the netlist's PWL sources). A row's current noise
+/// Σ_c G_c x_c n_c(t) is a sum of independent processes of one law, so it is that law scaled by
+/// √(Σ_c G_c² x_c²): one process per row stands for the row's cells in distribution (not in
+/// realisation: the netlist's per-cell draws are too many to follow at scale).
+struct RowReadNoise {
+    let white: Double
+    let step: Double
+    let decay: [Double], innovation: [Double]
+    var lanes: NormalLanes
+    /// n at the sample before and after the current time, and the 1/f octaves' states.
+    var previous: Matrix, next: Matrix
+    var octaves: [Matrix]
+    var sample = 0
+
+    init(batch: Int, rows: Int, white: Double, pink: Double, step: Double, stop: Double, seed: UInt64) {
+        let count = Int((stop / step).rounded(.up)) + 1
+        let pinkCoefficients = CellPhysics.pinkOctaves(samples: count, rms: pink)
+        self.white = white
+        self.step = step
+        decay = pinkCoefficients.decay
+        innovation = pinkCoefficients.innovation
+        lanes = NormalLanes(generator: SeededGenerator(seed: seed))
+        previous = Matrix(rows: batch, columns: rows)
+        next = previous
+        octaves = decay.map { _ in Matrix(rows: batch, columns: rows) }
+        for k in octaves.indices { lanes.fill(&octaves[k].storage, scale: pinkCoefficients.perOctave) }
+        // The first sample is 0, as in the netlist: the operating point sees the cells' own G.
+        advance()
+    }
+
+    /// Draws the sample after `next`.
+    private mutating func advance() {
+        previous = next
+        var n = Matrix(rows: next.rows, columns: next.columns)
+        if white > 0 { lanes.fill(&n.storage, scale: white) }
+        var fresh = Matrix(rows: n.rows, columns: n.columns)
+        for k in octaves.indices {
+            lanes.fill(&fresh.storage, scale: innovation[k])
+            for e in fresh.storage.indices {
+                octaves[k].storage[e] = decay[k] * octaves[k].storage[e] + fresh.storage[e]
+            }
+            n += octaves[k]
+        }
+        next = n
+        sample += 1
+    }
+
+    /// n(t) per row, linear between samples.
+    mutating func value(at t: Double) -> Matrix {
+        while t > Double(sample) * step { advance() }
+        let f = max(0, min(1, (t - Double(sample - 1) * step) / step))
+        return previous.zipMap(next) { $0 + f * ($1 - $0) }
+    }
+}
+
+extension CircuitDynamics {
+    /// The read noise added to a row set with drive lines `x` (batch × lines): √(S·(x∘x)) ∘ n.
+    func readNoise(_ process: inout RowReadNoise, weights s: Matrix, lines x: Matrix, bias: Bool, at t: Double) -> Matrix {
+        var x2 = x.map { $0 * $0 }
+        if bias {
+            let one = behavior.line(1)
+            x2 = Matrix.hstack([x2, Matrix(rows: x.rows, columns: 1, repeating: one * one)])
+        }
+        let variance = Matrix.product(x2, .none, s, .transposed)
+        let n = process.value(at: t)
+        return variance.zipMap(n) { $0.squareRoot() * $1 }
+    }
+
+    /// The noise current of every cell at t, through the same lines as the signal.
+    func cellReadNoise(_ noise: CellReadNoise, lines x: Matrix, bias: Bool, at t: Double) -> Matrix {
+        let drive = bias ? Matrix.hstack([x, Matrix(rows: x.rows, columns: 1, repeating: behavior.line(1))]) : x
+        return Matrix.product(drive, .none, noise.weights(at: t), .transposed)
+    }
+}
+
+/// The read noise of one array cell by cell, the very realisation the netlist holds: each
+/// device's n(t) from `CellPhysics.noiseSamples` with the netlist's seed, so a behavioral run
+/// and the SPICE run of the same programming see the same noise. The SPICE backend writes its
+/// netlist once per programming, so every sample of that programming sees it too.
+struct CellReadNoise: Sendable {
+    /// G⁺/G_unit and G⁻/G_unit, rows × lines.
+    let plus: Matrix, minus: Matrix
+    /// n(t) of each device at the samples, [sample][row·lines + line], for the + and − cells.
+    let samplesPlus: [[Double]], samplesMinus: [[Double]]
+    let step: Double
+
+    /// Values held: cells × samples of every array together at most this (32 MB of doubles);
+    /// larger networks use `RowReadNoise`.
+    static let budget = 4_000_000
+
+    init(array: ProgrammedArray, physics: CellPhysics, timeScale: Double) {
+        plus = array.gPlus / array.gUnit
+        minus = array.gMinus / array.gUnit
+        step = physics.step / timeScale
+        let m = plus.rows, n = plus.columns
+        let count = Int((physics.stop / physics.step).rounded(.up)) + 1
+        var sp = [[Double]](repeating: [Double](repeating: 0, count: m * n), count: count), sm = sp
+        for r in 0..<m {
+            for c in 0..<n {
+                for side in [true, false] where (side ? array.gPlus[r, c] : array.gMinus[r, c]) > 0 {
+                    let device = (UInt64(r) << 32) | (UInt64(c) << 1) | (side ? 0 : 1)
+                    for (k, sample) in physics.noiseSamples(device: device).enumerated() {
+                        if side { sp[k][r * n + c] = sample.value } else { sm[k][r * n + c] = sample.value }
+                    }
+                }
+            }
+        }
+        samplesPlus = sp
+        samplesMinus = sm
+    }
+
+    /// (G⁺∘n⁺(t) − G⁻∘n⁻(t))/G_unit: the lines' weights of the noise current, linear between samples.
+    func weights(at t: Double) -> Matrix {
+        let x = max(0, t / step)
+        let k = min(Int(x), samplesPlus.count - 1), k1 = min(k + 1, samplesPlus.count - 1)
+        let f = min(1, x - Double(k))
+        var out = Matrix(rows: plus.rows, columns: plus.columns)
+        for e in out.storage.indices {
+            let np = samplesPlus[k][e] + f * (samplesPlus[k1][e] - samplesPlus[k][e])
+            let nm = samplesMinus[k][e] + f * (samplesMinus[k1][e] - samplesMinus[k][e])
+            out.storage[e] = plus.storage[e] * np - minus.storage[e] * nm
+        }
+        return out
+    }
+}
