@@ -16,34 +16,8 @@ trap 'rm -rf "$dir"' EXIT
 base=Examples/student-teacher.yaml
 "$bin" init --config "$base" --out "$dir/m.npz" >/dev/null
 "$bin" teacher --config "$base" --samples 1 --seed 1 --input "$dir/x.npy" --labels "$dir/y.npy" >/dev/null
-realised="--ideal-weights realised"
-measured="--ideal-weights realised --ideal-phi circuit"
-# label | circuit section appended to the base config | the (b) run's options
-rows=(
-  "ideal circuit (VCVS op-amps, equation tanh)|{}|$realised"
-  "op-amp macromodel (A 1e5, GBW 10 MHz, SR 10 V/us, +/-12 V)|{opamp: {model: macromodel, gain: 1.0e5, gbw: 1.0e7, slewRate: 1.0e7, swing: 12}}|$realised"
-  "  + input offsets sigma 1 uV|{opamp: {model: macromodel, gain: 1.0e5, gbw: 1.0e7, slewRate: 1.0e7, swing: 12, offsetSigma: 1.0e-6}}|$realised"
-  "  + input offsets sigma 10 uV|{opamp: {model: macromodel, gain: 1.0e5, gbw: 1.0e7, slewRate: 1.0e7, swing: 12, offsetSigma: 1.0e-5}}|$realised"
-  "two-stage CMOS op-amps (transistors, 500 uA output stage)|{opamp: {model: cmos-two-stage}}|$realised"
-  "tanh from a BJT pair, 27 C|{activation: {model: bjt-pair}}|$measured"
-  "tanh from a BJT pair, 60 C|{activation: {model: bjt-pair}, temperature: 60}|$measured"
-  "tanh-like MOS pair (level 1)|{activation: {model: mos-pair}}|$measured"
-  "MOS pair in BSIM4 (PTM 45 nm), 27 C|{activation: {model: mos-pair-bsim4}}|$measured"
-  "MOS pair in BSIM4 (PTM 45 nm), 85 C|{activation: {model: mos-pair-bsim4}, temperature: 85}|$measured"
-  "BJT pair with circuit stages (resistor reference, divider, op-amp output)|{activation: {model: bjt-pair, stages: circuit}}|$measured"
-  "  + macromodel op-amps everywhere, offsets sigma 1 uV|{activation: {model: bjt-pair, stages: circuit}, opamp: {model: macromodel, gain: 1.0e5, gbw: 1.0e7, slewRate: 1.0e7, swing: 12, offsetSigma: 1.0e-6}}|$measured"
-  "wires 1 Ohm per segment, 10 Ohm driver and TIA|{wire: {rowResistance: 1, columnResistance: 1, driverResistance: 10, tiaResistance: 10}}|$realised"
-  "6 bits, 2 % programming noise|{device: {bits: 6, programmingNoise: 0.02}}|$realised"
-  "device-to-device variation 5 %|{device: {deviceVariation: 0.05}}|$realised"
-  "read noise 1 % white|{device: {readNoise: 0.01}}|$realised"
-  "read noise 2 % 1/f|{device: {readNoise1f: 0.02}}|$realised"
-  "sinh I-V, V0 = 0.25 V|{device: {nonlinearityVoltage: 0.25}}|$realised"
-  "drift, 1 day (nu 0.06 +/- 0.023)|{device: {driftTime: 86400, driftNu: 0.06, driftNuSpread: 0.023}}|$realised"
-  "8-bit input DAC, r_L ADC, u DAC (range 3)|{converters: {input: {bits: 8, range: 3}, read: {bits: 8, range: 3}, write: {bits: 8, range: 3}}}|$realised"
-  "PCM preset (read 1 h after programming)|{device: {preset: pcm}}|$realised"
-  "ReRAM preset|{device: {preset: reram}}|$realised"
-  "realistic (student-teacher-realistic.yaml)|realistic|$measured"
-)
+# shellcheck source=fidelity-rows.sh
+source Examples/circuits/fidelity-rows.sh
 echo "| option | worst trace RMS / range | final u (rel.) | ΔW angles vs ideal (a) | ΔW angles vs (b) | verdicts | netlist elements, KiB | compare s |"
 echo "|---|---|---|---|---|---|---|---|"
 for row in "${rows[@]}"; do

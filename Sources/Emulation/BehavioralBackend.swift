@@ -13,8 +13,9 @@ import LinearAlgebra
 /// When the circuit is nothing but its realised weights (`CircuitBehavior.isStatic`), the ideal
 /// ODEs on those weights are the whole model and the ideal solver's kernels run them, `dfc-ssa`
 /// by Lemma 1. Otherwise forward updates come from `CircuitDynamics`, as the hardware would
-/// give them: `dfc` from the trajectory, `dfc-ss` and `dfc-ssa` from the settled state (Lemma 1
-/// does not hold with offsets, lags and quantizers). The feedback phase (Eq. 13) runs the ideal
+/// give them: `dfc` from the trajectory, `dfc-ss` from the final state, `dfc-ssa` from the
+/// circuit model's steady state found by Newton iterations that start with Lemma 1's step
+/// (`CircuitDynamics.steadyState`). The feedback phase (Eq. 13) runs the ideal
 /// kernels on the effective weights and curves; its offsets, lags and noise are not modelled.
 public struct BehavioralBackend: Backend {
     public var mapper: DFCCircuitMapper
@@ -106,9 +107,14 @@ public struct BehavioralBackend: Backend {
     public func update(inputs: Matrix, labels: Matrix, variant: Variant) throws -> BatchUpdate {
         guard let dynamics, variant.family != .baseline else { return try ideal.update(inputs: inputs, labels: labels, variant: variant) }
         try ideal.network.validateInput(inputs)
-        let plasticity: CircuitDynamics.Plasticity = variant.family == .trajectory ? .trajectory : .finalState
-        var outcome = dynamics.run(input: inputs, labels: labels, plasticity: plasticity, traces: false,
+        var outcome: CircuitDynamics.Outcome
+        if variant.family == .analytic {
+            outcome = try dynamics.steadyState(input: inputs, labels: labels).0
+        } else {
+            let plasticity: CircuitDynamics.Plasticity = variant.family == .trajectory ? .trajectory : .finalState
+            outcome = dynamics.run(input: inputs, labels: labels, plasticity: plasticity, traces: false,
                                    noiseSeed: SeededGenerator(seed: noiseSeed).derived(inputs.fingerprint).state.0)
+        }
         // A sample that left every bound (possible only without rails) would spoil the sum: the
         // update is taken again from the others, as the ideal solver does.
         let kept = (0..<inputs.rows).filter { outcome.status[$0] != .diverged }

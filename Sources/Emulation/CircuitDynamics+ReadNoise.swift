@@ -1,7 +1,8 @@
 import Circuit
 import LinearAlgebra
 
-/// The read noise of a set of crossbar rows, batch × rows, as one process per row.
+/// The read noise of a set of crossbar rows as one process per row (its `batch` rows: 1 where the
+/// samples of a batch share one realisation, as they share the netlist's).
 ///
 /// Each cell's conductance is G·(1 + n(t)) with n white plus 1/f (`CellPhysics`), sampled every
 /// `step` and linear in between (the netlist's PWL sources). A row's current noise
@@ -62,14 +63,27 @@ struct RowReadNoise {
 extension CircuitDynamics {
     /// The read noise added to a row set with drive lines `x` (batch × lines): √(S·(x∘x)) ∘ n.
     func readNoise(_ process: inout RowReadNoise, weights s: Matrix, lines x: Matrix, bias: Bool, at t: Double) -> Matrix {
+        readNoise(&process, scale: noiseScale(weights: s, lines: x, bias: bias), at: t)
+    }
+
+    /// √(S·(x∘x)) per row: the rms the row's cells give together.
+    func noiseScale(weights s: Matrix, lines x: Matrix, bias: Bool) -> Matrix {
         var x2 = x.map { $0 * $0 }
         if bias {
             let one = behavior.line(1)
             x2 = Matrix.hstack([x2, Matrix(rows: x.rows, columns: 1, repeating: one * one)])
         }
-        let variance = Matrix.product(x2, .none, s, .transposed)
-        let n = process.value(at: t)
-        return variance.zipMap(n) { $0.squareRoot() * $1 }
+        return Matrix.product(x2, .none, s, .transposed).map { $0.squareRoot() }
+    }
+
+    /// The process has one row (shared by the batch's samples, as every sample of a programming
+    /// sees the netlist's one realisation); each sample scales it by its own lines.
+    func readNoise(_ process: inout RowReadNoise, scale: Matrix, at t: Double) -> Matrix {
+        let n = process.value(at: t).storage
+        var out = scale
+        let m = n.count
+        for k in out.storage.indices { out.storage[k] *= n[k % m] }
+        return out
     }
 
     /// The noise current of every cell at t, through the same lines as the signal.

@@ -15,7 +15,9 @@ extension CircuitDynamics {
         let alpha = max(c.control.alpha, 1e-9)
         let leaksTotal = c.conventions.leak == .total
 
-        var state = feedforward(input)
+        let inputLines = lines(quantized(input, b.converters.input))
+        let firstBasal = basalDrive(0, inputLines)
+        var state = feedforward(firstBasal: firstBasal)
         let ffOutput = state.r[L - 1]
         let gradient = c.loss.gradient(ffOutput, labels, reduction: c.conventions.lossReduction)
         let target = ffOutput + gradient * -c.control.lambda
@@ -25,17 +27,17 @@ extension CircuitDynamics {
         let apicalGains = b.apicalLag.map { $0.map { lagGain($0, dt) } }
         let errorGain = [Double](repeating: lagGain(b.errorLag, dt), count: nL)
         let outputGain = [Double](repeating: lagGain(b.outputLag, dt), count: nL)
-        let inputLines = lines(quantized(input, b.converters.input))
+        let firstNoiseScale = noiseWeights.isEmpty ? firstBasal : noiseScale(weights: noiseWeights[0].forward, lines: inputLines, bias: true)
 
         let seeds = SeededGenerator(seed: noiseSeed)
         let noisy = !noiseWeights.isEmpty
         let stop = Double(n) * dt
         var basalNoise = noisy ? (0..<L).map { i in
-            RowReadNoise(batch: B, rows: net.weights[i].rows, white: b.readNoiseWhite, pink: b.readNoisePink,
+            RowReadNoise(batch: 1, rows: net.weights[i].rows, white: b.readNoiseWhite, pink: b.readNoisePink,
                          step: b.readNoiseStep, stop: stop, seed: seeds.derived(UInt64(2 * i)).state.0)
         } : []
         var apicalNoise = noisy ? (0..<L).map { i in
-            RowReadNoise(batch: B, rows: net.weights[i].rows, white: b.readNoiseWhite, pink: b.readNoisePink,
+            RowReadNoise(batch: 1, rows: net.weights[i].rows, white: b.readNoiseWhite, pink: b.readNoisePink,
                          step: b.readNoiseStep, stop: stop, seed: seeds.derived(UInt64(2 * i + 1)).state.0)
         } : []
         let somaNoise = c.control.sigma > 0 ? c.control.sigma * dt.squareRoot() / c.control.tauV : 0
@@ -66,8 +68,12 @@ extension CircuitDynamics {
                 // The nodes at state k, each lagging towards what its inputs drive.
                 for i in 0..<L {
                     let pre = i == 0 ? inputLines : lines(state.r[i - 1])
-                    var drive = basalDrive(i, pre)
-                    if noisy { drive += readNoise(&basalNoise[i], weights: noiseWeights[i].forward, lines: pre, bias: true, at: t) }
+                    // Layer 1's lines are the constant input: its product (and its noise's scale) once per run.
+                    var drive = i == 0 ? firstBasal : basalDrive(i, pre)
+                    if noisy {
+                        drive += i == 0 ? readNoise(&basalNoise[0], scale: firstNoiseScale, at: t)
+                            : readNoise(&basalNoise[i], weights: noiseWeights[i].forward, lines: pre, bias: true, at: t)
+                    }
                     if !cellNoise.isEmpty { drive += cellReadNoise(cellNoise[i].forward, lines: pre, bias: true, at: t) }
                     clamp(&drive)
                     lag(&state.vB[i], towards: drive, gains: basalGains[i])

@@ -129,10 +129,16 @@ struct CircuitDynamics: Sendable {
     /// The circuit's operating point with e_g = 0: the integrator settles where α·leak = δ^int,
     /// then the layers one after another.
     func feedforward(_ input: Matrix) -> State {
-        let B = input.rows, nL = network.outputSize
+        feedforward(firstBasal: firstBasalDrive(input))
+    }
+
+    /// Layer 1's basal drive W_1 f(DAC(x)) + b_1 f(1) + δ^B: constant while a sample is held.
+    func firstBasalDrive(_ input: Matrix) -> Matrix { basalDrive(0, lines(quantized(input, behavior.converters.input))) }
+
+    func feedforward(firstBasal: Matrix) -> State {
+        let B = firstBasal.rows, nL = network.outputSize
         let alpha = max(configuration.control.alpha, 1e-9)
         var uInt = Matrix(rows: B, columns: nL)
-        var u = uInt
         for k in 0..<nL {
             let leakTarget = behavior.integratorOffset[k] / alpha
             // Integral leak: u_int itself settles; total leak: u does.
@@ -140,21 +146,24 @@ struct CircuitDynamics: Sendable {
             for s in 0..<B { uInt[s, k] = ui }
         }
         clamp(&uInt)
-        u = controllerOutput(uInt, Matrix(rows: B, columns: nL))
+        return settle(firstBasal: firstBasal, u: controllerOutput(uInt, Matrix(rows: B, columns: nL)), uInt: uInt)
+    }
+
+    /// The layers' DC state with the controller's output held at `u`.
+    func settle(firstBasal: Matrix, u: Matrix, uInt: Matrix) -> State {
+        let B = firstBasal.rows, nL = network.outputSize
         let written = lines(inLoop(u, behavior.converters.write))
         var state = State(v: [], vB: [], vA: [], r: [], uInt: uInt, u: u, e: Matrix(rows: B, columns: nL))
-        var pre = lines(quantized(input, behavior.converters.input))
         for i in 0..<network.depth {
-            let vB = basalDrive(i, pre), vA = apicalDrive(i, written)
+            let vB = i == 0 ? firstBasal : basalDrive(i, lines(state.r[i - 1]))
+            let vA = apicalDrive(i, written)
             var v = vB + vA
             v.addRowVector(behavior.somaOffset[i])
             clamp(&v)
-            let r = network.phi(i, v)
             state.v.append(v)
             state.vB.append(vB)
             state.vA.append(vA)
-            state.r.append(r)
-            pre = lines(r)
+            state.r.append(network.phi(i, v))
         }
         return state
     }

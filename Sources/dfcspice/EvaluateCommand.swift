@@ -58,6 +58,13 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --shards: the shards' sweep directory (default: OUT.shards); an existing one is resumed.", valueName: "DIR"))
     var sweepDir: String?
     @OptionGroup(title: "Slurm (with --shards --engine slurm)") var slurmOptions: SlurmOptions
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("""
+        Behavioral backend: evaluate the devices read at each of these times after programming \
+        (seconds; the config's drift ν, spread and t_c), a table of loss and error against time.
+        """, valueName: "T"))
+    var driftTime: [Double] = []
+    @Option(help: ArgumentHelp("With --drift-time: draw error (or loss) against time as this SVG.", valueName: "F.svg"))
+    var driftPlot: String?
     @Option(help: ArgumentHelp("Memory this command may plan to use (e.g. 64G); default: what the machine has available.", valueName: "bytes"))
     var maxMemory: String?
 
@@ -77,6 +84,12 @@ struct EvaluateCommand: ParsableCommand {
             guard programmings == 1 else { throw ValidationError("--shards takes one programming (--programmings 1)") }
         }
         if deviceBits > 24 { throw ValidationError("--device-bits must be 1…24") }
+        if !driftTime.isEmpty {
+            guard backend == .behavioral else { throw ValidationError("--drift-time applies to the behavioral backend") }
+            guard shard == nil, shards == nil, merge.isEmpty else { throw ValidationError("--drift-time evaluates the whole set (no --shard, --shards or --merge)") }
+            guard driftTime.allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw ValidationError("--drift-time: times must be finite and ≥ 0 seconds") }
+        }
+        if driftPlot != nil && driftTime.isEmpty { throw ValidationError("--drift-plot needs --drift-time") }
     }
 
     func run() throws {
@@ -103,6 +116,7 @@ struct EvaluateCommand: ParsableCommand {
         let c = experiment.model
         let network = try ModelFile.read(path: model, configuration: c)
         let (x, y, classification) = try samples(experiment, configPath: config)
+        if !driftTime.isEmpty { return try evaluateDrift(experiment, network: network, x: x, y: y, classification: classification) }
         let range = part?.range(samples: x.rows) ?? 0..<x.rows
         let ideal = DataSetEvaluation.evaluate(network, inputs: x, labels: y, loss: c.loss, classification: classification, range: range)
         let p = experiment.circuit
@@ -115,11 +129,13 @@ struct EvaluateCommand: ParsableCommand {
         case .ideal:
             hardware = "the model's own weights"
         case .behavioral:
-            let mapper = try DFCCircuitMapper(configuration: c, parameters: p)
+            // The behavioral backend's DC point: realised weights, and with a circuit beyond them
+            // its offsets, converters, sinh cells and measured φ (docs/behavioral-model.md).
             var all: [DataSetEvaluation] = []
             for round in 0..<programmings {
-                let realised = mapper.programArrays(network: network, programmingRound: UInt64(round)).realised
-                all.append(DataSetEvaluation.evaluate(realised, inputs: x, labels: y, loss: c.loss, classification: classification, range: range))
+                let b = try BehavioralBackend(network: network, configuration: c, circuit: p, programmingRound: UInt64(round))
+                all.append(DataSetEvaluation.evaluate(outputs: { b.feedforwardOutput($0) }, inputs: x, labels: y, loss: c.loss,
+                                                      classification: classification, range: range))
             }
             evaluation = all[0]
             if programmings > 1 { rounds = all.map { [$0.meanLoss] + ($0.errorRate.map { [$0] } ?? []) } }
