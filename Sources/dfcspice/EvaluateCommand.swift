@@ -65,6 +65,12 @@ struct EvaluateCommand: ParsableCommand {
     var driftTime: [Double] = []
     @Option(help: ArgumentHelp("With --drift-time: draw error (or loss) against time as this SVG.", valueName: "F.svg"))
     var driftPlot: String?
+    @Option(help: ArgumentHelp("""
+        With --drift-time: after each time, recalibrate in the loop — one pass of the config's \
+        variant and optimizer over the first N training samples on the drifted devices (reprogrammed \
+        arrays are read at the same time after programming) — and evaluate again.
+        """, valueName: "N"))
+    var recalibrate = 0
     @Option(help: ArgumentHelp("Memory this command may plan to use (e.g. 64G); default: what the machine has available.", valueName: "bytes"))
     var maxMemory: String?
 
@@ -90,6 +96,8 @@ struct EvaluateCommand: ParsableCommand {
             guard driftTime.allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw ValidationError("--drift-time: times must be finite and ≥ 0 seconds") }
         }
         if driftPlot != nil && driftTime.isEmpty { throw ValidationError("--drift-plot needs --drift-time") }
+        if recalibrate != 0 && driftTime.isEmpty { throw ValidationError("--recalibrate needs --drift-time") }
+        guard recalibrate >= 0 else { throw ValidationError("--recalibrate must be ≥ 0 samples") }
     }
 
     func run() throws {
@@ -116,7 +124,7 @@ struct EvaluateCommand: ParsableCommand {
         let c = experiment.model
         let network = try ModelFile.read(path: model, configuration: c)
         let (x, y, classification) = try samples(experiment, configPath: config)
-        if !driftTime.isEmpty { return try evaluateDrift(experiment, network: network, x: x, y: y, classification: classification) }
+        if !driftTime.isEmpty { return try evaluateDrift(experiment, network: network, x: x, y: y, classification: classification, configPath: config) }
         let range = part?.range(samples: x.rows) ?? 0..<x.rows
         let ideal = DataSetEvaluation.evaluate(network, inputs: x, labels: y, loss: c.loss, classification: classification, range: range)
         let p = experiment.circuit

@@ -271,3 +271,34 @@ struct TableTests {
         #expect(e.stdout.contains("ideal weights:") && e.stdout.contains("programmed (16 levels"), "\(e.stdout)")
     }
 }
+
+@Suite("evaluate after deployment")
+struct DriftEvaluationTests {
+    @Test("evaluate --drift-time: loss grows with time after programming, recalibration restores it, a plot is written; bad uses end in one error line")
+    func driftAndRecalibration() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        let base = try String(contentsOf: CLI.repository.appendingPathComponent("Examples/training/st-4-3-2.yaml"), encoding: .utf8)
+        let config = base.replacingOccurrences(of: "epochs: 10", with: "epochs: 3")
+            + "\ncircuit: {device: {bits: 6, driftNu: 0.06, driftNuSpread: 0.023, driftReferenceTime: 20}}\n"
+        try config.write(to: w.url("c.yaml"), atomically: true, encoding: .utf8)
+        _ = try w.expectSuccess(["train", "--config", w.path("c.yaml"), "--out", w.path("run")])
+        let r = try w.expectSuccess(["evaluate", "--config", w.path("c.yaml"), "--model", w.path("run/model.npz"), "--data", "student-teacher",
+                                     "--drift-time", "20", "86400", "31536000", "--recalibrate", "200", "--drift-plot", w.path("d.svg")])
+        // Rows "<time> | loss | programmings | recalibrated loss".
+        let rows = r.stdout.split(separator: "\n").filter { $0.contains(" | ") && ($0.hasPrefix("20 s") || $0.hasPrefix("1 d") || $0.hasPrefix("1 y")) }
+        #expect(rows.count == 3, "\(r.stdout)")
+        let losses = rows.map { $0.split(separator: "|").map { Double($0.trimmingCharacters(in: .whitespaces)) } }
+        let asProgrammed = losses.compactMap { $0[1] }, recalibrated = losses.compactMap { $0[3] }
+        #expect(asProgrammed.count == 3 && asProgrammed[0] < asProgrammed[1] && asProgrammed[1] < asProgrammed[2], "\(asProgrammed)")
+        #expect(recalibrated.count == 3 && recalibrated[2] < asProgrammed[2] / 2, "a year's drift: \(asProgrammed[2]) → \(recalibrated)")
+        #expect(try String(contentsOf: w.url("d.svg"), encoding: .utf8).contains("recalibrated"))
+        // The SPICE backend has no drift-time sweep; a plot needs times to plot.
+        for bad in [["--drift-time", "60", "--backend", "spice"], ["--drift-plot", w.path("e.svg")]] {
+            let args = ["evaluate", "--config", w.path("c.yaml"), "--model", w.path("run/model.npz"), "--data", "student-teacher"] + bad
+            let e = try CLI.run(args)
+            #expect(e.status != 0 && e.stderr.hasPrefix("error:") && e.stderr.split(separator: "\n").count == 1, "\(args): \(e.stderr)")
+        }
+        #expect(!w.exists("e.svg"))
+    }
+}
