@@ -18,9 +18,15 @@ struct EvaluateCommand: ParsableCommand {
         discussion: """
         The "train ideal, deploy analog" gap: the model's loss (and, for images, error) with \
         its own weights, and on a backend: behavioral (the weights the config's devices \
-        realise: levels, programming noise, stuck cells, drift, variation; `--programmings K` \
+        realise: levels, programming noise, stuck cells, drift, variation, IR drop, and the \
+        circuit's DC point with its offsets, converters and φ; `--programmings K` \
         averages K draws of the programming noise) or spice (the whole circuit's feedforward \
         operating point in ngspice, sample by sample, `--workers` at a time).
+
+        `--drift-time T…` reads the same programmed devices T seconds after programming (the \
+        config's drift ν, its spread and t_c) and prints loss and error against time; \
+        `--recalibrate N` adds one in-the-loop pass over N training samples at each time, and \
+        `--drift-plot F.svg` draws both.
 
         `--shard I/N` evaluates the I-th of N slices of the set (whole chunks of 16 samples \
         counted from its start); `--merge` puts the shards' JSON files back together into \
@@ -32,6 +38,8 @@ struct EvaluateCommand: ParsableCommand {
           dfcspice evaluate --config st.yaml --model m.npz --data student-teacher \\
               --backend spice --workers 2 --shard 0/4 --out e0.json
           dfcspice evaluate --merge e0.json e1.json e2.json e3.json --out e.json
+          dfcspice evaluate --config pcm.yaml --model m.npz \\
+              --drift-time 20 3600 86400 --recalibrate 5000 --drift-plot d.svg
         """
     )
 
