@@ -65,7 +65,7 @@ extension EvaluateCommand {
             plot.series.append(LinePlot.Series(label: "ideal", x: [log10(first.t), log10(last.t)], y: [level, level], color: 1, dashed: true))
         }
         plot.notes.append("device seed \(experiment.circuit.deviceSeed ?? c.seed)")
-        if recalibrate > 0 { plot.notes.append("recalibrated: \(recalibrate) samples") }
+        if recalibrate > 0 { plot.notes.append("recalibrated on \(recalibrate)") }
         if programmings > 1 { plot.notes.append("mean of \(programmings) programmings") }
         try AtomicFile.write(plot.svg(), to: URL(fileURLWithPath: driftPlot))
         print("wrote \(driftPlot)")
