@@ -47,6 +47,14 @@ rows=(
   "ReRAM preset|{device: {preset: reram}}|$realised"
   "realistic (student-teacher-realistic.yaml)|realistic|$measured"
 )
+# The figures of compare's summary line $1: rms, u, angles, verdicts, seconds.
+fields() {
+  rms="$(echo "$1" | sed -E 's/.*worst trace RMS ([^ ]+) of range \(([^)]*)\).*/\1 (\2)/')"
+  u="$(echo "$1" | sed -E 's/.*final u ([^,]+),.*/\1/')"
+  angles="$(echo "$1" | sed -E 's/.*ΔW angles ([^°]*)°.*/\1/')"
+  verdicts="$(echo "$1" | sed -E 's/.*verdicts ([^;]*);.*/\1/')"
+  seconds="$(echo "$1" | sed -E 's/.*; ([0-9.]+) s$/\1/')"
+}
 behavioral="${FIDELITY_MODE:-}"
 if [ "$behavioral" = behavioral ]; then
   echo "| option | worst trace RMS / range | final u (rel.) | ΔW angles, behavioral vs circuit | verdicts (behavioral/circuit) | compare s |"
@@ -65,11 +73,7 @@ for row in "${rows[@]}"; do
   if [ "$behavioral" = behavioral ]; then
     c="$("$bin" compare --config "$config" --model "$dir/m.npz" --input "$dir/x.npy" --labels "$dir/y.npy" --out "$dir/c" \
           --reference behavioral --ideal-refine 4 | sed -n 1p)"
-    rms="$(echo "$c" | sed -E 's/.*worst trace RMS ([^ ]+) of range \(([^)]*)\).*/\1 (\2)/')"
-    u="$(echo "$c" | sed -E 's/.*final u ([^,]+),.*/\1/')"
-    angles="$(echo "$c" | sed -E 's/.*ΔW angles ([^°]*)°.*/\1/')"
-    verdicts="$(echo "$c" | sed -E 's/.*verdicts ([^;]*);.*/\1/')"
-    seconds="$(echo "$c" | sed -E 's/.*; ([0-9.]+) s$/\1/')"
+    fields "$c"
     echo "| $label | $rms | $u | $angles | $verdicts | $seconds |"
     continue
   fi
@@ -79,11 +83,8 @@ for row in "${rows[@]}"; do
   a="$("$bin" compare --config "$config" --model "$dir/m.npz" --input "$dir/x.npy" --labels "$dir/y.npy" --out "$dir/a" | sed -n 1p)"
   # shellcheck disable=SC2086  # the (b) options are words
   b="$("$bin" compare --config "$config" --model "$dir/m.npz" --input "$dir/x.npy" --labels "$dir/y.npy" --out "$dir/b" $bargs | sed -n 1p)"
-  rms="$(echo "$a" | sed -E 's/.*worst trace RMS ([^ ]+) of range \(([^)]*)\).*/\1 (\2)/')"
-  u="$(echo "$a" | sed -E 's/.*final u ([^,]+),.*/\1/')"
-  angles_a="$(echo "$a" | sed -E 's/.*ΔW angles ([^°]*)°.*/\1/')"
-  angles_b="$(echo "$b" | sed -E 's/.*ΔW angles ([^°]*)°.*/\1/')"
-  verdicts="$(echo "$a" | sed -E 's/.*verdicts ([^;]*);.*/\1/')"
-  seconds="$(echo "$a" | sed -E 's/.*; ([0-9.]+) s$/\1/')"
-  echo "| $label | $rms | $u | $angles_a | $angles_b ($bargs) | $verdicts | $elements, $kib | $seconds |"
+  fields "$b"
+  angles_b="$angles"
+  fields "$a"
+  echo "| $label | $rms | $u | $angles | $angles_b ($bargs) | $verdicts | $elements, $kib | $seconds |"
 done
