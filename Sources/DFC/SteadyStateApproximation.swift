@@ -19,20 +19,11 @@ public struct SteadyStateApproximation: Sendable {
     public init(network: Network, feedforward ff: FeedforwardState, delta: Matrix,
                 effectiveLeak alphaTilde: Double, propagation: Conventions.SSAPropagation) throws {
         let B = delta.rows
-        let nL = network.outputSize
-        var u = Matrix(rows: B, columns: nL)
         let q = network.feedback
         let products = network.jacobianTimesFeedback(at: ff.potentials, rates: Array(ff.rates.dropFirst()))
-        for s in 0..<B {
-            var jq = products[s]
-            for k in 0..<nL { jq[k, k] += alphaTilde }
-            let us: [Double]
-            do { us = try jq.solve(delta.row(s)) } catch {
-                throw ModelError("dfc-ssa: J·Q + α̃I is singular for sample \(s) (α̃ = \(alphaTilde)); raise dfc.alpha or check Q")
-            }
-            for k in 0..<nL { u[s, k] = us[k] }
+        do { u = try Self.solve(products, delta, effectiveLeak: alphaTilde) } catch let e as SingularSample {
+            throw ModelError("dfc-ssa: J·Q + α̃I is singular for sample \(e.sample) (α̃ = \(alphaTilde)); raise dfc.alpha or check Q")
         }
-        self.u = u
         var soma: [Matrix] = []
         var basal: [Matrix] = []
         var rates: [Matrix] = []
@@ -55,6 +46,23 @@ public struct SteadyStateApproximation: Sendable {
         self.soma = soma
         self.basal = basal
         self.rates = rates
+    }
+
+    /// The sample whose J·Q + α̃I could not be solved.
+    public struct SingularSample: Error { public var sample: Int }
+
+    /// (J_s Q + α̃ I)⁻¹ r_s for every sample s: `products` are the J_s Q (n_L × n_L), `rhs` is
+    /// batch × n_L. Lemma 1 with r = δ_L; the circuit's steady-state search with r its residual.
+    public static func solve(_ products: [Matrix], _ rhs: Matrix, effectiveLeak alphaTilde: Double) throws -> Matrix {
+        var out = Matrix(rows: rhs.rows, columns: rhs.columns)
+        for s in 0..<rhs.rows {
+            var a = products[s]
+            for k in 0..<rhs.columns { a[k, k] += alphaTilde }
+            let x: [Double]
+            do { x = try a.solve(rhs.row(s)) } catch { throw SingularSample(sample: s) }
+            for k in 0..<rhs.columns { out[s, k] = x[k] }
+        }
+        return out
     }
 
     /// The steady-state form of Eq. 5 at this state, summed over the batch:

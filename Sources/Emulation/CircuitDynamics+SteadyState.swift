@@ -49,16 +49,11 @@ extension CircuitDynamics {
         var r = residual(state, u)
         for _ in 0..<iterations {
             if r.maxAbs <= tolerance { break }
-            let jq = network.jacobianTimesFeedback(at: state.v)
-            var step = Matrix(rows: B, columns: nL)
-            for s in 0..<B {
-                var a = jq[s]
-                for k in 0..<nL { a[k, k] += alphaTilde }
-                let x: [Double]
-                do { x = try a.solve(r.row(s)) } catch {
-                    throw ModelError("dfc-ssa on the circuit: J·Q + α̃I is singular for sample \(s); raise dfc.alpha or check Q")
-                }
-                for k in 0..<nL { step[s, k] = x[k] }
+            let step: Matrix
+            do {
+                step = try SteadyStateApproximation.solve(network.jacobianTimesFeedback(at: state.v), r, effectiveLeak: alphaTilde)
+            } catch let e as SteadyStateApproximation.SingularSample {
+                throw ModelError("dfc-ssa on the circuit: J·Q + α̃I is singular for sample \(e.sample); raise dfc.alpha or check Q")
             }
             var pending = Array(0..<B)
             var scale = 1.0
