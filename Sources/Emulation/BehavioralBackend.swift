@@ -55,7 +55,7 @@ public struct BehavioralBackend: Backend {
         requested = network
         self.cycle = cycle
         self.programmingRound = programmingRound
-        noiseSeed = SeededGenerator(seed: circuit.deviceSeed ?? configuration.seed).derived(0xBE4A).derived(cycle).state.0
+        noiseSeed = Self.noiseSeed(deviceSeed: circuit.deviceSeed ?? configuration.seed, cycle: cycle)
         var c = configuration
         if circuit.opAmp.outputLimit != nil {
             c.control.divergenceBound = min(c.control.divergenceBound, 1e6)
@@ -72,6 +72,12 @@ public struct BehavioralBackend: Backend {
     }
 
     /// Realised weights, scaled by each stage's DC gain 1/(1 + (1 + R_F·G_in)/A) when untrimmed.
+    /// The read- and soma-noise seed of reprogramming `cycle`: from the device seed, so the same
+    /// chip and cycle draw the same noise.
+    static func noiseSeed(deviceSeed: UInt64, cycle: UInt64) -> UInt64 {
+        SeededGenerator(seed: deviceSeed).derived(0xBE4A).derived(cycle).state.0
+    }
+
     /// The measured curve, where there is one, replaces tanh.
     static func effective(_ arrays: ProgrammedNetwork, mapper: DFCCircuitMapper, curve: TransferCurve?) -> Network {
         var net = arrays.realised
@@ -107,7 +113,7 @@ public struct BehavioralBackend: Backend {
     public func update(inputs: Matrix, labels: Matrix, variant: Variant) throws -> BatchUpdate {
         guard let dynamics, variant.family != .baseline else { return try ideal.update(inputs: inputs, labels: labels, variant: variant) }
         try ideal.network.validateInput(inputs)
-        var outcome: CircuitDynamics.Outcome
+        let outcome: CircuitDynamics.Outcome
         if variant.family == .analytic {
             outcome = try dynamics.steadyState(input: inputs, labels: labels).0
         } else {
@@ -131,7 +137,6 @@ public struct BehavioralBackend: Backend {
         var u = BatchUpdate(dW: outcome.dW, db: outcome.db)
         for status in outcome.status { u.count(status) }
         u.loss = ideal.solver.configuration.loss.perSample(outcome.feedforwardOutput, labels).reduce(0, +)
-        outcome.dW = []
         return u
     }
 
@@ -172,7 +177,7 @@ public struct BehavioralBackend: Backend {
         b.cycle = cycle
         b.arrays = mapper.programArrays(network: network, programmingRound: programmingRound, reusing: (requested, arrays))
         b.behavior = mapper.behavior(of: b.arrays)
-        b.noiseSeed = SeededGenerator(seed: mapper.parameters.deviceSeed ?? mapper.configuration.seed).derived(0xBE4A).derived(cycle).state.0
+        b.noiseSeed = Self.noiseSeed(deviceSeed: mapper.parameters.deviceSeed ?? mapper.configuration.seed, cycle: cycle)
         b.ideal = try ideal.reprogrammed(with: Self.effective(b.arrays, mapper: mapper, curve: measuredCurve), cycle: cycle)
         b.dynamics = Self.dynamics(b.behavior, ideal: b.ideal, arrays: b.arrays, mapper: mapper)
         return b

@@ -19,8 +19,7 @@ extension CircuitDynamics {
         let firstBasal = basalDrive(0, inputLines)
         var state = feedforward(firstBasal: firstBasal)
         let ffOutput = state.r[L - 1]
-        let gradient = c.loss.gradient(ffOutput, labels, reduction: c.conventions.lossReduction)
-        let target = ffOutput + gradient * -c.control.lambda
+        let target = self.target(output: ffOutput, labels: labels)
         var outcome = Outcome(feedforwardPotentials: state.v, feedforwardOutput: ffOutput, target: target)
 
         let basalGains = b.basalLag.map { $0.map { lagGain($0, dt) } }

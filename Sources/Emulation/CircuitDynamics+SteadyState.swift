@@ -21,8 +21,7 @@ extension CircuitDynamics {
         let first = firstBasalDrive(input)
         let ff = feedforward(firstBasal: first)
         let ffOutput = ff.r[L - 1]
-        let gradient = c.loss.gradient(ffOutput, labels, reduction: c.conventions.lossReduction)
-        let target = ffOutput + gradient * -c.control.lambda
+        let target = self.target(output: ffOutput, labels: labels)
         let integral = c.conventions.leak == .integral
         let alphaTilde = integral ? alpha / (1 + alpha * kp) : alpha
 

@@ -119,6 +119,13 @@ struct CircuitDynamics: Sendable {
         for k in x.storage.indices { x.storage[k] += gains[k % n] * (target.storage[k] - x.storage[k]) }
     }
 
+    /// r_L* = r_L⁻ − λ ∂L/∂r_L (Eq. 3) from the circuit's own feedforward output, as the SPICE
+    /// backend takes it from the operating point.
+    func target(output: Matrix, labels: Matrix) -> Matrix {
+        let c = configuration
+        return output + c.loss.gradient(output, labels, reduction: c.conventions.lossReduction) * -c.control.lambda
+    }
+
     // MARK: - The DC point with the controller gated off
 
     struct State {
