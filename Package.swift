@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "DFC", targets: ["DFC"]),
         .library(name: "Circuit", targets: ["Circuit"]),
         .library(name: "Spice", targets: ["Spice"]),
+        .library(name: "NetlistText", targets: ["NetlistText"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "DynamicInversion", targets: ["DynamicInversion"]),
         .library(name: "Sweep", targets: ["Sweep"]),
@@ -54,8 +55,11 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .systemLibrary(name: "CGzip", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CNgspice", pkgConfig: "ngspice", providers: [.apt(["libngspice0-dev"])]),
-        .target(name: "Spice", dependencies: ["CNgspice", "LinearAlgebra"], exclude: ["README.md"]),
-        .target(name: "Circuit", dependencies: ["DFC", "LinearAlgebra", "Spice"], exclude: ["README.md"]),
+        // Netlist text both sides need: safe names' rules, SPICE numbers. Writing a netlist
+        // (Circuit) needs no engine (Spice); running one needs no mapper.
+        .target(name: "NetlistText", exclude: ["README.md"]),
+        .target(name: "Spice", dependencies: ["CNgspice", "LinearAlgebra", "NetlistText"], exclude: ["README.md"]),
+        .target(name: "Circuit", dependencies: ["DFC", "LinearAlgebra", "NetlistText"], exclude: ["README.md"]),
         .target(name: "Emulation", dependencies: ["DFC", "Circuit", "Spice", "LinearAlgebra", "Training", "NumPyFormat", "DynamicInversion"], exclude: ["README.md"]),
         .target(name: "Reports", dependencies: ["Emulation", "DFC", "LinearAlgebra", "NumPyFormat"], exclude: ["README.md"]),
         .target(name: "Sweep", dependencies: ["Training", "Emulation", "Reports", "LinearAlgebra", "Yams"], exclude: ["README.md"]),
@@ -70,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "dfcspice",
             dependencies: [
-                "DFC", "Circuit", "Spice", "Emulation", "Reports", "Sweep", "Training", "LinearAlgebra", "NumPyFormat", "CMalloc", "DynamicInversion",
+                "DFC", "Circuit", "Spice", "NetlistText", "Emulation", "Reports", "Sweep", "Training", "LinearAlgebra", "NumPyFormat", "CMalloc", "DynamicInversion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -83,7 +87,7 @@ let package = Package(
         .testTarget(name: "DFCTests", dependencies: ["DFC", "LinearAlgebra"]),
         .testTarget(name: "DynamicInversionTests", dependencies: ["DynamicInversion", "DFC", "LinearAlgebra"]),
         .testTarget(name: "CircuitTests", dependencies: ["Circuit", "Spice", "DFC", "LinearAlgebra", "Training", "NumPyFormat"]),
-        .testTarget(name: "SpiceTests", dependencies: ["Spice"]),
+        .testTarget(name: "SpiceTests", dependencies: ["Spice", "NetlistText"]),
         .testTarget(name: "EmulationTests", dependencies: ["Emulation", "Reports", "Circuit", "Spice", "DFC", "LinearAlgebra", "Training", "DynamicInversion"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "DFC", "LinearAlgebra", "Circuit"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),

@@ -1,5 +1,5 @@
 import Foundation
-import Spice
+import NetlistText
 
 extension NgspiceDialect {
     /// SPICE's scale suffixes, by power of a thousand (`m` is milli: mega is `meg`).
@@ -29,5 +29,5 @@ extension NgspiceDialect {
 
     /// Reads a SPICE number with an optional scale suffix (`100.003k`, `1meg`, `2.5e-3`, `10uF`);
     /// nil if it is none. Letters after the suffix are units and ignored, as SPICE does.
-    public static func value(of text: some StringProtocol) -> Double? { SimulationRequest.spiceNumber(text) }
+    public static func value(of text: some StringProtocol) -> Double? { SpiceNumber.value(of: text) }
 }

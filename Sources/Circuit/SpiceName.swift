@@ -1,5 +1,5 @@
 import Foundation
-import Spice
+import NetlistText
 
 /// A node or element name that is safe to write into any SPICE dialect:
 /// ASCII letters, digits and `_` only, starting with a letter, at most 64 characters.

@@ -1,3 +1,4 @@
+import NetlistText
 /// What to simulate: a netlist and the steps to take after loading it.
 public struct SimulationRequest: Sendable {
     public enum Step: Sendable, Equatable {
@@ -39,7 +40,7 @@ public struct SimulationRequest: Sendable {
         }
         for line in netlist.dropFirst() {
             let words = line.lowercased().split(whereSeparator: { " \t,".contains($0) })
-            guard words.first == ".tran", words.count >= 3, let step = Self.spiceNumber(words[1]), let stop = Self.spiceNumber(words[2]) else { continue }
+            guard words.first == ".tran", words.count >= 3, let step = SpiceNumber.value(of: words[1]), let stop = SpiceNumber.value(of: words[2]) else { continue }
             // ngspice's largest internal step is at most the print step: 1e-40 over 1 ns
             // would be 10³¹ steps, a run that never ends and that no time limit should have to stop.
             guard step > 0, stop / step <= Self.maxTransientPoints else {
@@ -50,21 +51,6 @@ public struct SimulationRequest: Sendable {
 
     /// Output points one `.tran` card may ask for.
     public static let maxTransientPoints = 1e8
-
-    /// A SPICE number with its scale suffix (1k, 2.5meg, 10u, 3p; units after it ignored), or nil.
-    public static func spiceNumber<S: StringProtocol>(_ text: S) -> Double? {
-        let t = text.lowercased()
-        let numeric = t.prefix { $0.isNumber || $0 == "." || $0 == "-" || $0 == "+" || $0 == "e" }
-        // "1e" or "2meg": back off an 'e' that starts a suffix rather than an exponent.
-        var mantissa = String(numeric)
-        while !mantissa.isEmpty, Double(mantissa) == nil { mantissa.removeLast() }
-        guard let value = Double(mantissa) else { return nil }
-        let suffix = t.dropFirst(mantissa.count)
-        let scales: [(String, Double)] = [("meg", 1e6), ("mil", 25.4e-6), ("t", 1e12), ("g", 1e9), ("k", 1e3), ("m", 1e-3),
-                                          ("u", 1e-6), ("n", 1e-9), ("p", 1e-12), ("f", 1e-15)]
-        for (s, scale) in scales where suffix.hasPrefix(s) { return value * scale }
-        return value
-    }
 
     /// Whether a netlist line is an analysis card (its first word, as ngspice splits words).
     static func isAnalysisCard(_ line: String) -> Bool {

@@ -7,6 +7,7 @@ import Foundation
 import LinearAlgebra
 import NumPyFormat
 import Reports
+import NetlistText
 import Spice
 import Training
 

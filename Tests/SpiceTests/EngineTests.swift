@@ -1,4 +1,5 @@
 import Foundation
+import NetlistText
 @testable import Spice
 import Testing
 
@@ -144,7 +145,7 @@ struct EngineTests {
     @Test("SPICE numbers with scale suffixes", arguments: [("1k", 1e3), ("2.5meg", 2.5e6), ("10u", 1e-5), ("3p", 3e-12), ("1e-40", 1e-40),
                                                           ("5ms", 5e-3), ("2MEG", 2e6), ("1mil", 25.4e-6), ("7", 7), ("1e3k", 1e6)])
     func spiceNumbers(text: String, value: Double) {
-        let parsed = SimulationRequest.spiceNumber(text)
+        let parsed = SpiceNumber.value(of: text)
         #expect(parsed.map { abs($0 - value) <= 1e-12 * abs(value) } == true, "\(text) → \(String(describing: parsed))")
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Spice
+import NetlistText
 import Testing
 
 @Suite("Netlist safety")

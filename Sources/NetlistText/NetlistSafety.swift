@@ -7,9 +7,9 @@ public enum NetlistSafety {
     /// case-insensitive *prefix* of the line (`ciprefix(".control", line)` in its reader), so
     /// `.control;x`, `.controlfoo` and `.includes` are these cards too: they are matched the
     /// same way here, never as whole words.
-    static let commandCards: [String] = [".control", ".endc", ".inc", ".lib", ".exec"]
+    public static let commandCards: [String] = [".control", ".endc", ".inc", ".lib", ".exec"]
     /// Interactive commands, should a line reach the command interpreter.
-    static let commands: Set<String> = ["shell", "system", "source", "write", "wrdata", "cd", "load", "exec"]
+    public static let commands: Set<String> = ["shell", "system", "source", "write", "wrdata", "cd", "load", "exec"]
 
     /// Why `line` is unsafe, or nil. `*#` and `*ng_script` comment lines are commands in ngspice.
     public static func problem(with line: String) -> String? {
@@ -24,18 +24,5 @@ public enum NetlistSafety {
         let first = lowered.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ";" }).first.map(String.init) ?? ""
         if commands.contains(first) { return "'\(first)' is not allowed" }
         return nil
-    }
-
-    /// Checks a whole netlist; the error names the line.
-    public static func check(_ lines: [String]) throws {
-        for (k, raw) in lines.enumerated() {
-            for piece in raw.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-                // The first line of a netlist is its title, never executed.
-                if k == 0 { continue }
-                if let p = problem(with: String(piece)) {
-                    throw SimulationError(kind: .refused, message: "line \(k + 1) '\(String(piece.prefix(60)))': \(p) (pass --allow-control to run it anyway)", log: [])
-                }
-            }
-        }
     }
 }
