@@ -27,8 +27,8 @@ struct BenchCommand: ParsableCommand {
         the kernel floor, which adds the tanh evaluations and Gaussian draws of the \
         dynamics at the measured speed of our element-wise kernels.
 
-        Example: dfcspice bench --figure epoch-seconds.svg   (the floors beside the \
-        published code's times and the targets, as a bar chart)
+        Example (the floors beside the published code's times and the targets, as a bar chart):
+          dfcspice bench --figure epoch-seconds.svg
         """
     )
 

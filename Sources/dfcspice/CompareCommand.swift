@@ -236,7 +236,8 @@ struct SimulateCommand: ParsableCommand {
         Runs the netlist's own analysis (.tran or .op). Netlists with .control blocks, \
         .include, shell or other command lines are refused unless --allow-control is given.
 
-        Example: dfcspice simulate --netlist netlists/two-two-one.cir --out traces.npz
+        Example:
+          dfcspice simulate --netlist netlists/two-two-one.cir --out traces.npz
         """
     )
 

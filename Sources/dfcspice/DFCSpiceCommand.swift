@@ -40,10 +40,14 @@ struct DFCSpiceCommand: ParsableCommand {
             h.logLevel = ProcessInfo.processInfo.environment["DFCSPICE_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return h
         }
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let problem = CommandLineCheck.unknownHelpTopic(arguments) { fail(problem + " (see dfcspice --help)") }
         var command: any ParsableCommand
         do { command = try parseAsRoot() } catch {
             // Help and version exit 0 with ArgumentParser's text; a command line it refuses is one line.
             guard exitCode(for: error) != .success else { exit(withError: error) }
+            // An unknown option explains a missing one (a misspelt `--config`): name it first.
+            if let unknown = CommandLineCheck.unknownOption(arguments) { fail(unknown + " (see --help)") }
             let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             fail(message + " (see --help)")
         }

@@ -17,6 +17,9 @@ struct DemoCommand: ParsableCommand {
         -fixed forms and the baselines on one batch, and writes DIR/report.md (a table of \
         convergence and the DFC paper's diagnostics), DIR/report.json, and the inputs and \
         results as .npy/.npz files. `make demo` runs this on Examples/student-teacher.yaml.
+
+        Example:
+          dfcspice demo --config Examples/student-teacher.yaml --out runs/demo
         """
     )
 

@@ -12,7 +12,8 @@ struct InitCommand: ParsableCommand {
         or weight-product Q_i = W_{i+1}ᵀ⋯W_Lᵀ for the -fixed variants), and FA's B_i \
         Xavier-normal. The seed (config `seed`, or --seed) is stored in the file.
 
-        Example: dfcspice init --config Examples/student-teacher.yaml --out model.npz
+        Example:
+          dfcspice init --config Examples/student-teacher.yaml --out model.npz
         """
     )
 

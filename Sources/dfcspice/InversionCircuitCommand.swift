@@ -25,7 +25,8 @@ struct InversionCircuitCommand: ParsableCommand {
         the circuit's δ_{l−1}(t) of the first sample, lowest pair, OUT/report.html both.
 
         Example:
-          dfcspice di-circuit --config Examples/dynamic-inversion/linear-regression.yaml \\
+          dfcspice di-circuit \\
+              --config Examples/dynamic-inversion/linear-regression.yaml \\
               --samples 8 --out runs/di-circuit
         """
     )

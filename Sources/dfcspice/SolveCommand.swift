@@ -17,7 +17,8 @@ struct SolveCommand: ParsableCommand {
           vff1…vffL         feedforward somatic values v_i⁻ (u = 0)
           dW1…dWL, db1…dbL  the update the variant prescribes, summed over the batch,
                             signed so that W + dW lowers the loss (no optimizer step)
-          dQ1…dQL           feedback update (Eq. 13), with --feedback, for dfc, dfc-ss, dfc-ssa
+          dQ1…dQL           feedback update (Eq. 13), with --feedback, for dfc,
+                            dfc-ss, dfc-ssa
           target, delta     r_L* and δ_L = r_L* − r_L⁻
           status            per sample: 1 converged, 0 not converged, −1 diverged
                             (always 1 for bp, fa, dfa, which have no dynamics)

@@ -21,7 +21,8 @@ struct TableCommand: ParsableCommand {
         passes; not the end-of-epoch evaluation), the one-time feedback pre-training, and \
         the published Fashion-MNIST test error.
 
-        Example: dfcspice table --runs runs/fm-bp-s1 runs/fm-bp-s2 runs/fm-dfc-ssa
+        Example:
+          dfcspice table --runs runs/fm-bp-s1 runs/fm-bp-s2 runs/fm-dfc-ssa
         """
     )
 
