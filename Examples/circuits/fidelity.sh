@@ -18,7 +18,7 @@ dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 base=Examples/student-teacher.yaml
 "$bin" init --config "$base" --out "$dir/m.npz" >/dev/null
-"$bin" teacher --config "$base" --samples 1 --seed 1 --input "$dir/x.npy" --labels "$dir/y.npy" >/dev/null
+"$bin" teacher --config "$base" --samples 1 --seed 1 --inputs-out "$dir/x.npy" --labels-out "$dir/y.npy" >/dev/null
 realised="--ideal-weights realised"
 measured="--ideal-weights realised --ideal-phi circuit"
 # label | circuit section appended to the base config | the (b) run's options

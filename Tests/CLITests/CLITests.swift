@@ -53,7 +53,7 @@ struct Workspace {
         feedback: {steps: 20}
         """.write(to: url("c.yaml"), atomically: true, encoding: .utf8)
         try expectSuccess(["init", "--config", path("c.yaml"), "--out", path("m.npz")])
-        try expectSuccess(["teacher", "--config", path("c.yaml"), "--samples", "6", "--input", path("x.npy"), "--labels", path("y.npy")])
+        try expectSuccess(["teacher", "--config", path("c.yaml"), "--samples", "6", "--inputs-out", path("x.npy"), "--labels-out", path("y.npy")])
     }
 
     func url(_ name: String) -> URL { dir.appendingPathComponent(name) }

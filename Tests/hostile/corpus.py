@@ -464,10 +464,10 @@ class Corpus:
         self.case("path-out-is-config", "path", ["init", "--config", "files/c.yaml", "--out", "files/c.yaml"], precious=["files/c.yaml"])
         self.case("path-out-is-model", "path", solve + ["--out", "files/m.npz"], precious=["files/m.npz"])
         self.case("path-out-is-input-respelled", "path", solve + ["--out", "files/../files/./x.npy"], precious=["files/x.npy"])
-        self.case("path-teacher-out-is-config", "path", ["teacher", "--config", "files/c.yaml", "--input", "files/c.yaml",
-                                                         "--labels", "{out}/y.npy"], precious=["files/c.yaml"])
+        self.case("path-teacher-out-is-config", "path", ["teacher", "--config", "files/c.yaml", "--inputs-out", "files/c.yaml",
+                                                         "--labels-out", "{out}/y.npy"], precious=["files/c.yaml"])
         self.case("path-teacher-samples-1e12", "path", ["teacher", "--config", "files/c.yaml", "--samples", "1000000000000",
-                                                        "--input", "{out}/x.npy", "--labels", "{out}/y.npy"])
+                                                        "--inputs-out", "{out}/x.npy", "--labels-out", "{out}/y.npy"])
         self.case("path-netlist-out-is-model", "path", ["netlist", "--config", "files/c.yaml", "--model", "files/m.npz", "--input", "files/x.npy",
                                                         "--out", "files/m.npz"], precious=["files/m.npz"])
         self.case("path-train-out-run-like", "path", ["train", "--config", "files/c.yaml", "--out", "files/run-like"],
