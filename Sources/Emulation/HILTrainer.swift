@@ -375,7 +375,7 @@ public final class HILTrainer<B: Backend> {
         state.machine = BLASCore.machineSignature
         try state.write(to: directory, encoder: encoder)
         var npz = NPZ(ModelFile.arrays(of: backend.network))
-        npz["seed"] = NDArray(scalar: Double(configuration.seed))
+        npz["seed"] = NDArray(integer: Int64(clamping: configuration.seed))
         try npz.write(to: directory.appendingPathComponent("model.npz"))
         let lines = try state.metrics.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: directory.appendingPathComponent("metrics.jsonl"))

@@ -18,7 +18,7 @@ public enum NPY {
     /// Encodes `array` as little-endian float64, C order, format version 1.0.
     public static func encode(_ array: NDArray) -> Data {
         let shape = array.shape.map(String.init).joined(separator: ", ") + (array.shape.count == 1 ? "," : "")
-        var header = "{'descr': '<f8', 'fortran_order': False, 'shape': (\(shape)), }"
+        var header = "{'descr': '\(array.integers == nil ? "<f8" : "<i8")', 'fortran_order': False, 'shape': (\(shape)), }"
         // NumPy pads so that the data starts at a multiple of 64 bytes.
         let preamble = magic.count + 2 + 2
         let total = preamble + header.utf8.count + 1
@@ -28,6 +28,13 @@ public enum NPY {
         let length = UInt16(header.utf8.count)
         out.append(contentsOf: [UInt8(length & 0xff), UInt8(length >> 8)])
         out.append(contentsOf: Array(header.utf8))
+        if let integers = array.integers {
+            for x in integers {
+                var bits = x.littleEndian
+                withUnsafeBytes(of: &bits) { out.append(contentsOf: $0) }
+            }
+            return out
+        }
         array.data.withUnsafeBufferPointer { p in
             for x in p {
                 var bits = x.bitPattern.littleEndian
@@ -71,6 +78,19 @@ public enum NPY {
         do { try MemoryBudget.require(MemoryBudget.product([count], scale: 8), for: "an array of shape \(parsed.shape)") } catch let e as LinearAlgebraError {
             throw NumPyFormatError(e.description)
         }
+        // Integers that fit int64 stay exact (every signed type; unsigned ones up to 2⁶³ − 1).
+        if parsed.kind != .float {
+            var exact = [Int64](repeating: 0, count: count)
+            var fits = true
+            for k in 0..<count {
+                guard let x = parsed.integer(bytes, at: start + k * parsed.itemSize) else { fits = false; break }
+                exact[k] = x
+            }
+            if fits {
+                if parsed.fortranOrder && parsed.shape.count > 1 { exact = fortranToC(exact, shape: parsed.shape) }
+                return NDArray(integers: exact, shape: parsed.shape)
+            }
+        }
         var values = [Double](repeating: 0, count: count)
         for k in 0..<count {
             values[k] = parsed.element(bytes, at: start + k * parsed.itemSize)
@@ -81,7 +101,7 @@ public enum NPY {
         return NDArray(shape: parsed.shape, data: values)
     }
 
-    static func fortranToC(_ values: [Double], shape: [Int]) -> [Double] {
+    static func fortranToC<T>(_ values: [T], shape: [Int]) -> [T] {
         var out = values
         let n = shape.count
         var index = [Int](repeating: 0, count: n)
@@ -154,12 +174,29 @@ public enum NPY {
             }
         }
 
-        func element(_ bytes: [UInt8], at offset: Int) -> Double {
+        func raw(_ bytes: [UInt8], at offset: Int) -> UInt64 {
             var raw: UInt64 = 0
             for b in 0..<itemSize {
                 let byte = UInt64(bytes[offset + (bigEndian ? itemSize - 1 - b : b)])
                 raw |= byte << (8 * UInt64(b))
             }
+            return raw
+        }
+
+        /// An integer element exactly, or nil if it is a float or above `Int64.max`.
+        func integer(_ bytes: [UInt8], at offset: Int) -> Int64? {
+            let raw = raw(bytes, at: offset)
+            switch kind {
+            case .float: return nil
+            case .unsigned: return Int64(exactly: raw)
+            case .signed:
+                let shift = UInt64(64 - 8 * itemSize)
+                return Int64(bitPattern: raw << shift) >> Int64(shift)
+            }
+        }
+
+        func element(_ bytes: [UInt8], at offset: Int) -> Double {
+            let raw = raw(bytes, at: offset)
             switch kind {
             case .float:
                 return itemSize == 8 ? Double(bitPattern: raw) : Double(Float(bitPattern: UInt32(truncatingIfNeeded: raw)))

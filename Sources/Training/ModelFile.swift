@@ -70,7 +70,7 @@ public enum ModelFile {
 
     public static func write(_ network: Network, seed: UInt64, to path: String) throws {
         var npz = NPZ(arrays(of: network))
-        npz["seed"] = NDArray(scalar: Double(seed))
+        npz["seed"] = NDArray(integer: Int64(clamping: seed))
         do { try npz.write(to: URL(fileURLWithPath: path)) } catch let e as NumPyFormatError {
             throw InputError(file: path, e.message)
         }

@@ -106,7 +106,7 @@ struct InversionCommand: ParsableCommand {
             }
             var npz = NPZ(ModelFile.arrays(of: trainer.model.network))
             for (k, b) in trainer.model.feedback.enumerated() { npz["B\(k + 2)"] = NDArray(b) }
-            npz["seed"] = NDArray(scalar: Double(c.seed))
+            npz["seed"] = NDArray(integer: Int64(clamping: c.seed))
             try npz.write(to: runDir.appendingPathComponent("model.npz"))
             results.append((rule, epochs))
         }

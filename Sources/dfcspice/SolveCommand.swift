@@ -126,8 +126,8 @@ enum SolutionFile {
             npz["db\(i + 1)"] = NDArray(vector: s.db[i])
             if let dQ = s.dQ { npz["dQ\(i + 1)"] = NDArray(dQ[i]) }
         }
-        npz["status"] = NDArray(vector: s.status.map { $0 == .converged ? 1 : ($0 == .notConverged ? 0 : -1) })
-        npz["seed"] = NDArray(scalar: Double(seed))
+        npz["status"] = NDArray(integers: s.status.map { $0 == .converged ? 1 : ($0 == .notConverged ? 0 : -1) })
+        npz["seed"] = NDArray(integer: Int64(clamping: seed))
         npz["loss"] = NDArray(scalar: s.loss)
         if let t = s.traces {
             npz["t"] = NDArray(vector: t.time)

@@ -41,6 +41,25 @@ struct NumPyFormatTests {
         #expect(f.data == [1, 2, 3, 4, 5, 6])
     }
 
+    @Test("integer arrays are written as int64 and read back exactly, a seed above 2^53 included")
+    func integers() throws {
+        let big: Int64 = (1 << 60) + 1   // not a Double
+        let a = NDArray(integers: [big, -1, 0], shape: [3])
+        let encoded = NPY.encode(a)
+        #expect(String(decoding: encoded.prefix(64), as: UTF8.self).contains("'descr': '<i8'"))
+        let back = try NPY.decode(encoded)
+        #expect(back == a && back.integers == [big, -1, 0] && back.firstInteger == big)
+        // A float array stays float64, and changing an integer array's values makes it one.
+        #expect(String(decoding: NPY.encode(NDArray(vector: [1])).prefix(64), as: UTF8.self).contains("'<f8'"))
+        var changed = a
+        changed.data[1] = 0.5
+        #expect(changed.integers == nil && String(decoding: NPY.encode(changed).prefix(64), as: UTF8.self).contains("'<f8'"))
+        // uint64 above Int64.max has no exact int64: it is read as a float.
+        let huge = try NPY.decode(payload("<u8", shape: "(1,)", bytes: [UInt8](repeating: 0xff, count: 8)))
+        #expect(huge.integers == nil && huge.data == [18446744073709551615.0])
+        #expect(try NPY.decode(payload(">i4", shape: "(1,)", bytes: [0xff, 0xff, 0xff, 0xfe])).integers == [-2])
+    }
+
     @Test("bad payloads are refused with a reason")
     func badPayloads() {
         #expect(throws: NumPyFormatError.self) { try NPY.decode(Data([1, 2, 3])) }

@@ -95,6 +95,8 @@ def main(binary, work):
             check(f"dW{i+1}", R[f"dW{i+1}"], dW[i])
             check(f"db{i+1}", R[f"db{i+1}"], db[i])
         assert R["dW1"].dtype == np.float64 and R["dW1"].shape == (sizes[1], sizes[0])
+        # Counts, codes and seeds are integers, as NumPy users expect them.
+        assert R["status"].dtype == np.int64 and R["seed"].dtype == np.int64, (R["status"].dtype, R["seed"].dtype)
     # And the other direction: a model written by dfcspice init loads in NumPy.
     with open(os.path.join(work, "c.json"), "w") as f:
         json.dump({"network": {"sizes": sizes, "activations": acts}}, f)
@@ -104,7 +106,7 @@ def main(binary, work):
     for i in range(L):
         assert M[f"W{i+1}"].shape == (sizes[i + 1], sizes[i]) and M[f"b{i+1}"].shape == (sizes[i + 1],)
         assert M[f"Q{i+1}"].shape == (sizes[i + 1], sizes[L])
-    assert int(M["seed"]) == 3
+    assert M["seed"].dtype == np.int64 and int(M["seed"]) == 3
     print("numpy cross-check: ok")
 
 
