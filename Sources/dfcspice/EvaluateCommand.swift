@@ -309,26 +309,19 @@ struct EvaluateCommand: ParsableCommand {
     }
 }
 
-/// A progress line on standard error for long SPICE evaluations (only on a terminal).
+/// Samples done, their rate and the time left, for long SPICE evaluations (only on a terminal).
 final class Progress: @unchecked Sendable {
     let total: Int
     let start = Date()
-    private let lock = NSLock()
-    private var last = Date.distantPast
-    private let terminal = isatty(STDERR_FILENO) != 0
+    private let line = ProgressLine(logInterval: .infinity)
 
     init(total: Int) { self.total = total }
 
     func show(_ done: Int) {
-        guard terminal else { return }
-        lock.withLock {
-            guard Date().timeIntervalSince(last) > 0.5 || done == total else { return }
-            last = Date()
-            let rate = Double(done) / max(1e-9, Date().timeIntervalSince(start))
-            let eta = rate > 0 ? Double(total - done) / rate : 0
-            FileHandle.standardError.write(Data(String(format: "\r%d/%d samples  %.1f samples/s  ETA %.0f s ", done, total, rate, eta).utf8))
-        }
+        let rate = Double(done) / max(1e-9, Date().timeIntervalSince(start))
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        line.show(String(format: "%d/%d samples  %.1f samples/s  ETA %.0f s", done, total, rate, eta))
     }
 
-    func finish() { if terminal { FileHandle.standardError.write(Data("\n".utf8)) } }
+    func finish() { line.finish() }
 }

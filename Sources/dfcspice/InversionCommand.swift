@@ -81,6 +81,7 @@ struct InversionCommand: ParsableCommand {
                      training.epochs, c.seed))
         var results: [(InversionRule, [InversionEpoch])] = []
         var stopped: [InversionRule: String] = [:]
+        let line = ProgressLine()
         let encoder = TrainingCheckpoint.encoder   // sorted keys, ±∞/NaN as strings
         for rule in ruleList {
             var trainer = try InversionTrainer(model: model, rule: rule, parameters: inversion.parameters, training: training,
@@ -88,6 +89,7 @@ struct InversionCommand: ParsableCommand {
             let runDir = dir.appendingPathComponent(rule.rawValue)
             try FileManager.default.createDirectory(at: runDir, withIntermediateDirectories: true)
             var epochs: [InversionEpoch] = []
+            var elapsed = 0.0
             do {
             try trainer.run(trainX: trainX, trainY: trainY, testX: testX, testY: testY, classification: classification) { e in
                 epochs.append(e)
@@ -95,23 +97,40 @@ struct InversionCommand: ParsableCommand {
                 try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: runDir.appendingPathComponent("metrics.jsonl"))
                 let measure = e.testNMSE.map { String(format: "test NMSE %.4g", $0) } ?? e.testError.map { String(format: "test error %.2f %%", 100 * $0) } ?? ""
                 let eig = e.diagnostics.map { String(format: ", max Re λ %.3g", $0.maxRealEigenvalues.max() ?? .nan) } ?? ""
-                print(String(format: "%@ epoch %d: %@, train loss %.4g, unsettled %d%@, %.1f s", rule.rawValue, e.epoch, measure,
-                             e.trainLoss, e.unconverged, eig, e.seconds))
+                elapsed += e.seconds
+                line.show(String(format: "%@ epoch %d/%d: %@, train loss %.4g, unsettled %d%@, %.0f s", rule.rawValue, e.epoch,
+                                 training.epochs, measure, e.trainLoss, e.unconverged, eig, elapsed),
+                          fraction: Double(e.epoch) / Double(max(training.epochs, 1)))
             }
             } catch let e as ModelError {
                 // A rule that goes unstable or diverges is a result, not a failure of the run:
                 // the others still train, and the summary says where this one stopped.
+                line.finish()
                 print("warning: \(e.message)")
                 stopped[rule] = e.message
             }
+            line.finish()
+            print(Self.ruleLine(rule, epochs, seconds: elapsed, stopped: stopped[rule] != nil))
             var npz = NPZ(ModelFile.arrays(of: trainer.model.network))
             for (k, b) in trainer.model.feedback.enumerated() { npz["B\(k + 2)"] = NDArray(b) }
             npz["seed"] = NDArray(integer: Int64(clamping: c.seed))
             try npz.write(to: runDir.appendingPathComponent("model.npz"))
             results.append((rule, epochs))
         }
-        try Self.plots(results, classification: classification, stopped: stopped, to: dir)
-        print("wrote \(dir.path)")
+        let summary = try Self.plots(results, classification: classification, stopped: stopped, to: dir)
+        print("\n" + summary)
+        print("wrote \(dir.path) (summary.md, plots, <rule>/metrics.jsonl and model.npz)")
+    }
+
+    /// One line per finished rule: where its test measure started, ended and was best.
+    static func ruleLine(_ rule: InversionRule, _ epochs: [InversionEpoch], seconds: Double, stopped: Bool) -> String {
+        let classification = epochs.contains { $0.testError != nil }
+        let v = epochs.map { classification ? 100 * ($0.testError ?? .nan) : ($0.testNMSE ?? .nan) }
+        let fmt = classification ? "%.2f %%" : "%.4g"
+        let name = classification ? "test error" : "test NMSE"
+        return "\(rule.rawValue): \(max(epochs.count - 1, 0)) epochs, \(name) \(String(format: fmt, v.first ?? .nan)) → "
+            + "\(String(format: fmt, v.last ?? .nan)) (best \(String(format: fmt, v.dropFirst().min() ?? .nan))), "
+            + String(format: "%.0f s", seconds) + (stopped ? ", stopped early (see the warning)" : "")
     }
 
     /// Plots and summary from the metrics already in OUT (rules in the config's order).
@@ -163,8 +182,10 @@ struct InversionCommand: ParsableCommand {
         }
     }
 
+    /// Writes the plots and summary.md; returns the summary table.
+    @discardableResult
     static func plots(_ results: [(InversionRule, [InversionEpoch])], classification: Bool, stopped: [InversionRule: String],
-                      to dir: URL) throws {
+                      to dir: URL) throws -> String {
         func plot(_ file: String, _ title: String, _ yLabel: String, log: Bool, _ values: (InversionEpoch) -> [Double]) throws {
             var p = LinePlot(title: title, xLabel: "epoch", yLabel: yLabel)
             p.logY = log
@@ -200,5 +221,6 @@ struct InversionCommand: ParsableCommand {
                 + "\(String(format: fmt, v.dropFirst().min() ?? .nan)) | \(epochs.last?.unconverged ?? 0) | \(stopped[rule] ?? "—") |\n"
         }
         try AtomicFile.write(md, to: dir.appendingPathComponent("summary.md"))
+        return md
     }
 }

@@ -163,19 +163,13 @@ struct TrainCommand: ParsableCommand {
         let newRunLock = try startRun()
         defer { withExtendedLifetime(newRunLock) {} }
         let t = experiment.training
-        let terminal = isatty(STDERR_FILENO) != 0
+        let line = ProgressLine()
         var samplesAtStart = trainer.state.samplesSeen
-        var lastLine = Date.distantPast
         trainer.shouldStop = { stop.requested }
         var forwardStarted: Date?
         trainer.feedbackProgress = { label, done, total in
             let text = String(format: "%@ %5d/%d samples", label, done, total)
-            if terminal {
-                FileHandle.standardError.write(Data(("\r" + text + "  " + (done == total ? "\n" : "")).utf8))
-            } else if Date().timeIntervalSince(lastLine) > 10 || done == total {
-                FileHandle.standardError.write(Data((text + "\n").utf8))
-                lastLine = Date()
-            }
+            if done == total { line.finish(text) } else { line.show(text) }
         }
         trainer.progress = { epoch, done, total, loss in
             // The rate counts forward training only: pre-training before it would skew the ETA.
@@ -189,20 +183,14 @@ struct TrainCommand: ParsableCommand {
             let remaining = Double((t.epochs - epoch) * total + (total - done)) / max(rate, 1e-9)
             let text = String(format: "epoch %d/%d %5d/%d samples  batch loss %.4g  %.1f samples/s  ETA %@",
                               epoch, t.epochs, done, total, loss, rate, rate > 0 ? Self.duration(remaining) : "…")
-            if terminal {
-                let width = 24, filled = Int(Double(width) * Double(done) / Double(max(total, 1)))
-                FileHandle.standardError.write(Data(("\r[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] " + text + "  ").utf8))
-            } else if Date().timeIntervalSince(lastLine) > 10 || done == total {
-                FileHandle.standardError.write(Data((text + "\n").utf8))
-                lastLine = Date()
-            }
+            line.show(text, fraction: Double(done) / Double(max(total, 1)))
         }
         func writeLearningCurve() throws {
             try Self.learningCurve(trainer.state.metrics, title: "\(experiment.model.name): \(trainer.backend.name), \(variant.rawValue)")
                 .write(to: dir.appendingPathComponent("learning-curve.svg"))
         }
         trainer.epochFinished = { m in
-            if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+            line.finish()
             print(String(format: "epoch %d: train loss %.5g, test loss %.5g%@%@, converged %d, not converged %d, diverged %d, skipped %d (retried %d), %.1f samples/s",
                          m.epoch, m.trainLoss, m.testLoss, m.testError.map { String(format: ", test error %.2f %%", 100 * $0) } ?? "",
                          m.validationError.map { String(format: ", validation error %.2f %%", 100 * $0) } ?? "",

@@ -27,6 +27,13 @@ struct InversionCommandTests {
         let summary = try String(contentsOf: w.url("out/summary.md"), encoding: .utf8)
         let ends = summary.split(separator: "\n").filter { $0.hasPrefix("| ndi ") || $0.hasPrefix("| di ") }.map { $0.split(separator: "|")[3] }
         #expect(ends.count == 2 && ends[0] == ends[1], "\(summary)")
+        // stdout: one line per rule and the summary table, not one line per rule per epoch.
+        let out = r.stdout.split(separator: "\n")
+        #expect(out.filter { $0.contains(" epoch ") }.isEmpty, "\(r.stdout)")
+        for rule in ["bp", "ndi", "di", "sldi"] {
+            #expect(out.contains { $0.hasPrefix("\(rule): 3 epochs, test NMSE ") }, "\(rule) has no summary line")
+        }
+        #expect(r.stdout.contains(summary.trimmingCharacters(in: .newlines)))
     }
 
     @Test("compare on a DI config runs the backward pass in ngspice against NDI; DFC-only options are refused")
