@@ -12,6 +12,8 @@ public struct SignalAgreement: Sendable, Codable, Equatable {
     /// ‖a(T) − b(T)‖ / ‖b(T)‖ at the last common time.
     public var finalRelative: Double
     public var range: Double
+    /// When (model time) the largest difference occurs; nil in reports written before it was kept.
+    public var timeOfMax: Double? = nil
 }
 
 /// The comparison of a circuit run with the ideal run of the same model, input and target.
@@ -72,9 +74,13 @@ extension Comparison {
             let rms = meanSquare.squareRoot()
             let lastRef = r.row(grid.count - 1), lastDiff = diff.row(grid.count - 1)
             let norm = lastRef.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            var largest = 0.0, at = grid.first ?? 0
+            for k in 0..<grid.count {
+                for j in 0..<diff.columns where abs(diff[k, j]) > largest { largest = abs(diff[k, j]); at = grid[k] }
+            }
             return SignalAgreement(signal: name, rmsOverRange: rms / scale, maxOverRange: diff.maxAbs / scale,
                                    finalRelative: lastDiff.reduce(0) { $0 + $1 * $1 }.squareRoot() / max(norm, 1e-300),
-                                   range: range)
+                                   range: range, timeOfMax: at)
         }
         var signals: [SignalAgreement] = []
         for i in 0..<reference.soma.count {

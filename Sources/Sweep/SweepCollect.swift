@@ -147,6 +147,12 @@ public struct SweepCollection: Sendable {
                 plot.series.append(line)
             }
             if order.count > 8 { plot.notes.append("first 8 of \(order.count) lines") }
+            // Strengths that span decades (drift time, wire resistance) read on a log axis.
+            let drawn = plot.series.flatMap(\.x)
+            if let lo = drawn.min(), let hi = drawn.max(), lo > 0, hi / lo >= 100 {
+                plot.logX = true
+                plot.xLabel += " (log)"
+            }
             let seeds = manifest.axes.filter(\.isSeed)
             if !seeds.isEmpty {
                 let n = seeds.reduce(1) { $0 * $1.values.count }

@@ -173,22 +173,12 @@ struct CompareCommand: ParsableCommand {
         let comparison = Comparison.compare(reference: reference, candidate: candidate, activations: c.activations, curves: curves,
                                             controller: c.controller, tolerance: c.control.convergenceTolerance,
                                             referenceName: referenceName, candidateName: "circuit")
-        let p = experiment.circuit
-        let opamp = p.opAmp.summary
         let report = ComparisonReport(
             title: "Circuit versus \(self.reference.rawValue): \(c.name), sample \(sample)",
-            context: [("config", options.config), ("network", network.sizes.map(String.init).joined(separator: "-")),
-                      ("model", model), ("seed", "\(c.seed)"), ("op-amp", opamp),
-                      ("devices", p.device.levels > 0 ? "\(p.device.levels) levels" : "continuous"),
-                      ("programming noise, stuck on/off", "\(p.device.programmingNoise), \(p.device.stuckOnFraction)/\(p.device.stuckOffFraction)"),
-                      ("drift", p.device.drifts ? "ν \(p.device.driftNu) ± \(p.device.driftNuSpread), read \(p.device.driftTime) s after programming (t_c \(p.device.driftReferenceTime) s)" : "off"),
-                      ("device physics", p.device.physicsSummary),
-                      ("wire resistance", p.wire.isResistive ? "rows \(p.wire.rowSegment) Ω, columns \(p.wire.columnSegment) Ω per cell, driver \(p.wire.driver) Ω, TIA \(p.wire.rowEnd) Ω" : "off (ideal wires)"),
-                      ("φ (tanh)", p.activation.transistorCircuit?.summary ?? "behavioral (the equation)"),
-                      ("converters", p.converters.summary),
-                      ("temperature", "\(p.temperature) °C"),
-                      ("engine", engine.rawValue), ("ideal run's weights", idealWeights.rawValue), ("ideal run's φ", phiNote), ("k_p, α, λ, τ_v, τ_u", "\(c.control.kp), \(c.control.alpha), \(c.control.lambda), \(c.control.tauV), \(c.control.tauU)")],
-            comparison: comparison, reference: reference, candidate: candidate)
+            context: ComparisonReport.circuitContext(config: options.config, configuration: c, model: model, circuit: experiment.circuit,
+                                                     engine: engine.rawValue, referenceWeights: idealWeights.rawValue, referencePhi: phiNote),
+            comparison: comparison, reference: reference, candidate: candidate,
+            signalScale: experiment.circuit.signalScale, timeScale: experiment.circuit.timeScale, tauU: c.control.tauU)
         try report.write(to: URL(fileURLWithPath: out))
         let worst = comparison.signals.max { $0.rmsOverRange < $1.rmsOverRange }
         print(String(format: "circuit vs %@: worst trace RMS %.2e of range (%@), final u %.2e, final v %.2e (relative), ΔW angles %@°; verdicts %@/%@; %.2f s",

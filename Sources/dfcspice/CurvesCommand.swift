@@ -45,6 +45,8 @@ struct CurvesCommand: ParsableCommand {
         func plot(_ file: String, _ title: String, _ yLabel: String, log: Bool, _ value: (EpochMetrics) -> Double?) throws {
             var p = LinePlot(title: title, xLabel: "epoch", yLabel: yLabel)
             p.logY = log
+            // Angles of 1e-14° are round-off between equal vectors, not a result.
+            if yLabel == "degrees" { p.numericalZero = 1e-9 }
             for (k, (name, metrics)) in series.enumerated() {
                 let points = metrics.compactMap { m in value(m).map { (Double(m.epoch), $0) } }
                 guard !points.isEmpty else { continue }

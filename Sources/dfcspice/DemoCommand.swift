@@ -102,8 +102,13 @@ struct DemoCommand: ParsableCommand {
                                             referenceName: ideal.name, candidateName: "circuit")
         let compareDir = dir.appendingPathComponent("compare")
         try ComparisonReport(title: "Circuit versus ideal: \(configuration.name), sample 0",
-                             context: [("config", options.config), ("seed", "\(seed)"), ("engine", "embedded ngspice")],
-                             comparison: comparison, reference: reference, candidate: candidate).write(to: compareDir)
+                             context: ComparisonReport.circuitContext(config: options.config, configuration: configuration,
+                                                                      model: "initialized from seed \(configuration.seed)",
+                                                                      circuit: experiment.circuit, engine: "embedded",
+                                                                      referenceWeights: "requested", referencePhi: "the equation"),
+                             comparison: comparison, reference: reference, candidate: candidate,
+                             signalScale: experiment.circuit.signalScale, timeScale: experiment.circuit.timeScale,
+                             tauU: configuration.control.tauU).write(to: compareDir)
         let worst = comparison.signals.max { $0.rmsOverRange < $1.rmsOverRange }
         print(String(format: "circuit vs ideal (sample 0, embedded ngspice): worst trace RMS %.2e of range (%@), final u %.2e relative, ΔW angles %@°",
                      worst?.rmsOverRange ?? 0, worst?.signal ?? "-", comparison.agreement("u")?.finalRelative ?? 0,

@@ -50,20 +50,21 @@ extension EvaluateCommand {
         }
         guard let driftPlot else { return }
         var plot = LinePlot(title: "\(c.name): after programming (ν \(d.driftNu) ± \(d.driftNuSpread), t_c \(d.driftReferenceTime) s)",
-                            xLabel: "log10(seconds after programming)", yLabel: classification ? "test error (%)" : "test loss")
+                            xLabel: "time after programming (s, log)", yLabel: classification ? "test error (%)" : "test loss")
         let points = rows.filter { $0.t > 0 }
         plot.series.append(LinePlot.Series(label: "as programmed",
-                                           x: points.map { log10($0.t) },
+                                           x: points.map(\.t),
                                            y: points.map { classification ? 100 * ($0.error ?? 0) : $0.loss }, color: 0))
         let again = afterRecalibration.filter { $0.t > 0 }
         if !again.isEmpty {
-            plot.series.append(LinePlot.Series(label: "recalibrated", x: again.map { log10($0.t) },
+            plot.series.append(LinePlot.Series(label: "recalibrated", x: again.map(\.t),
                                                y: again.map { classification ? 100 * ($0.error ?? 0) : $0.loss }, color: 2))
         }
         if let first = points.first, let last = points.last {
             let level = classification ? 100 * (ideal.errorRate ?? 0) : ideal.meanLoss
-            plot.series.append(LinePlot.Series(label: "ideal", x: [log10(first.t), log10(last.t)], y: [level, level], color: 1, dashed: true))
+            plot.series.append(LinePlot.Series(label: "ideal", x: [first.t, last.t], y: [level, level], color: 1, dashed: true))
         }
+        plot.logX = true
         plot.notes.append("device seed \(experiment.circuit.deviceSeed ?? c.seed)")
         if recalibrate > 0 { plot.notes.append("recalibrated on \(recalibrate)") }
         if programmings > 1 { plot.notes.append("mean of \(programmings) programmings") }

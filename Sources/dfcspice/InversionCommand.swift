@@ -189,6 +189,8 @@ struct InversionCommand: ParsableCommand {
         func plot(_ file: String, _ title: String, _ yLabel: String, log: Bool, _ values: (InversionEpoch) -> [Double]) throws {
             var p = LinePlot(title: title, xLabel: "epoch", yLabel: yLabel)
             p.logY = log
+            // Angles of 1e-14° are round-off between equal vectors, not a result.
+            if yLabel == "degrees" { p.numericalZero = 1e-9 }
             for (k, (rule, epochs)) in results.enumerated() {
                 let layers = epochs.map(values).map(\.count).max() ?? 0
                 for j in 0..<layers {

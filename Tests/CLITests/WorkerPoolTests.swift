@@ -96,6 +96,22 @@ struct WorkerPoolTests {
         for row in ["op-amp</th><td>ideal VCVS", "drift</th><td>off", "wire resistance</th><td>off", "φ (tanh)</th><td>behavioral", "temperature</th><td>27.0 °C"] {
             #expect(html.contains(row), "the report lacks '\(row)'")
         }
+        // Units said once; neurons numbered from 1 like layers; every large max/range explained.
+        #expect(html.contains("V_s = 0.5 V"))
+        let soma = try String(contentsOf: w.url("cmp/layer1-soma.svg"), encoding: .utf8)
+        #expect(soma.contains(">v1[1]<") && !soma.contains(">v0<") && soma.contains("µs in the circuit"))
+        for signal in comparison?["signals"] as? [[String: Any]] ?? [] where (signal["maxOverRange"] as? Double ?? 0) > 0.1 {
+            let name = signal["signal"] as? String ?? "?"
+            #expect(html.contains("<li>\(name): largest difference"), "\(name)'s max/range is not explained")
+        }
+        // The demo's comparison carries the same header rows.
+        let demo = try CLI.run(["demo", "--config", w.path("c.yaml"), "--samples", "4", "--out", w.path("demo")])
+        #expect(demo.status == 0, "\(demo.stderr)")
+        func headers(_ page: String) -> [String] {
+            page.components(separatedBy: "<tr><th>").dropFirst().map { String($0.prefix { $0 != "<" }) }.filter { !$0.hasPrefix("signal") && !$0.hasPrefix("layer") }
+        }
+        let demoHTML = try String(contentsOf: w.url("demo/compare/report.html"), encoding: .utf8)
+        #expect(headers(demoHTML) == headers(html))
     }
 }
 
