@@ -8,7 +8,7 @@ import Testing
 import Training
 
 /// The behavioral backend against ngspice on the same circuit, one non-ideality at a time and
-/// combined, on small random networks (issue: "the fast level follows the hardware"). The
+/// combined, on small random networks (the fast level must follow the hardware). The
 /// behavioral run takes dt/4 so that what is compared is the model, not its Euler error
 /// (ngspice's own steps are controlled by its truncation error).
 @Suite("Behavioral versus circuit", .serialized)
