@@ -84,6 +84,15 @@ public struct LinePlot: Sendable {
         }
     }
 
+    /// `text` in lines of at most about `width` characters, broken at spaces.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        var out: [String] = [], line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty && line.count + 1 + word.count > width { out.append(line); line = "  " + word } else { line += (line.isEmpty ? "" : " ") + word }
+        }
+        return out + [line]
+    }
+
     /// For each series, the label of an earlier one it lies on at this plot's scale (nil: none).
     static func coinciding(_ lines: [Series], transform: (Double) -> Double, span: Double) -> [String?] {
         lines.indices.map { k in
@@ -107,8 +116,14 @@ public struct LinePlot: Sendable {
         }()
         let onTop = Self.coinciding(lines, transform: yAxis.value, span: yRange)
         var allNotes = notes
+        // One note per lower curve, naming every curve on it, wrapped to the legend's width.
+        var onEach: [(String, [String])] = []
         for (k, below) in onTop.enumerated() where lines[k].showInLegend {
-            if let below { allNotes.append("\(lines[k].label) lies on \(below)") }
+            guard let below else { continue }
+            if let i = onEach.firstIndex(where: { $0.0 == below }) { onEach[i].1.append(lines[k].label) } else { onEach.append((below, [lines[k].label])) }
+        }
+        for (below, above) in onEach {
+            allNotes += Self.wrap(above.joined(separator: ", ") + (above.count == 1 ? " lies on " : " lie on ") + below, width: 34)
         }
         if let zero = numericalZero, series.contains(where: { $0.y.contains { $0 != 0 && abs($0) <= zero } }) {
             allNotes.append("|y| ≤ \(Self.label(zero)): round-off, as 0")

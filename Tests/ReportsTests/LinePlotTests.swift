@@ -48,6 +48,9 @@ struct LinePlotTests {
                     .init(label: "bp", x: x, y: di.map { $0 * 3 }, color: 2)]
         let svg = p.svg()
         #expect(svg.contains("ndi lies on di"))
+        // Several on one curve: one note names them all.
+        p.series.append(.init(label: "sldi", x: x, y: di, color: 3))
+        #expect(p.svg().contains("ndi, sldi lie on di"))
         #expect(!svg.contains("bp lies on"))
         #expect(svg.contains("stroke-dasharray=\"2 4\"") && svg.contains("<circle"))
     }
