@@ -1,6 +1,6 @@
 # DFCSpice — the two commands of the README, plus a few helpers.
 #   make demo   install what is missing, build, run the student–teacher example, write a report
-#   make test   install what is missing, build, run the whole test suite
+#   make test   install what is missing, build, run the whole test suite (Swift, then the Python package's)
 #   make bench  the performance figures of docs/results.md (not part of the tests)
 #   make test-kernels  the whole suite under each OpenBLAS kernel set this CPU can run (not part of CI)
 #   make fuzz   libFuzzer on the .npy, .npz, config, IDX and raw-file readers (FUZZ_RUNS, FUZZ_SECONDS)
@@ -38,6 +38,8 @@ deps:
 	@command -v python3 >/dev/null || { $(SUDO) apt-get install -y -qq python3 >/dev/null; }
 	@python3 -c "import numpy" 2>/dev/null || { echo "installing numpy (test-only helper)"; \
 	  python3 -m pip install -q numpy || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-numpy >/dev/null; }
+	@python3 -c "import pytest" 2>/dev/null || { echo "installing pytest (test-only helper)"; \
+	  python3 -m pip install -q pytest || DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-pytest >/dev/null; }
 	@command -v $(SWIFT) >/dev/null || { echo "error: swift not found (Swift 6 toolchain needed)"; exit 1; }
 
 build: deps
@@ -54,6 +56,7 @@ demo: release
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+	DFCSPICE_BIN=$(CURDIR)/.build/debug/dfcspice python3 -m pytest -q -p no:cacheprovider python/tests
 
 # The suite once per OpenBLAS kernel set, to show that no test depends on BLAS's bits
 # (docs/training.md, "What is bit-exact"). "default" runs with OPENBLAS_CORETYPE unset:
