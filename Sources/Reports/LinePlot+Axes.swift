@@ -53,7 +53,8 @@ extension LinePlot {
         return []
     }
 
-    static func label(_ v: Double) -> String {
+    /// A tick label: plain below 10⁴ and above 10⁻³, else `2e-5`.
+    public static func label(_ v: Double) -> String {
         if v == 0 { return "0" }
         let a = abs(v)
         if a >= 1e4 || a < 1e-3 {

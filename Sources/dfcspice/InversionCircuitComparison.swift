@@ -44,10 +44,12 @@ struct InversionCircuitComparison {
                 circuitResidual: spice.residuals[net.depth - 1 - l])
         }
         let run = try runner.runPair(weights: net.weights[1], feedback: model.feedback[0], target: ndi.deltas[1].row(0), layer: 2)
-        var plot = LinePlot(title: "DI in the circuit: δ_1(t) of the first sample, first six units (before ∘ g')", xLabel: "time (τ)", yLabel: "δ_1")
-        let t = run.time.map { $0 / timeScale }
+        // Time in µs of the circuit, units numbered from 1 as layers are.
+        var plot = LinePlot(title: "DI in the circuit: δ_1(t) of the first sample, units 1–6 (before ∘ g')",
+                            xLabel: "time (µs in the circuit; τ = \(LinePlot.label(timeScale * 1e6)) µs)", yLabel: "δ_1 (model units)")
+        let t = run.time.map { $0 * 1e6 }
         for j in 0..<min(6, run.deltaTrace.count) {
-            plot.series.append(.init(label: "δ_1,\(j)", x: t, y: run.deltaTrace[j], color: j))
+            plot.series.append(.init(label: "δ_1[\(j + 1)]", x: t, y: run.deltaTrace[j], color: j))
         }
         return Self(rows: rows, seconds: seconds, traces: plot)
     }
