@@ -53,11 +53,11 @@ extension LinePlot {
         return []
     }
 
-    /// A tick label: plain below 10⁴ and above 10⁻³, else `2e-5`.
+    /// A tick label: plain below 10⁵ and above 10⁻³, else `2e-5`.
     public static func label(_ v: Double) -> String {
         if v == 0 { return "0" }
         let a = abs(v)
-        if a >= 1e4 || a < 1e-3 {
+        if a >= 1e5 || a < 1e-3 {
             // 2e-05 reads as "2e-5"; one decimal only where it says something.
             let mantissa = v / pow(10, floor(log10(a)))
             let exponent = Int(floor(log10(a)))

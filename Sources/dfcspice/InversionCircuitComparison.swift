@@ -44,10 +44,11 @@ struct InversionCircuitComparison {
                 circuitResidual: spice.residuals[net.depth - 1 - l])
         }
         let run = try runner.runPair(weights: net.weights[1], feedback: model.feedback[0], target: ndi.deltas[1].row(0), layer: 2)
-        // Time in µs of the circuit, units numbered from 1 as layers are.
+        // Time in the circuit's µs or ms, units numbered from 1 as layers are.
+        let (unit, scale) = (run.time.last ?? 0) > 2e-3 ? ("ms", 1e3) : ("µs", 1e6)
         var plot = LinePlot(title: "DI in the circuit: δ_1(t) of the first sample, units 1–6 (before ∘ g')",
-                            xLabel: "time (µs in the circuit; τ = \(LinePlot.label(timeScale * 1e6)) µs)", yLabel: "δ_1 (model units)")
-        let t = run.time.map { $0 * 1e6 }
+                            xLabel: "time (\(unit) in the circuit; τ = \(LinePlot.label(timeScale * scale)) \(unit))", yLabel: "δ_1 (model units)")
+        let t = run.time.map { $0 * scale }
         for j in 0..<min(6, run.deltaTrace.count) {
             plot.series.append(.init(label: "δ_1[\(j + 1)]", x: t, y: run.deltaTrace[j], color: j))
         }
