@@ -21,14 +21,13 @@ extension ComparisonReport {
         s += "<h2>Agreement per signal</h2>\n<p>RMS over time and neurons, and the largest difference, each divided by the reference signal's range; final: relative difference of the last state. Red: RMS above 1 % of range. "
             + "Amber: a largest difference above \(Int(Self.maxFlag * 100)) % of range, explained under the table.</p>\n"
         s += "<table><tr><th>signal</th><th>RMS / range</th><th>max / range</th><th>at t</th><th>final (relative)</th><th>range</th></tr>\n"
-        var notes: [String] = []
         for a in comparison.signals {
             let flag = a.rmsOverRange > 0.01 ? " class=\"bad\"" : ""
             let maxFlag = a.maxOverRange > Self.maxFlag ? " class=\"warn\"" : ""
-            if a.maxOverRange > Self.maxFlag { notes.append(maxNote(a)) }
             let at = a.timeOfMax.map { time($0) } ?? "—"
             s += "<tr><td>\(e(a.signal))</td><td\(flag)>\(String(format: "%.2e", a.rmsOverRange))</td><td\(maxFlag)>\(String(format: "%.2e", a.maxOverRange))</td><td>\(e(at))</td><td>\(String(format: "%.2e", a.finalRelative))</td><td>\(String(format: "%.3g", a.range))</td></tr>\n"
         }
+        let notes = maxNotes(comparison.signals.filter { $0.maxOverRange > Self.maxFlag })
         if !notes.isEmpty { s += "</table>\n<ul class=\"notes\">" + notes.map { "<li>\(e($0))</li>" }.joined() + "</ul>\n<table>" }
         s += "</table>\n<h2>Weight updates</h2>\n<table><tr><th>layer</th><th>angle between ΔW (degrees)</th></tr>\n"
         for (i, a) in comparison.updateAngles.enumerated() {
@@ -54,19 +53,31 @@ extension ComparisonReport {
     func time(_ t: Double) -> String {
         let axis = timeAxis
         let unit = timeScale == nil ? "" : " " + (axis.label.split(separator: "(").last?.split(separator: " ").first.map(String.init) ?? "")
-        return LinePlot.label(t * axis.factor) + unit
+        return String(format: "%.3g", t * axis.factor) + unit
     }
 
-    /// Why a signal's largest difference is large, from where it happens.
-    func maxNote(_ a: SignalAgreement) -> String {
-        let head = "\(a.signal): largest difference \(String(format: "%.2f", a.maxOverRange)) of range"
-        guard let at = a.timeOfMax else { return head + "." }
-        // The first 2 % of the transient is the start-up: the step where the target switches on.
-        if at <= 0.02 * comparison.span {
-            return head + " at t = \(time(at)), the start. In the ideal equations the apical compartment and the "
-                + "controller's proportional path follow the error at t = 0⁺, a jump; the circuit's op-amps and integrators "
-                + "take a few of their time constants to follow it. The RMS column shows how closely the traces agree after it."
+    /// Why signals' largest differences are large, from where they happen: the signals whose
+    /// largest difference sits at the start share one explanation.
+    func maxNotes(_ flagged: [SignalAgreement]) -> [String] {
+        func range(_ xs: [SignalAgreement]) -> String {
+            let lo = xs.map(\.maxOverRange).min() ?? 0, hi = xs.map(\.maxOverRange).max() ?? 0
+            return lo == hi ? String(format: "%.2f", lo) : String(format: "%.2f–%.2f", lo, hi)
         }
-        return head + " at t = \(time(at)); difference.svg shows where it builds up."
+        // The first 2 % of the transient is the start-up: the step where the target switches on.
+        let atStart = flagged.filter { ($0.timeOfMax ?? .infinity) <= 0.02 * comparison.span }
+        var notes: [String] = []
+        if !atStart.isEmpty {
+            let names = atStart.map(\.signal).joined(separator: ", ")
+            let last = atStart.compactMap(\.timeOfMax).max() ?? 0
+            notes.append("\(names): largest difference \(range(atStart)) of range, at t ≤ \(time(last)), the start. In the ideal "
+                + "equations the controller's proportional path (k_p·e) and the apical compartment follow the error at t = 0⁺, a jump; "
+                + "the circuit's op-amps and integrators take a few of their time constants to follow it. The RMS column shows how "
+                + "closely the traces agree after it.")
+        }
+        for a in flagged where !atStart.contains(where: { $0.signal == a.signal }) {
+            let at = a.timeOfMax.map { " at t = \(time($0))" } ?? ""
+            notes.append("\(a.signal): largest difference \(String(format: "%.2f", a.maxOverRange)) of range\(at); difference.svg shows where it builds up.")
+        }
+        return notes
     }
 }
