@@ -28,7 +28,26 @@ extension Crossbar {
     /// the input lines (n each); nil if the sweeps did not converge to `tolerance` (relative).
     public func rowCurrents(plus vPlus: [Double], minus vMinus: [Double], tolerance: Double = 1e-12) -> [Double]? {
         let m = rows.count, n = plusLines.count
-        precondition(vPlus.count == n && vMinus.count == n)
+        guard let nodes = nodeVoltages(plus: vPlus, minus: vMinus, rowEnds: nil, tolerance: tolerance) else { return nil }
+        let (R, P, N) = (nodes.row, nodes.plus, nodes.minus)
+        let w = wires
+        let rowEndR = w.rowSegment + w.rowEnd
+        let rowEnd = rowEndR > 0 ? 1 / rowEndR : .infinity
+        return (0..<m).map { r in
+            if rowEnd.isInfinite {
+                return (0..<n).reduce(0.0) { $0 + gPlus[r, $1] * P[$1 * m + r] + gMinus[r, $1] * N[$1 * m + r] }
+            }
+            return rowEnd * R[r * n + n - 1]
+        }
+    }
+
+    /// The node voltages (R[r·n + c], P and N as [c·m + r]) for `plus` and `minus` volts at the
+    /// line sources and `rowEnds` volts at the rows' virtual grounds (nil: 0 V, as the TIAs
+    /// hold them); nil if the sweeps did not converge to `tolerance` (relative).
+    func nodeVoltages(plus vPlus: [Double], minus vMinus: [Double], rowEnds: [Double]?,
+                      tolerance: Double) -> (row: [Double], plus: [Double], minus: [Double])? {
+        let m = rows.count, n = plusLines.count
+        precondition(vPlus.count == n && vMinus.count == n && (rowEnds?.count ?? m) == m)
         let w = wires
         let rowSeg = w.rowSegment > 0 ? 1 / w.rowSegment : .infinity
         let rowEndR = w.rowSegment + w.rowEnd
@@ -40,7 +59,7 @@ extension Crossbar {
         var R = [Double](repeating: 0, count: m * n)
         var P = [Double](repeating: 0, count: m * n), N = P
         for c in 0..<n { for r in 0..<m { P[c * m + r] = vPlus[c]; N[c * m + r] = vMinus[c] } }
-        let scale = max(vPlus.map(abs).max() ?? 0, vMinus.map(abs).max() ?? 0, .leastNormalMagnitude)
+        let scale = max(vPlus.map(abs).max() ?? 0, vMinus.map(abs).max() ?? 0, rowEnds?.map(abs).max() ?? 0, .leastNormalMagnitude)
         var diag = [Double](repeating: 0, count: max(m, n)), rhs = diag, cprime = diag
         // Thomas algorithm for a chain: diag, off-diagonal −g (g finite), right-hand side.
         func chain(_ count: Int, _ g: Double, _ out: (Int, Double) -> Void) {
@@ -69,8 +88,9 @@ extension Crossbar {
                     // The cells meet the virtual ground itself.
                     continue
                 }
+                let endVolts = rowEnds?[r] ?? 0
                 if rowSeg.isInfinite || n == 1 {
-                    var num = 0.0, den = rowEnd
+                    var num = rowEnd * endVolts, den = rowEnd
                     for c in 0..<n {
                         let gp = gPlus[r, c], gn = gMinus[r, c]
                         num += gp * P[c * m + r] + gn * N[c * m + r]
@@ -89,6 +109,7 @@ extension Crossbar {
                     diag[c] = gp + gn + (c > 0 ? rowSeg : 0) + (c < n - 1 ? rowSeg : rowEnd)
                     rhs[c] = gp * P[c * m + r] + gn * N[c * m + r]
                 }
+                rhs[n - 1] += rowEnd * endVolts
                 chain(n, rowSeg) { c, v in
                     let new = R[r * n + c] + omega * (v - R[r * n + c])
                     change = max(change, abs(new - R[r * n + c]))
@@ -130,31 +151,75 @@ extension Crossbar {
             }
         }
         guard converged else { return nil }
-        return (0..<m).map { r in
-            if rowEnd.isInfinite {
-                return (0..<n).reduce(0.0) { $0 + gPlus[r, $1] * P[$1 * m + r] + gMinus[r, $1] * N[$1 * m + r] }
-            }
-            return rowEnd * R[r * n + n - 1]
-        }
+        return (R, P, N)
     }
 
     /// A⁺ and A⁻ (m × n, siemens): the row currents are I = A⁺·V⁺ + A⁻·V⁻. Without wire
-    /// resistance they are the programmed conductances; with it, one solve per input line.
-    /// nil if a solve did not converge.
-    public func effectiveConductances() -> (plus: Matrix, minus: Matrix)? {
+    /// resistance they are the programmed conductances; with it, one solve per input line or,
+    /// by reciprocity, one per row, whichever is fewer. nil if a solve did not converge.
+    ///
+    /// Reciprocity: a passive resistive network's short-circuit transfer conductances are
+    /// symmetric, so the current into row r's virtual ground per volt at line c's source equals
+    /// the current into line c's source per volt at row r's virtual ground. One solve with row
+    /// r's ground at 1 V and every source at 0 V gives row r of both maps: A±[r, c] is the
+    /// current from the wire into source c, g_driver·V(top of line c). It needs a driver and a
+    /// row-end resistance (else the terminals are wire nodes themselves); a first layer of
+    /// 784 inputs and 256 rows then takes 256 solves instead of 1 570. The solves run on every core.
+    /// `byRows` forces one way (for tests; it is ignored where the terminals are wire nodes).
+    public func effectiveConductances(byRows preferred: Bool? = nil) -> (plus: Matrix, minus: Matrix)? {
         guard wires.isResistive else { return (gPlus, gMinus) }
         let m = rows.count, n = plusLines.count
-        var aPlus = Matrix(rows: m, columns: n), aMinus = Matrix(rows: m, columns: n)
-        var unit = [Double](repeating: 0, count: n)
-        let zero = unit
-        for c in 0..<n {
-            unit[c] = 1
-            guard let ip = rowCurrents(plus: unit, minus: zero), let im = rowCurrents(plus: zero, minus: unit) else { return nil }
-            for r in 0..<m {
-                aPlus[r, c] = ip[r]
-                aMinus[r, c] = im[r]
+        let w = wires
+        let driverR = w.driver + w.columnSegment, rowEndR = w.rowSegment + w.rowEnd
+        let byRows = driverR > 0 && rowEndR > 0 && (preferred ?? (m < 2 * n))
+        let solves = byRows ? m : 2 * n
+        // Each solve fills its own row (or column) of A±; nil marks a solve that failed.
+        let columns = byRows ? 2 * n : m
+        let results = UnsafeMutableBufferPointer<Double>.allocate(capacity: solves * columns)
+        defer { results.deallocate() }
+        let failed = UnsafeMutableBufferPointer<Bool>.allocate(capacity: solves)
+        defer { failed.deallocate() }
+        failed.initialize(repeating: false)
+        let zeroLines = [Double](repeating: 0, count: n), zeroRows = [Double](repeating: 0, count: m)
+        // Each solve writes its own slot of `results` and `failed`.
+        Parallel.forEach(solves) { k in
+            let out = results.baseAddress! + k * columns
+            if byRows {
+                var ends = zeroRows
+                ends[k] = 1
+                guard let nodes = nodeVoltages(plus: zeroLines, minus: zeroLines, rowEnds: ends, tolerance: 1e-12) else {
+                    failed[k] = true
+                    return
+                }
+                for c in 0..<n {
+                    out[c] = nodes.plus[c * m] / driverR
+                    out[n + c] = nodes.minus[c * m] / driverR
+                }
+            } else {
+                var unit = zeroLines
+                unit[k % n] = 1
+                let currents = k < n ? rowCurrents(plus: unit, minus: zeroLines) : rowCurrents(plus: zeroLines, minus: unit)
+                guard let currents else {
+                    failed[k] = true
+                    return
+                }
+                for r in 0..<m { out[r] = currents[r] }
             }
-            unit[c] = 0
+        }
+        guard !failed.contains(true) else { return nil }
+        var aPlus = Matrix(rows: m, columns: n), aMinus = Matrix(rows: m, columns: n)
+        for k in 0..<solves {
+            let row = results.baseAddress! + k * columns
+            if byRows {
+                for c in 0..<n {
+                    aPlus[k, c] = row[c]
+                    aMinus[k, c] = row[n + c]
+                }
+            } else {
+                for r in 0..<m {
+                    if k < n { aPlus[r, k] = row[r] } else { aMinus[r, k - n] = row[r] }
+                }
+            }
         }
         return (aPlus, aMinus)
     }

@@ -119,6 +119,22 @@ struct WireResistanceTests {
         }
     }
 
+    @Test("the effective conductances by rows (reciprocity) equal those by input lines, every wire layout and shape",
+          arguments: [(12, 40), (40, 12), (1, 9), (9, 1)], [0, 1, 2, 3])
+    func reciprocity(shape: (Int, Int), layout: Int) throws {
+        let wires = [CrossbarWires(rowSegment: 1, columnSegment: 1, driver: 10, rowEnd: 10),
+                     CrossbarWires(rowSegment: 2, driver: 5), CrossbarWires(columnSegment: 2, rowEnd: 5),
+                     CrossbarWires(driver: 40, rowEnd: 40)][layout]
+        let (bar, _) = crossbar(shape.0, shape.1, wires: wires, seed: UInt64(shape.0 * 100 + shape.1 + layout))
+        let lines = try #require(bar.effectiveConductances(byRows: false))
+        let rows = try #require(bar.effectiveConductances(byRows: true))
+        let scale = max(lines.plus.maxAbs, lines.minus.maxAbs)
+        #expect((rows.plus - lines.plus).maxAbs <= 1e-10 * scale && (rows.minus - lines.minus).maxAbs <= 1e-10 * scale,
+                "\(shape) layout \(layout): \((rows.plus - lines.plus).maxAbs / scale), \((rows.minus - lines.minus).maxAbs / scale)")
+        // The wires matter here: the map is not the cells' own conductances.
+        #expect((lines.plus - bar.gPlus).maxAbs > 1e-6 * scale)
+    }
+
     @Test("ideal wires write today's netlist; each resistance adds its segments; bad values name the key")
     func netlistShape() throws {
         let (plain, _) = crossbar(3, 2, wires: CrossbarWires(), seed: 1)
