@@ -11,6 +11,7 @@
 # and the seconds of the whole compare (ngspice and the ideal solver, release build).
 # With FIDELITY_MODE=behavioral each row runs `compare --reference behavioral --ideal-refine 4`
 # instead (the behavioral run at dt/4, so that its Euler error does not count).
+#   FIDELITY_TIME_LIMIT=3000 Examples/circuits/fidelity.sh      (seconds per ngspice run; compare's default 600)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin="${1:-.build/release/dfcspice}"
@@ -19,6 +20,7 @@ trap 'rm -rf "$dir"' EXIT
 base=Examples/student-teacher.yaml
 "$bin" init --config "$base" --out "$dir/m.npz" >/dev/null
 "$bin" teacher --config "$base" --samples 1 --seed 1 --inputs-out "$dir/x.npy" --labels-out "$dir/y.npy" >/dev/null
+limit="--time-limit ${FIDELITY_TIME_LIMIT:-600}"
 realised="--ideal-weights realised"
 measured="--ideal-weights realised --ideal-phi circuit"
 # label | circuit section appended to the base config | the (b) run's options
@@ -72,7 +74,7 @@ for row in "${rows[@]}"; do
   else { cat "$base"; echo "circuit: $overlay"; } > "$config"; fi
   if [ "$behavioral" = behavioral ]; then
     c="$("$bin" compare --config "$config" --model "$dir/m.npz" --input "$dir/x.npy" --labels "$dir/y.npy" --out "$dir/c" \
-          --reference behavioral --ideal-refine 4 | sed -n 1p)"
+          --reference behavioral --ideal-refine 4 $limit | sed -n 1p)"
     fields "$c"
     echo "| $label | $rms | $u | $angles | $verdicts | $seconds |"
     continue
@@ -80,9 +82,9 @@ for row in "${rows[@]}"; do
   wrote="$("$bin" netlist --config "$config" --model "$dir/m.npz" --input "$dir/x.npy" --labels "$dir/y.npy" --out "$dir/c.cir")"
   elements="$(echo "$wrote" | sed -E 's/.*: ([0-9]+) elements.*/\1/')"
   kib=$(( $(stat -c %s "$dir/c.cir") / 1024 ))
-  a="$("$bin" compare --config "$config" --model "$dir/m.npz" --input "$dir/x.npy" --labels "$dir/y.npy" --out "$dir/a" | sed -n 1p)"
+  a="$("$bin" compare --config "$config" --model "$dir/m.npz" --input "$dir/x.npy" --labels "$dir/y.npy" --out "$dir/a" $limit | sed -n 1p)"
   # shellcheck disable=SC2086  # the (b) options are words
-  b="$("$bin" compare --config "$config" --model "$dir/m.npz" --input "$dir/x.npy" --labels "$dir/y.npy" --out "$dir/b" $bargs | sed -n 1p)"
+  b="$("$bin" compare --config "$config" --model "$dir/m.npz" --input "$dir/x.npy" --labels "$dir/y.npy" --out "$dir/b" $bargs $limit | sed -n 1p)"
   fields "$b"
   angles_b="$angles"
   fields "$a"
