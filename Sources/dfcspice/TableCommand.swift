@@ -3,6 +3,7 @@ import DFC
 import Emulation
 import Circuit
 import Foundation
+import Sweep
 import Training
 
 struct TableCommand: ParsableCommand {
@@ -21,12 +22,20 @@ struct TableCommand: ParsableCommand {
         passes; not the end-of-epoch evaluation), the one-time feedback pre-training, and \
         the published Fashion-MNIST test error.
 
+        --deployed adds the other half of the hardware table: sweeps of `dfcspice evaluate` \
+        (an ideal model programmed onto hardware, no training), one row per hardware setting \
+        with the test error as mean ± std over the device seeds, beside the ideal weights'.
+
         Example:
           dfcspice table --runs runs/fm-bp-s1 runs/fm-bp-s2 runs/fm-dfc-ssa
+          dfcspice table --runs runs/fm-hardware-main/points/*/out/run \
+              --deployed runs/fm-hardware-deploy runs/fm-hardware-ir-drop-deploy
         """
     )
 
-    @Option(parsing: .upToNextOption, help: ArgumentHelp("Run directories.", valueName: "RUN")) var runs: [String]
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Run directories.", valueName: "RUN")) var runs: [String] = []
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Sweep directories of `dfcspice evaluate` points (trained ideal, deployed).", valueName: "SWEEP"))
+    var deployed: [String] = []
 
     /// Table 1 of the DFC paper, Fashion-MNIST test error (%). Its "DFA" row is what the
     /// published code runs as DFA, `ddtp-linear` here; textbook `dfa` is shown beside it too.
@@ -51,6 +60,11 @@ struct TableCommand: ParsableCommand {
             training.epochs = 0
             training.checkpointEvery = 0
             circuit = e.circuit
+            // Op-amp offsets follow the config's seed when no device seed is set: a seed, not a setup.
+            if circuit.deviceSeed == nil, case .macromodel(var m) = circuit.opAmp {
+                m.seed = 0
+                circuit.opAmp = .macromodel(m)
+            }
         }
     }
 
@@ -83,7 +97,45 @@ struct TableCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard !runs.isEmpty else { throw ValidationError("give at least one --runs directory") }
+        guard !runs.isEmpty || !deployed.isEmpty else { throw ValidationError("give at least one --runs or --deployed directory") }
+        // Read every sweep first: a bad one fails before anything is printed.
+        let sweeps = try deployed.map { try Self.deployedTable(URL(fileURLWithPath: $0)) }
+        if !runs.isEmpty { try trainingTable() }
+        for (k, table) in sweeps.enumerated() { print((runs.isEmpty && k == 0 ? "" : "\n") + table, terminator: "") }
+    }
+
+    /// One sweep of `evaluate` points as rows: its swept settings, the test error on the
+    /// hardware and with the ideal weights (%, mean ± std over the seed keys), and the points.
+    static func deployedTable(_ dir: URL) throws -> String {
+        let collection: SweepCollection
+        do { collection = try SweepCollection.read(directory: dir) } catch let e as InputError { throw e } catch {
+            throw InputError(file: dir.path, "not a sweep directory (\(error.localizedDescription))")
+        }
+        guard collection.manifest.command == .evaluate else {
+            throw InputError(file: dir.path, "a sweep of `\(collection.manifest.command.rawValue)`; --deployed takes sweeps of `evaluate`")
+        }
+        let axes = collection.groupAxes.map(\.key)
+        let seeds = collection.manifest.axes.filter(\.isSeed).map(\.key)
+        var out = "Deployed (trained ideal, evaluated on the hardware): \(collection.manifest.name), \(collection.results.count) of "
+            + "\(collection.manifest.points) points\(seeds.isEmpty ? "" : ", mean ± std over " + seeds.joined(separator: " × "))\n\n"
+        // Classification: test error in %; regression (student–teacher): the mean test loss.
+        let classification = collection.metrics.contains("errorRate")
+        let (measure, ideal, scale, format) = classification
+            ? ("errorRate", "idealErrorRate", 100.0, "%.2f") : ("meanLoss", "idealMeanLoss", 1.0, "%.4g")
+        let names = classification ? ["test error on the hardware (%)", "ideal weights (%)"] : ["test loss on the hardware", "ideal weights"]
+        out += "| " + (axes + names + ["points"]).joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: axes.count + 3) + "\n"
+        func cell(_ g: SweepCollection.Group, _ key: String) -> String {
+            guard let mu = g.mean[key] else { return "—" }
+            let value = String(format: format, scale * mu)
+            return g.count > 1 ? value + " ± " + String(format: format, scale * (g.std[key] ?? 0)) : value
+        }
+        for g in collection.groups {
+            out += "| " + (g.values + [cell(g, measure), cell(g, ideal), String(g.count)]).joined(separator: " | ") + " |\n"
+        }
+        return out
+    }
+
+    func trainingTable() throws {
         var rows: [Row] = []
         for run in runs {
             let dir = URL(fileURLWithPath: run)

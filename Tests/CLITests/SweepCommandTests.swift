@@ -116,6 +116,12 @@ struct SweepLocalTests {
         let csv = try String(contentsOf: w.url("L/collect/points.csv"), encoding: .utf8)
         #expect(csv.split(separator: "\n").count == 9 && csv.hasPrefix("index,circuit.device.programmingNoise,circuit.deviceSeed,"))
         #expect(w.exists("L/collect/errorRate-vs-circuit-device-programmingNoise.svg") || w.exists("L/collect/meanLoss-vs-circuit-device-programmingNoise.svg"))
+        // `table --deployed` shows the sweep as the deployed half of a hardware table.
+        let table = try w.expectSuccess(["table", "--deployed", w.path("L")])
+        let rows = table.stdout.split(separator: "\n").filter { $0.hasPrefix("| 0") }
+        #expect(rows.count == 2 && rows.allSatisfy { $0.hasSuffix("| 4 |") && $0.contains(" ± ") }, "\(table.stdout)")
+        let notSweep = try CLI.run(["table", "--deployed", w.path("run")])
+        #expect(notSweep.status != 0 && notSweep.stderr.hasPrefix("error: ") && notSweep.stdout.isEmpty, "\(notSweep.stderr)")
         // Each point's evaluation names its own device seed.
         let e = try t.evaluation(w.path("L/points/00001/out/evaluation.json"))
         let values = try String(contentsOf: w.url("L/points/00001/config.yaml"), encoding: .utf8)
