@@ -38,22 +38,21 @@ extension ComparisonReport {
         return s + "<p>Metrics as JSON: <a href=\"report.json\">report.json</a>.</p>\n</body></html>\n"
     }
 
-
     /// What a unit on the plots' axes is, said once.
     var scaleCaption: String {
         var parts = ["Signals are in model units"]
         if let volts = signalScale {
             parts[0] += "; the circuit holds a signal x as the voltage x·V_s at its node, V_s = \(LinePlot.label(volts)) V"
         }
-        parts.append(timeScale == nil ? "time in model units (τ_u = \(LinePlot.label(tauU)))" : "time in the circuit's seconds")
+        let unit = timeAxis.unit
+        parts.append(unit.map { "time in the circuit's \($0)" } ?? "time in model units (τ_u = \(LinePlot.label(tauU)))")
         return parts.joined(separator: "; ") + ". Solid: \(comparison.candidateName); dashed: \(comparison.referenceName)."
     }
 
     /// A model time as the plots show it.
     func time(_ t: Double) -> String {
         let axis = timeAxis
-        let unit = timeScale == nil ? "" : " " + (axis.label.split(separator: "(").last?.split(separator: " ").first.map(String.init) ?? "")
-        return String(format: "%.3g", t * axis.factor) + unit
+        return String(format: "%.3g", t * axis.factor) + (axis.unit.map { " " + $0 } ?? "")
     }
 
     /// Why signals' largest differences are large, from where they happen: the signals whose

@@ -34,12 +34,12 @@ public struct ComparisonReport: Sendable {
     /// A max/range above this is flagged in the table and explained under it.
     public static let maxFlag = 0.1
 
-    /// The time axis: seconds of the circuit in a readable unit, or model time.
-    var timeAxis: (label: String, factor: Double) {
-        guard let seconds = timeScale else { return ("time (model units; τ_u = \(LinePlot.label(tauU)))", 1) }
+    /// The time axis: the circuit's time in a readable unit (µs, ms, s), or model time (no unit).
+    var timeAxis: (label: String, factor: Double, unit: String?) {
+        guard let seconds = timeScale else { return ("time (model units; τ_u = \(LinePlot.label(tauU)))", 1, nil) }
         let span = (candidate.time.last ?? 1) * seconds
         let (unit, perSecond) = span < 1e-3 ? ("µs", 1e6) : span < 1 ? ("ms", 1e3) : ("s", 1.0)
-        return ("time (\(unit) in the circuit; τ_u = \(LinePlot.label(tauU * seconds * perSecond)) \(unit))", seconds * perSecond)
+        return ("time (\(unit) in the circuit; τ_u = \(LinePlot.label(tauU * seconds * perSecond)) \(unit))", seconds * perSecond, unit)
     }
 
     /// The y label of a signal in model units.

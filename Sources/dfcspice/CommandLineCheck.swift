@@ -42,13 +42,11 @@ enum CommandLineCheck {
             if word == "--" { break }
             guard word.hasPrefix("-"), word.count > 1, Double(word) == nil else { continue }
             let name = String(word.split(separator: "=", maxSplits: 1)[0])
-            if name.hasPrefix("--") {
-                if !known.contains(name) { return "unknown option '\(name)' for '\((["dfcspice"] + path).joined(separator: " "))'" }
-            } else if !known.contains(name), !name.dropFirst().allSatisfy({ known.contains("-\($0)") }) {
-                // Short flags may be combined (`-hv`); a short option's value may follow it directly.
-                if let first = name.dropFirst().first, known.contains("-\(first)") { continue }
-                return "unknown option '\(name)' for '\((["dfcspice"] + path).joined(separator: " "))'"
-            }
+            // A short word may be flags combined (`-hv`) or an option with its value attached:
+            // its first letter decides.
+            let isKnown = name.hasPrefix("--") ? known.contains(name)
+                : known.contains(name) || name.dropFirst().first.map { known.contains("-\($0)") } == true
+            if !isKnown { return "unknown option '\(name)' for '\((["dfcspice"] + path).joined(separator: " "))'" }
         }
         return nil
     }

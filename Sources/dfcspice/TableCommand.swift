@@ -28,7 +28,7 @@ struct TableCommand: ParsableCommand {
 
         Example:
           dfcspice table --runs runs/fm-bp-s1 runs/fm-bp-s2 runs/fm-dfc-ssa
-          dfcspice table --runs runs/fm-hardware-main/points/*/out/run \
+          dfcspice table --runs runs/fm-hardware-main/points/*/out/run \\
               --deployed runs/fm-hardware-deploy runs/fm-hardware-ir-drop-deploy
         """
     )
