@@ -130,12 +130,16 @@ public struct SweepCollection: Sendable {
         for (a, axis) in axes.enumerated() {
             let xs = axis.values.compactMap(Double.init)
             guard xs.count == axis.values.count, Set(xs).count > 1 else { continue }
-            let rest = axes.indices.filter { $0 != a }
+            // Lines are told apart by the other swept keys that take more than one value, named by
+            // their last part (`columnResistance=1`); keys held at one value go to a note.
+            let rest = axes.indices.filter { $0 != a && Set(axes[$0].values).count > 1 }
+            let fixed = axes.indices.filter { $0 != a && Set(axes[$0].values).count == 1 }
+            func short(_ key: String) -> String { String(key.split(separator: ".").last ?? Substring(key)) }
             var series: [String: [(Double, Double, Double)]] = [:]
             var order: [String] = []
             for g in groups {
                 guard let x = Double(g.values[a]), let y = g.mean[metric] else { continue }
-                let label = rest.isEmpty ? metric : rest.map { "\(axes[$0].key)=\(g.values[$0])" }.joined(separator: ", ")
+                let label = rest.isEmpty ? metric : rest.map { "\(short(axes[$0].key))=\(g.values[$0])" }.joined(separator: ", ")
                 if series[label] == nil { order.append(label) }
                 series[label, default: []].append((x, y, g.std[metric] ?? 0))
             }
@@ -147,6 +151,7 @@ public struct SweepCollection: Sendable {
                 plot.series.append(line)
             }
             if order.count > 8 { plot.notes.append("first 8 of \(order.count) lines") }
+            for f in fixed { plot.notes.append("\(short(axes[f].key)) = \(axes[f].values[0])") }
             // Strengths that span decades (drift time, wire resistance) read on a log axis.
             let drawn = plot.series.flatMap(\.x)
             if let lo = drawn.min(), let hi = drawn.max(), lo > 0, hi / lo >= 100 {
