@@ -19,8 +19,10 @@ extension EvaluateCommand {
         }
         let ideal = DataSetEvaluation.evaluate(network, inputs: x, labels: y, loss: c.loss, classification: classification, range: 0..<x.rows)
         print(String(format: "ideal weights: loss %.5g%@", ideal.meanLoss, ideal.errorRate.map { String(format: ", error %.2f %%", 100 * $0) } ?? ""))
-        print("time after programming | loss | " + (classification ? "error | " : "") + "programmings"
-              + (recalibrate > 0 ? " | after recalibrating on \(recalibrate) samples: loss" + (classification ? " | error" : "") : ""))
+        // A Markdown table, so it can be pasted into a report as it is.
+        let header = ["time after programming", "loss"] + (classification ? ["error"] : []) + ["programmings"]
+            + (recalibrate > 0 ? ["after recalibrating on \(recalibrate) samples: loss"] + (classification ? ["error"] : []) : [])
+        print("| " + header.joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: header.count))
         let recalibration = recalibrate > 0 ? try recalibrationSet(experiment, configPath: configPath) : nil
         var rows: [(t: Double, loss: Double, error: Double?)] = []
         var afterRecalibration: [(t: Double, loss: Double, error: Double?)] = []
@@ -38,7 +40,7 @@ extension EvaluateCommand {
             let loss = losses.reduce(0, +) / Double(losses.count)
             let error = errors.isEmpty ? nil : errors.reduce(0, +) / Double(errors.count)
             rows.append((t, loss, error))
-            var line = String(format: "%@ | %.5g | ", Self.duration(t), loss) + (error.map { String(format: "%.2f %% | ", 100 * $0) } ?? "") + "\(programmings)"
+            var line = String(format: "| %@ | %.5g | ", Self.duration(t), loss) + (error.map { String(format: "%.2f %% | ", 100 * $0) } ?? "") + "\(programmings)"
             if let recalibration {
                 let b = try recalibrated(network, experiment: experiment, circuit: p, data: recalibration)
                 let e = DataSetEvaluation.evaluate(outputs: { b.feedforwardOutput($0) }, inputs: x, labels: y, loss: c.loss,
@@ -46,7 +48,7 @@ extension EvaluateCommand {
                 afterRecalibration.append((t, e.meanLoss, e.errorRate))
                 line += String(format: " | %.5g", e.meanLoss) + (e.errorRate.map { String(format: " | %.2f %%", 100 * $0) } ?? "")
             }
-            print(line)
+            print(line + " |")
         }
         guard let driftPlot else { return }
         var plot = LinePlot(title: "\(c.name): after programming (ν \(d.driftNu) ± \(d.driftNuSpread), t_c \(d.driftReferenceTime) s)",

@@ -285,9 +285,9 @@ struct DriftEvaluationTests {
         _ = try w.expectSuccess(["train", "--config", w.path("c.yaml"), "--out", w.path("run")])
         let r = try w.expectSuccess(["evaluate", "--config", w.path("c.yaml"), "--model", w.path("run/model.npz"), "--data", "student-teacher",
                                      "--drift-time", "20", "86400", "31536000", "--recalibrate", "200", "--drift-plot", w.path("d.svg")])
-        // Rows "<time> | loss | programmings | recalibrated loss".
-        let rows = r.stdout.split(separator: "\n").filter { $0.contains(" | ") && ($0.hasPrefix("20 s") || $0.hasPrefix("1 d") || $0.hasPrefix("1 y")) }
-        #expect(rows.count == 3, "\(r.stdout)")
+        // Markdown rows "| <time> | loss | programmings | recalibrated loss |".
+        let rows = r.stdout.split(separator: "\n").filter { $0.hasPrefix("| 20 s") || $0.hasPrefix("| 1 d") || $0.hasPrefix("| 1 y") }
+        #expect(rows.count == 3 && r.stdout.contains("|---|"), "\(r.stdout)")
         let losses = rows.map { $0.split(separator: "|").map { Double($0.trimmingCharacters(in: .whitespaces)) } }
         let asProgrammed = losses.compactMap { $0[1] }, recalibrated = losses.compactMap { $0[3] }
         #expect(asProgrammed.count == 3 && asProgrammed[0] < asProgrammed[1] && asProgrammed[1] < asProgrammed[2], "\(asProgrammed)")
