@@ -16,6 +16,9 @@ public struct LinePlot: Sendable {
         public var showInLegend: Bool
         /// Half-heights of error bars at each point (± around y), drawn with markers; nil: a plain line.
         public var errors: [Double]? = nil
+        /// A dot at each point: for a handful of measured points joined by a line (times after
+        /// programming), so the reader sees where the measurements are.
+        public var markers = false
 
         public init(label: String, x: [Double], y: [Double], color: Int, dashed: Bool = false, showInLegend: Bool = true) {
             self.label = label
@@ -189,6 +192,11 @@ public struct LinePlot: Sendable {
                 let step = max(1, finite.count / 12)
                 for (x, y) in finite.enumerated().filter({ $0.offset % step == 0 }).map(\.element) {
                     s += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\" fill=\"none\" stroke=\"%@\" stroke-width=\"1.4\"/>\n", px(x), py(y), color)
+                }
+            }
+            if line.markers && line.errors == nil {
+                for (x, y) in finite {
+                    s += String(format: "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%@\"/>\n", px(x), py(y), color)
                 }
             }
             if let errors = line.errors {

@@ -67,6 +67,8 @@ extension EvaluateCommand {
             plot.series.append(LinePlot.Series(label: "ideal", x: [first.t, last.t], y: [level, level], color: 1, dashed: true))
         }
         plot.logX = true
+        // The measured ages are few: mark them.
+        for k in plot.series.indices where !plot.series[k].dashed { plot.series[k].markers = true }
         plot.notes.append("device seed \(experiment.circuit.deviceSeed ?? c.seed)")
         if recalibrate > 0 { plot.notes.append("recalibrated on \(recalibrate)") }
         if programmings > 1 { plot.notes.append("mean of \(programmings) programmings") }

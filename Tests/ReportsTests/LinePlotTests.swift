@@ -65,6 +65,17 @@ struct LinePlotTests {
         #expect(!Self.yLabels(svg).contains { $0.contains("e-1") }, "\(Self.yLabels(svg))")
     }
 
+    @Test("markers put a dot on every measured point, and only where asked")
+    func markers() {
+        var p = LinePlot(title: "t", xLabel: "x", yLabel: "y")
+        var line = LinePlot.Series(label: "a", x: [1, 2, 3], y: [1, 4, 2], color: 0)
+        p.series = [line]
+        #expect(!p.svg().contains("<circle"))
+        line.markers = true
+        p.series = [line]
+        #expect(p.svg().components(separatedBy: "<circle").count - 1 == 3)
+    }
+
     @Test("the palette has no color too faint on white, and series past it repeat dotted")
     func palette() {
         #expect(!LinePlot.palette.contains("#F0E442"))
