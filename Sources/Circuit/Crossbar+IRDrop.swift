@@ -173,7 +173,7 @@ extension Crossbar {
         let driverR = w.driver + w.columnSegment, rowEndR = w.rowSegment + w.rowEnd
         let byRows = driverR > 0 && rowEndR > 0 && (preferred ?? (m < 2 * n))
         let solves = byRows ? m : 2 * n
-        // Each solve fills its own row (or column) of A±; nil marks a solve that failed.
+        // Each solve fills its own row (or column) of A± in `results`, and marks `failed` if it did not converge.
         let columns = byRows ? 2 * n : m
         let results = UnsafeMutableBufferPointer<Double>.allocate(capacity: solves * columns)
         defer { results.deallocate() }
@@ -181,7 +181,7 @@ extension Crossbar {
         defer { failed.deallocate() }
         failed.initialize(repeating: false)
         let zeroLines = [Double](repeating: 0, count: n), zeroRows = [Double](repeating: 0, count: m)
-        // Each solve writes its own slot of `results` and `failed`.
+        // Iterations write disjoint slots, as `Parallel.forEach` asks.
         Parallel.forEach(solves) { k in
             let out = results.baseAddress! + k * columns
             if byRows {
