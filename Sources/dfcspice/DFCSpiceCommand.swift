@@ -19,7 +19,7 @@ struct DFCSpiceCommand: ParsableCommand {
         to run a variant (dfc, dfc-ss, dfc-ssa, the -fixed forms, bp, dfa, fa, ddtp-linear) on a batch. \
         Configs are YAML or JSON (see docs/config.md); models are .npz files NumPy can read.
         """,
-        version: "0.1.0",
+        version: "0.2.0",
         subcommands: [InitCommand.self, DataCommand.self, SolveCommand.self, NetlistCommand.self, SimulateCommand.self, CompareCommand.self, TrainCommand.self, CurvesCommand.self, TableCommand.self, EvaluateCommand.self, SweepCommand.self, InversionCommand.self, InversionCircuitCommand.self, ModelsCommand.self, DemoCommand.self, BenchCommand.self, SpiceWorkerCommand.self]
     )
 

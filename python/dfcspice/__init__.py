@@ -18,7 +18,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 __all__ = ["DFCSpiceError", "binary", "run", "init", "teacher", "solve", "netlist", "compare", "train"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 ArrayLike = Union[np.ndarray, str, os.PathLike]
 

@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -83,7 +84,10 @@ def test_pip_installs_the_package(tmp_path):
     """`pip install ./python` as the README says (into a scratch directory, not the system).
     pip builds it in an isolated environment, fetching setuptools from PyPI."""
     target = tmp_path / "site"
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(PACKAGE)],
+    # A copy, so the build leaves nothing in the checkout.
+    source = tmp_path / "src"
+    shutil.copytree(PACKAGE, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "tests"))
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(source)],
                           capture_output=True, text=True)
     if done.returncode != 0 and ("No module named pip" in done.stderr or "NewConnectionError" in done.stderr
                                  or "Could not find a version that satisfies the requirement setuptools" in done.stderr):
