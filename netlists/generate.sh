@@ -14,7 +14,7 @@ trap 'rm -rf "$scratch"' EXIT
 sample() {
   local config="$1" name="$2"
   "$bin" init --config "$config" --out "$scratch/$name.npz" >/dev/null
-  "$bin" teacher --config "$config" --samples 1 --seed 1 --input "$scratch/$name-x.npy" --labels "$scratch/$name-y.npy" >/dev/null
+  "$bin" teacher --config "$config" --samples 1 --seed 1 --inputs-out "$scratch/$name-x.npy" --labels-out "$scratch/$name-y.npy" >/dev/null
   "$bin" netlist --config "$config" --model "$scratch/$name.npz" --input "$scratch/$name-x.npy" \
     --labels "$scratch/$name-y.npy" --out "$out/$name.cir" >/dev/null
 }
