@@ -71,13 +71,13 @@ public struct BehavioralBackend: Backend {
         dynamics = Self.dynamics(behavior, ideal: ideal, arrays: arrays, mapper: mapper)
     }
 
-    /// Realised weights, scaled by each stage's DC gain 1/(1 + (1 + R_F·G_in)/A) when untrimmed.
     /// The read- and soma-noise seed of reprogramming `cycle`: from the device seed, so the same
     /// chip and cycle draw the same noise.
     static func noiseSeed(deviceSeed: UInt64, cycle: UInt64) -> UInt64 {
         SeededGenerator(seed: deviceSeed).derived(0xBE4A).derived(cycle).state.0
     }
 
+    /// Realised weights, scaled by each stage's DC gain 1/(1 + (1 + R_F·G_in)/A) when untrimmed.
     /// The measured curve, where there is one, replaces tanh.
     static func effective(_ arrays: ProgrammedNetwork, mapper: DFCCircuitMapper, curve: TransferCurve?) -> Network {
         var net = arrays.realised

@@ -189,10 +189,14 @@ public enum NPY {
             switch kind {
             case .float: return nil
             case .unsigned: return Int64(exactly: raw)
-            case .signed:
-                let shift = UInt64(64 - 8 * itemSize)
-                return Int64(bitPattern: raw << shift) >> Int64(shift)
+            case .signed: return signExtended(raw)
             }
+        }
+
+        /// A signed element of `itemSize` bytes, widened to 64 bits.
+        func signExtended(_ raw: UInt64) -> Int64 {
+            let shift = UInt64(64 - 8 * itemSize)
+            return Int64(bitPattern: raw << shift) >> Int64(shift)
         }
 
         func element(_ bytes: [UInt8], at offset: Int) -> Double {
@@ -203,8 +207,7 @@ public enum NPY {
             case .unsigned:
                 return Double(raw)
             case .signed:
-                let shift = UInt64(64 - 8 * itemSize)
-                return Double(Int64(bitPattern: raw << shift) >> Int64(shift))
+                return Double(signExtended(raw))
             }
         }
     }

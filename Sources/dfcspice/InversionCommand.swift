@@ -125,12 +125,17 @@ struct InversionCommand: ParsableCommand {
     /// One line per finished rule: where its test measure started, ended and was best.
     static func ruleLine(_ rule: InversionRule, _ epochs: [InversionEpoch], seconds: Double, stopped: Bool) -> String {
         let classification = epochs.contains { $0.testError != nil }
+        let m = testMeasure(epochs, classification: classification)
+        return "\(rule.rawValue): \(max(epochs.count - 1, 0)) epochs, \(classification ? "test error" : "test NMSE") \(m.start) → "
+            + "\(m.end) (best \(m.best)), " + String(format: "%.0f s", seconds) + (stopped ? ", stopped early (see the warning)" : "")
+    }
+
+    /// A rule's test measure (error in %, or NMSE) before training, after it, and the best
+    /// after any epoch, formatted for the summary line and table.
+    static func testMeasure(_ epochs: [InversionEpoch], classification: Bool) -> (start: String, end: String, best: String) {
         let v = epochs.map { classification ? 100 * ($0.testError ?? .nan) : ($0.testNMSE ?? .nan) }
         let fmt = classification ? "%.2f %%" : "%.4g"
-        let name = classification ? "test error" : "test NMSE"
-        return "\(rule.rawValue): \(max(epochs.count - 1, 0)) epochs, \(name) \(String(format: fmt, v.first ?? .nan)) → "
-            + "\(String(format: fmt, v.last ?? .nan)) (best \(String(format: fmt, v.dropFirst().min() ?? .nan))), "
-            + String(format: "%.0f s", seconds) + (stopped ? ", stopped early (see the warning)" : "")
+        return (String(format: fmt, v.first ?? .nan), String(format: fmt, v.last ?? .nan), String(format: fmt, v.dropFirst().min() ?? .nan))
     }
 
     /// Plots and summary from the metrics already in OUT (rules in the config's order).
@@ -217,10 +222,8 @@ struct InversionCommand: ParsableCommand {
         try plot("angle-b.svg", "Angle between B_l and −W_lᵀ", "degrees", log: false) { $0.diagnostics?.feedbackAngles ?? [] }
         var md = "| rule | epochs | start | end | best | unsettled backward passes (last epoch) | stopped |\n|---|---|---|---|---|---|---|\n"
         for (rule, epochs) in results {
-            let v = epochs.map { classification ? 100 * ($0.testError ?? .nan) : ($0.testNMSE ?? .nan) }
-            let fmt = classification ? "%.2f %%" : "%.4g"
-            md += "| \(rule.rawValue) | \(epochs.count - 1) | \(String(format: fmt, v.first ?? .nan)) | \(String(format: fmt, v.last ?? .nan)) | "
-                + "\(String(format: fmt, v.dropFirst().min() ?? .nan)) | \(epochs.last?.unconverged ?? 0) | \(stopped[rule] ?? "—") |\n"
+            let m = testMeasure(epochs, classification: classification)
+            md += "| \(rule.rawValue) | \(epochs.count - 1) | \(m.start) | \(m.end) | \(m.best) | \(epochs.last?.unconverged ?? 0) | \(stopped[rule] ?? "—") |\n"
         }
         try AtomicFile.write(md, to: dir.appendingPathComponent("summary.md"))
         return md
