@@ -158,6 +158,11 @@ public struct CrossbarWires: Sendable, Equatable {
     public var rowEnd = 0.0
     /// F from every wire node (between segments) to ground; needs wire resistance to have nodes.
     public var segmentCapacitance = 0.0
+    /// For the behavioral backend in training, which rewrites every array at every batch: the
+    /// exact IR-drop map is solved at every `exactMapEvery`-th reprogramming (cycle 0, N, 2N, …)
+    /// and followed linearly from it in between (`IRDropAnchor`). 1: exact at every one.
+    /// Circuits (SPICE) always hold the exact wires.
+    public var exactMapEvery = 1
 
     public init(rowSegment: Double = 0, columnSegment: Double = 0, driver: Double = 0, rowEnd: Double = 0) {
         self.rowSegment = rowSegment
@@ -173,6 +178,9 @@ public struct CrossbarWires: Sendable, Equatable {
                          ("segmentCapacitance", segmentCapacitance)]
             where !(v.isFinite && v >= 0) {
             throw InvalidElementError(element: "circuit.wire.\(key)", reason: "must be finite and ≥ 0 (Ω, F), got \(v)")
+        }
+        guard exactMapEvery >= 1 else {
+            throw InvalidElementError(element: "circuit.wire.exactMapEvery", reason: "must be a whole number ≥ 1 (reprogrammings between exact IR-drop solves), got \(exactMapEvery)")
         }
     }
 }

@@ -11,6 +11,9 @@ public struct ProgrammedNetwork: Sendable {
     public var stuck: Int
     /// The `programmingRound` it was drawn in.
     public var round: UInt64
+
+    /// Every array in device-stream order: [W_1 | b_1], Q_1, [W_2 | b_2], Q_2, ….
+    public var arrays: [ProgrammedArray] { zip(forward, feedback).flatMap { [$0, $1] } }
 }
 
 extension DFCCircuitMapper {
@@ -28,8 +31,14 @@ extension DFCCircuitMapper {
     ///
     /// `reusing` (the network and arrays of a previous programming by this mapper) skips the
     /// arrays whose values are unchanged; the result is the same as programming them again.
+    ///
+    /// With resistive wires, `irDropAnchors` (one per array, in `ProgrammedNetwork.arrays`
+    /// order) makes each rewritten array follow its anchor's exact map linearly
+    /// (`IRDropAnchor.map`) instead of solving its nodes; nil (the default) solves every
+    /// rewritten array, and every array whose map was only followed, exactly.
     public func programArrays(network: Network, programmingRound: UInt64 = 0,
-                              reusing previous: (requested: Network, arrays: ProgrammedNetwork)? = nil) -> ProgrammedNetwork {
+                              reusing previous: (requested: Network, arrays: ProgrammedNetwork)? = nil,
+                              irDropAnchors: [IRDropAnchor?]? = nil) -> ProgrammedNetwork {
         let deviceRoot = SeededGenerator(seed: parameters.deviceSeed ?? configuration.seed)
         let faultRoot = deviceRoot.derived(0xC1_5C)
         let noiseRoot = deviceRoot.derived(0x7015E).derived(programmingRound)
@@ -37,11 +46,13 @@ extension DFCCircuitMapper {
             var faults = faultRoot.derived(index)
             var noise = noiseRoot.derived(index).derived(values.fingerprint)
             var array = parameters.device.program(values, faults: &faults, noise: &noise)
-            if parameters.wire.isResistive, let realised = Self.irDropRealised(array, wires: parameters.wire) {
-                array.realised = realised
+            if parameters.wire.isResistive {
+                array.applyIRDrop(wires: parameters.wire, anchor: irDropAnchors.flatMap { Int(index) < $0.count ? $0[Int(index)] : nil })
             }
             return array
         }
+        // An array whose map was only followed is solved again when exact maps are asked for.
+        func keeps(_ array: ProgrammedArray) -> Bool { irDropAnchors != nil || array.irDropIsExact }
         // The previous arrays serve only when they came from the same round and shapes
         // (and, the caller's part, from this mapper).
         let old = previous.flatMap { $0.requested.sizes == network.sizes && $0.arrays.round == programmingRound ? $0 : nil }
@@ -49,7 +60,8 @@ extension DFCCircuitMapper {
         for i in 0..<network.depth {
             let inputs = network.weights[i].columns
             let w: ProgrammedArray
-            if let old, old.requested.weights[i] == network.weights[i], old.requested.biases[i] == network.biases[i] {
+            if let old, old.requested.weights[i] == network.weights[i], old.requested.biases[i] == network.biases[i],
+               keeps(old.arrays.forward[i]) {
                 w = old.arrays.forward[i]
             } else {
                 // W_i with b_i as the last column, driven by the constant bias lines.
@@ -58,7 +70,7 @@ extension DFCCircuitMapper {
             out.realised.weights[i] = w.realised.columns(0..<inputs)
             out.realised.biases[i] = w.realised.column(inputs)
             let q: ProgrammedArray
-            if let old, old.requested.feedback[i] == network.feedback[i] {
+            if let old, old.requested.feedback[i] == network.feedback[i], keeps(old.arrays.feedback[i]) {
                 q = old.arrays.feedback[i]
             } else {
                 q = program(network.feedback[i], array: UInt64(2 * i + 1))
@@ -70,19 +82,5 @@ extension DFCCircuitMapper {
             out.stuck += w.stuckDevices + q.stuckDevices
         }
         return out
-    }
-
-    /// The weights an array realises with wire resistance: (A⁺ − A⁻)/G_unit, A± the exact
-    /// IR-drop map from line voltages to row currents (`Crossbar.effectiveConductances`). nil
-    /// (the cells' own weights stand) only if the line relaxation does not converge, which
-    /// takes wires far more resistive than their cells.
-    static func irDropRealised(_ array: ProgrammedArray, wires: CrossbarWires) -> Matrix? {
-        let m = array.gPlus.rows, n = array.gPlus.columns
-        var bar = Crossbar(prefix: "IR", rows: (0..<m).map { SpiceName("r", String($0)) },
-                           plusLines: (0..<n).map { SpiceName("p", String($0)) }, minusLines: (0..<n).map { SpiceName("n", String($0)) },
-                           gPlus: array.gPlus, gMinus: array.gMinus)
-        bar.wires = wires
-        guard let a = bar.effectiveConductances() else { return nil }
-        return (a.plus - a.minus) / array.gUnit
     }
 }

@@ -84,6 +84,11 @@ public struct ProgrammedArray: Sendable {
     /// How many requested |w| exceeded w_max and were clipped.
     public var clipped: Int
     public var stuckDevices: Int
+    /// With resistive wires: the last exact IR-drop solve this array's map follows
+    /// (`ProgrammedArray+IRDrop.swift`); nil without wires or when the solve failed.
+    public var irDropAnchor: IRDropAnchor? = nil
+    /// Whether `realised` comes from an exact solve of these conductances (true without wires).
+    public var irDropIsExact = true
 }
 
 extension DeviceModel {

@@ -93,10 +93,24 @@ public protocol Backend: Sendable {
     /// must be `effectiveNetwork.forward(inputs)` (only called when `feedbackStartsFromForward`).
     func feedbackUpdate(inputs: Matrix, feedforward: FeedforwardState, variant: Variant, noiseSeed: UInt64) throws -> [Matrix]
     func feedforwardOutput(_ inputs: Matrix) -> Matrix
+    /// What a checkpoint must keep, beyond the requested weights and `cycle`, for a resume to
+    /// realise exactly what this backend holds: named tensors, empty for most backends.
+    var checkpointState: [String: Matrix] { get }
+    /// `reprogrammed(with:cycle:)` for a resume, given the `checkpointState` the checkpoint kept.
+    func resumed(with network: Network, cycle: UInt64, state: [String: Matrix]) throws -> Self
 }
 
 extension Backend {
     public var feedbackStartsFromForward: Bool { false }
+
+    public var checkpointState: [String: Matrix] { [:] }
+
+    public func resumed(with network: Network, cycle: UInt64, state: [String: Matrix]) throws -> Self {
+        guard state.isEmpty else {
+            throw ModelError("the checkpoint holds device state (\(state.keys.sorted().prefix(3).joined(separator: ", ")), …) that the \(name) backend does not keep")
+        }
+        return try reprogrammed(with: network, cycle: cycle)
+    }
 
     /// The output r_L⁻ of the backend's feedforward pass over a batch (rows are samples).
     /// The effective network's unless a backend models more than its weights.

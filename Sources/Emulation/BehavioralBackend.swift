@@ -171,11 +171,74 @@ public struct BehavioralBackend: Backend {
     /// Rewrites the arrays whose values changed: in a feedback pass only Q's, in a forward
     /// epoch of a variant with fixed or separately trained Q only W's. The others keep their
     /// conductances and so their programming noise (`DFCCircuitMapper.programArrays`).
+    ///
+    /// With resistive wires and `circuit.wire.exactMapEvery` N > 1, the arrays' IR-drop maps
+    /// are solved exactly at cycles 0, N, 2N, … and followed from those solves in between.
     public func reprogrammed(with network: Network, cycle: UInt64) throws -> BehavioralBackend {
+        let anchors = followsIRDrop(at: cycle) ? arrays.arrays.map(\.irDropAnchor) : nil
+        return try holding(mapper.programArrays(network: network, programmingRound: programmingRound,
+                                                reusing: (requested, arrays), irDropAnchors: anchors),
+                           network: network, cycle: cycle)
+    }
+
+    /// Whether reprogramming `cycle` follows the last exact IR-drop maps instead of solving.
+    func followsIRDrop(at cycle: UInt64) -> Bool {
+        let wire = mapper.parameters.wire
+        return wire.isResistive && wire.exactMapEvery > 1 && cycle % UInt64(wire.exactMapEvery) != 0
+    }
+
+    /// The IR-drop anchors of a run that follows its maps between exact solves (the anchors
+    /// are not a function of the weights it holds, so a resume needs them); empty otherwise.
+    public var checkpointState: [String: Matrix] {
+        let wire = mapper.parameters.wire
+        guard wire.isResistive, wire.exactMapEvery > 1 else { return [:] }
+        var out = [String: Matrix]()
+        for (k, array) in arrays.arrays.enumerated() {
+            guard let a = array.irDropAnchor else { continue }
+            for (part, m) in [("gPlus", a.gPlus), ("gMinus", a.gMinus), ("aPlus", a.aPlus), ("aMinus", a.aMinus)] {
+                out["irDrop.\(k).\(part)"] = m
+            }
+        }
+        return out
+    }
+
+    /// Programs `network` as the interrupted run held it at `cycle`: its arrays follow the
+    /// checkpoint's IR-drop anchors (or are solved, at a cycle of exact solves).
+    public func resumed(with network: Network, cycle: UInt64, state: [String: Matrix]) throws -> BehavioralBackend {
+        guard !state.isEmpty else { return try reprogrammed(with: network, cycle: cycle) }
+        let count = 2 * network.depth
+        var anchors = [IRDropAnchor?](repeating: nil, count: count)
+        var used = 0
+        for k in 0..<count {
+            let parts = ["gPlus", "gMinus", "aPlus", "aMinus"].map { state["irDrop.\(k).\($0)"] }
+            if parts.allSatisfy({ $0 == nil }) { continue }
+            guard let gp = parts[0], let gm = parts[1], let ap = parts[2], let am = parts[3] else {
+                throw ModelError("the checkpoint's IR-drop anchor of array \(k) is incomplete")
+            }
+            let rows = k % 2 == 0 ? network.weights[k / 2].rows : network.feedback[k / 2].rows
+            let columns = k % 2 == 0 ? network.weights[k / 2].columns + 1 : network.feedback[k / 2].columns
+            let anchor = IRDropAnchor(gPlus: gp, gMinus: gm, aPlus: ap, aMinus: am)
+            guard anchor.fits(rows: rows, columns: columns) else {
+                throw ModelError("the checkpoint's IR-drop anchor of array \(k) is \(gp.rows)×\(gp.columns); the network's array is \(rows)×\(columns)")
+            }
+            anchors[k] = anchor
+            used += 4
+        }
+        guard used == state.count else {
+            let unknown = state.keys.filter { !$0.hasPrefix("irDrop.") }.sorted()
+            throw ModelError("the checkpoint holds device tensors the behavioral backend does not know: \(unknown.prefix(3).joined(separator: ", "))")
+        }
+        return try holding(mapper.programArrays(network: network, programmingRound: programmingRound,
+                                                irDropAnchors: followsIRDrop(at: cycle) ? anchors : nil),
+                           network: network, cycle: cycle)
+    }
+
+    /// This backend with new arrays realising `network`, at `cycle`.
+    private func holding(_ newArrays: ProgrammedNetwork, network: Network, cycle: UInt64) throws -> BehavioralBackend {
         var b = self
         b.requested = network
         b.cycle = cycle
-        b.arrays = mapper.programArrays(network: network, programmingRound: programmingRound, reusing: (requested, arrays))
+        b.arrays = newArrays
         b.behavior = mapper.behavior(of: b.arrays)
         b.noiseSeed = Self.noiseSeed(deviceSeed: mapper.parameters.deviceSeed ?? mapper.configuration.seed, cycle: cycle)
         b.ideal = try ideal.reprogrammed(with: Self.effective(b.arrays, mapper: mapper, curve: measuredCurve), cycle: cycle)

@@ -105,7 +105,11 @@ public final class HILTrainer<B: Backend> {
             var net = backend.network
             net.forwardTensors = saved.forward
             net.feedbackTensors = saved.feedback
-            self.backend = try backend.reprogrammed(with: net, cycle: saved.cycle)
+            do {
+                self.backend = try backend.resumed(with: net, cycle: saved.cycle, state: saved.device?.tensors ?? [:])
+            } catch let error as ModelError {
+                throw ModelError("\(checkpoint.path): \(error.message)")
+            }
             state = saved
         } else {
             self.backend = backend
@@ -373,6 +377,8 @@ public final class HILTrainer<B: Backend> {
     public func save() throws {
         let encoder = TrainingCheckpoint.encoder
         state.machine = BLASCore.machineSignature
+        let device = backend.checkpointState
+        state.device = device.isEmpty ? nil : DeviceTensors(device)
         try state.write(to: directory, encoder: encoder)
         var npz = NPZ(ModelFile.arrays(of: backend.network))
         npz["seed"] = NDArray(integer: Int64(clamping: configuration.seed))

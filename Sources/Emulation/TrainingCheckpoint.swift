@@ -1,5 +1,6 @@
 import DFC
 import Foundation
+import LinearAlgebra
 import NumPyFormat
 import Training
 
@@ -46,6 +47,27 @@ public struct TrainingCheckpoint: Sendable, Codable {
     /// `BLASCore.machineSignature` of the process that wrote this checkpoint (nil before it
     /// was recorded): a resume under another one is exact to rounding, not to the bit.
     public var machine: String?
+    /// The backend's `checkpointState`: tensors in the NPZ as `device.<name>`, their names in
+    /// checkpoint.json; nil when the backend keeps none (and in checkpoints before it existed).
+    public var device: DeviceTensors?
+}
+
+/// Tensors of a checkpoint that live only in its NPZ: checkpoint.json holds their names.
+public struct DeviceTensors: Sendable, Codable, Equatable {
+    public var tensors: [String: Matrix]
+
+    public init(_ tensors: [String: Matrix]) { self.tensors = tensors }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(tensors.keys.sorted())
+    }
+
+    /// The names only; `TrainingCheckpoint.read` fills in the tensors.
+    public init(from decoder: Decoder) throws {
+        let names = try decoder.singleValueContainer().decode([String].self)
+        tensors = Dictionary(uniqueKeysWithValues: Set(names).map { ($0, Matrix(rows: 0, columns: 0)) })
+    }
 }
 
 extension TrainingCheckpoint {
@@ -82,6 +104,7 @@ extension TrainingCheckpoint {
         for (name, tensors) in groups {
             for (k, t) in tensors.enumerated() { npz["\(name).\(k)"] = NDArray(vector: t) }
         }
+        for (name, t) in device?.tensors ?? [:] { npz["device.\(name)"] = NDArray(t) }
         let file = "\(Self.tensorPrefix)\(samplesSeen)-\(pretrainDone)-\(extraFeedbackDone)-\(cycle).npz"
         try npz.write(to: directory.appendingPathComponent(file))
         var light = self
@@ -137,6 +160,16 @@ extension TrainingCheckpoint {
         saved.optimizer.secondMoments = group("optimizer.v")
         saved.feedbackOptimizer.firstMoments = group("feedbackOptimizer.m")
         saved.feedbackOptimizer.secondMoments = group("feedbackOptimizer.v")
+        if let names = saved.device?.tensors.keys.sorted() {
+            var tensors = [String: Matrix]()
+            for name in names {
+                guard let m = npz["device.\(name)"]?.matrix else {
+                    throw ModelError("\(url.path): the checkpoint names device tensor '\(name)' but holds no such matrix")
+                }
+                tensors[name] = m
+            }
+            saved.device = DeviceTensors(tensors)
+        }
         return saved
     }
 }

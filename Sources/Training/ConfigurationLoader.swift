@@ -335,8 +335,9 @@ public enum ConfigurationLoader {
                 ("rowResistance", \.rowSegment), ("columnResistance", \.columnSegment), ("driverResistance", \.driver), ("tiaResistance", \.rowEnd),
                 ("segmentCapacitance", \.segmentCapacitance),
             ]
-            try reader.keys(w, allowed: Set(keys.map(\.0)), at: "circuit.wire")
+            try reader.keys(w, allowed: Set(keys.map(\.0) + ["exactMapEvery"]), at: "circuit.wire")
             for (key, path) in keys { try reader.number(w, key, "circuit.wire", &p.wire[keyPath: path]) }
+            try reader.integer(w, "exactMapEvery", "circuit.wire", &p.wire.exactMapEvery)
         }
         for (key, path) in numbers { try reader.number(m, key, "circuit", &p[keyPath: path]) }
         if let v = m["deviceSeed"] { p.deviceSeed = try reader.seed(v, "circuit.deviceSeed") }

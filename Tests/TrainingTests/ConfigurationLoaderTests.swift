@@ -316,11 +316,14 @@ struct DriftConfigTests {
 
 @Suite("Wire keys")
 struct WireConfigTests {
-    @Test("circuit.wire keys are read; a negative resistance is refused naming the key")
+    @Test("circuit.wire keys are read; a negative resistance or a map refresh below 1 is refused naming the key")
     func wireKeys() throws {
         let e = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {wire: {rowResistance: 2, columnResistance: 3, driverResistance: 4, tiaResistance: 5}}\n")
         #expect(e.circuit.wire == CrossbarWires(rowSegment: 2, columnSegment: 3, driver: 4, rowEnd: 5))
-        for (entry, key) in [("rowResistance: -5", "circuit.wire.rowResistance"), ("tiaResistance: .inf", "circuit.wire.tiaResistance"), ("sheet: 1", "circuit.wire.sheet")] {
+        let followed = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {wire: {rowResistance: 2, exactMapEvery: 430}}\n")
+        #expect(followed.circuit.wire.exactMapEvery == 430 && e.circuit.wire.exactMapEvery == 1)
+        for (entry, key) in [("rowResistance: -5", "circuit.wire.rowResistance"), ("tiaResistance: .inf", "circuit.wire.tiaResistance"), ("sheet: 1", "circuit.wire.sheet"),
+                             ("exactMapEvery: 0", "circuit.wire.exactMapEvery"), ("exactMapEvery: 2.5", "circuit.wire.exactMapEvery")] {
             do {
                 _ = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {wire: {\(entry)}}\n", file: "w.yaml")
                 Issue.record("accepted \(entry)")

@@ -1,0 +1,75 @@
+import Circuit
+import DFC
+@testable import Emulation
+import Foundation
+import LinearAlgebra
+import Testing
+import Training
+
+@Suite("Training through wires, IR drop followed between exact solves", .serialized)
+struct IRDropResumeTests {
+    /// `smallTask` (5 batches an epoch) on 6-bit noisy devices behind 200 Ω wire segments,
+    /// with exact IR-drop solves every `every` reprogrammings.
+    func backend(every: Int) throws -> (BehavioralBackend, Configuration, TrainingParameters) {
+        let (c, t) = smallTask()
+        var p = CircuitParameters()
+        p.device.levels = 64
+        p.device.programmingNoise = 0.02
+        p.wire = CrossbarWires(rowSegment: 200, columnSegment: 200, driver: 10, rowEnd: 10)
+        p.wire.exactMapEvery = every
+        return (try BehavioralBackend(network: try Network.initialized(c, seed: c.seed), configuration: c, circuit: p), c, t)
+    }
+
+    func train(every: Int, dir: URL, resume: Bool, stopAfter: Int? = nil) throws -> HILTrainer<BehavioralBackend> {
+        let (b, c, t) = try backend(every: every)
+        let trainer = try HILTrainer(backend: b, configuration: c, training: t, variant: .dfc, directory: dir, resume: resume)
+        var batches = 0
+        trainer.progress = { _, _, _, _ in batches += 1 }
+        trainer.shouldStop = { stopAfter.map { batches >= $0 } ?? false }
+        _ = try trainer.run()
+        return trainer
+    }
+
+    @Test("a stop between exact solves resumes bit for bit from the anchors in the checkpoint; without them it would not")
+    func resumeBetweenSolves() throws {
+        let straightDir = try scratch(), brokenDir = try scratch(), strippedDir = try scratch()
+        defer { for d in [straightDir, brokenDir, strippedDir] { try? FileManager.default.removeItem(at: d) } }
+        let straight = try train(every: 4, dir: straightDir, resume: false)
+        // Stopped after 7 batches: cycle 7, three reprogrammings after the solve at cycle 4.
+        let stopped = try train(every: 4, dir: brokenDir, resume: false, stopAfter: 7)
+        #expect(stopped.state.cycle == 7)
+        let saved = try TrainingCheckpoint.read(from: brokenDir)
+        let tensors = try #require(saved.device?.tensors)
+        #expect(tensors.count == 4 * 2 * 2, "four matrices for each of the four arrays")
+        #expect(tensors == stopped.backend.checkpointState)
+        // A second copy of the stopped run, whose checkpoint loses its anchors.
+        for name in try FileManager.default.contentsOfDirectory(atPath: brokenDir.path) where !name.hasPrefix(".") {
+            try FileManager.default.copyItem(at: brokenDir.appendingPathComponent(name), to: strippedDir.appendingPathComponent(name))
+        }
+        let json = strippedDir.appendingPathComponent("checkpoint.json")
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
+        object["device"] = nil
+        try JSONSerialization.data(withJSONObject: object).write(to: json)
+
+        let resumed = try train(every: 4, dir: brokenDir, resume: true)
+        #expect(resumed.state.forward == straight.state.forward)
+        #expect(resumed.state.metrics.map(\.testLoss) == straight.state.metrics.map(\.testLoss))
+        #expect(resumed.backend.effectiveNetwork == straight.backend.effectiveNetwork)
+        let blind = try train(every: 4, dir: strippedDir, resume: true)
+        #expect(blind.state.forward != straight.state.forward, "resuming from an exact solve at cycle 7 realises other weights")
+    }
+
+    @Test("exact solves every reprogramming keep no anchors in the checkpoint; following them ends near the exact run")
+    func followedAgainstExact() throws {
+        let exactDir = try scratch(), followedDir = try scratch()
+        defer { for d in [exactDir, followedDir] { try? FileManager.default.removeItem(at: d) } }
+        let exact = try train(every: 1, dir: exactDir, resume: false)
+        let followed = try train(every: 5, dir: followedDir, resume: false)
+        let exactCheckpoint = try TrainingCheckpoint.read(from: exactDir)
+        #expect(exact.backend.checkpointState.isEmpty && exactCheckpoint.device == nil)
+        #expect(!followed.backend.checkpointState.isEmpty)
+        let a = exact.state.metrics.map(\.testLoss), b = followed.state.metrics.map(\.testLoss)
+        #expect(a != b, "following the map is an approximation")
+        for (x, y) in zip(a, b) { #expect(abs(x - y) <= 0.02 * x, "test loss \(y) followed against \(x) exact") }
+    }
+}
