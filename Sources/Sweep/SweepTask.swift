@@ -81,13 +81,14 @@ public enum SweepTask {
         let args = manifest.arguments(index: index, config: p.appendingPathComponent("config.yaml").path)
             + manifest.outputArguments(pointDirectory: p)
         let logURL = p.appendingPathComponent(PointFile.log)
-        if !fm.fileExists(atPath: logURL.path) { fm.createFile(atPath: logURL.path, contents: nil) }
+        // A file that cannot be made shows up as FileHandle's error just below.
+        if !fm.fileExists(atPath: logURL.path) { _ = fm.createFile(atPath: logURL.path, contents: nil) }
         let log = try FileHandle(forWritingTo: logURL)
         defer { try? log.close() }
         log.seekToEndOfFile()
         log.write(Data("== \(now()) on \(host)\(slurmJob.map { " (Slurm \($0))" } ?? ""): dfcspice \(args.joined(separator: " "))\n".utf8))
         let stdoutURL = out.appendingPathComponent("stdout.txt")
-        fm.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = fm.createFile(atPath: stdoutURL.path, contents: nil)
         let stdout = try FileHandle(forWritingTo: stdoutURL)
         let process = Process()
         process.executableURL = executable
