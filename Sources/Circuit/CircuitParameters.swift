@@ -38,6 +38,10 @@ public struct CircuitParameters: Sendable, Equatable {
     /// DC gain A, so the closed-loop DC gain is exactly the ideal one (docs/circuit-mapping.md).
     /// Off: the circuit shows the finite-gain error ≈ (noise gain)/A per stage.
     public var trimFiniteGain = true
+    /// Whether a feedforward pass of the behavioral backend (`evaluate`, the trainer's test
+    /// error) reads through one read's noise per sample, σ² = readNoise² + readNoise1f²
+    /// (`DCRead`). Off: the DC point sees the cells' own G, as ngspice's operating point does.
+    public var dcReadNoise = false
     /// Rise time of the controller's enable, as a fraction of τ_v.
     public var enableRise = 1e-3
     /// Extra netlist lines (models, options), checked by `checkFragment`.

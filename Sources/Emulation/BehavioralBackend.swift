@@ -140,10 +140,12 @@ public struct BehavioralBackend: Backend {
         return u
     }
 
-    /// The circuit's gated-off DC point: offsets, converters, sinh cells and measured φ included.
+    /// The circuit's gated-off DC point: offsets, converters, sinh cells and measured φ included,
+    /// and with `circuit.dcReadNoise` one read's noise (`DCRead`: the same for a sample in any batch).
     public func feedforwardOutput(_ inputs: Matrix) -> Matrix {
         guard let dynamics else { return ideal.network.forward(inputs).output }
-        return dynamics.feedforward(inputs).r[requested.depth - 1]
+        let state = mapper.parameters.dcReadNoise ? dynamics.feedforward(inputs, readSeed: noiseSeed) : dynamics.feedforward(inputs)
+        return state.r[requested.depth - 1]
     }
 
     /// The feedback phase on the effective weights; the decay acts on the requested Q.

@@ -143,3 +143,52 @@ struct CellReadNoise: Sendable {
         return out
     }
 }
+
+/// The read noise of one DC read (a feedforward pass as `evaluate` and the test error see it).
+///
+/// A read sees each cell's conductance once, G·(1 + n), n ~ N(0, σ²) with σ² = white² + 1/f²: the
+/// read-to-read rms the device presets quote (PCM's 1/f noise accumulated over a 250 µs read,
+/// ReRAM's 1 % short-term read noise), as aihwkit draws read noise once per forward pass. Row j's
+/// noise Σ_c (G⁺_jc n⁺_jc − G⁻_jc n⁻_jc) x_c has the law of σ·√(Σ_c S_jc x_c²)·z_j (`noiseScale`);
+/// z is drawn per sample from the seed and the sample's input, so a sample reads alike in any batch.
+/// The dynamics (`run`) draw their own processes; `dfc-ssa`'s steady state leaves read noise out.
+struct DCRead {
+    let sigma: Double
+    /// The first layer's lines f(DAC(x)).
+    let inputLines: Matrix
+    /// Per layer, batch × n_i unit normals.
+    let z: [Matrix]
+
+    init(sigma: Double, inputs: Matrix, inputLines: Matrix, sizes: [Int], seed: UInt64) {
+        self.sigma = sigma
+        self.inputLines = inputLines
+        var z = sizes.map { Matrix(rows: inputs.rows, columns: $0) }
+        let root = SeededGenerator(seed: seed).derived(0xDC_4EAD)
+        for s in 0..<inputs.rows {
+            var g = root.derived(Matrix(row: inputs.row(s)).fingerprint)
+            for i in z.indices {
+                var draws = [Double](repeating: 0, count: sizes[i])
+                g.fillNormal(&draws)
+                for (k, d) in draws.enumerated() { z[i][s, k] = d }
+            }
+        }
+        self.z = z
+    }
+
+    func noise(layer i: Int, lines x: Matrix, dynamics: CircuitDynamics) -> Matrix {
+        var out = dynamics.noiseScale(weights: dynamics.readScale[i], lines: x, bias: true)
+        for k in out.storage.indices { out.storage[k] *= sigma * z[i].storage[k] }
+        return out
+    }
+}
+
+extension CircuitDynamics {
+    /// The gated-off DC point as one read sees it (`DCRead`); without read noise, `feedforward(_:)`.
+    func feedforward(_ input: Matrix, readSeed: UInt64) -> State {
+        let sigma = (behavior.readNoiseWhite * behavior.readNoiseWhite + behavior.readNoisePink * behavior.readNoisePink).squareRoot()
+        guard sigma > 0, !readScale.isEmpty else { return feedforward(input) }
+        let inputLines = lines(quantized(input, behavior.converters.input))
+        let read = DCRead(sigma: sigma, inputs: input, inputLines: inputLines, sizes: network.weights.map(\.rows), seed: readSeed)
+        return feedforward(firstBasal: basalDrive(0, inputLines), read: read)
+    }
+}

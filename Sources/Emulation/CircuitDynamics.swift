@@ -28,6 +28,9 @@ struct CircuitDynamics: Sendable {
     /// Per layer, the W|b and Q arrays' read noise cell by cell (`CellReadNoise`), when the
     /// network is small enough to hold it; else `noiseWeights` and one process per row.
     let cellNoise: [(forward: CellReadNoise, feedback: CellReadNoise)]
+    /// Per layer, S of the W|b array whenever there is read noise: the scale of one DC read's
+    /// noise (`feedforward(_:readSeed:)`), on either path.
+    let readScale: [Matrix]
 
     enum Plasticity: Equatable { case none, trajectory, finalState }
 
@@ -61,16 +64,18 @@ struct CircuitDynamics: Sendable {
             }
             cellNoise = noisy ? (0..<arrays.forward.count).map { (noise(arrays.forward[$0], 2 * $0), noise(arrays.feedback[$0], 2 * $0 + 1)) } : []
             noiseWeights = []
+            readScale = noisy ? arrays.forward.map(Self.noiseWeights) : []
             return
         }
         cellNoise = []
-        noiseWeights = noisy ? (0..<arrays.forward.count).map { i in
-            func s(_ a: ProgrammedArray) -> Matrix {
-                let u2 = a.gUnit * a.gUnit
-                return a.gPlus.zipMap(a.gMinus) { ($0 * $0 + $1 * $1) / u2 }
-            }
-            return (s(arrays.forward[i]), s(arrays.feedback[i]))
-        } : []
+        noiseWeights = noisy ? (0..<arrays.forward.count).map { (Self.noiseWeights(arrays.forward[$0]), Self.noiseWeights(arrays.feedback[$0])) } : []
+        readScale = noiseWeights.map(\.forward)
+    }
+
+    /// S = (G⁺∘G⁺ + G⁻∘G⁻)/G_unit²: a row's read-noise variance is σ²·Σ_c S_jc x_c².
+    static func noiseWeights(_ a: ProgrammedArray) -> Matrix {
+        let u2 = a.gUnit * a.gUnit
+        return a.gPlus.zipMap(a.gMinus) { ($0 * $0 + $1 * $1) / u2 }
     }
 
     // MARK: - Stages
@@ -142,7 +147,7 @@ struct CircuitDynamics: Sendable {
     /// Layer 1's basal drive W_1 f(DAC(x)) + b_1 f(1) + δ^B: constant while a sample is held.
     func firstBasalDrive(_ input: Matrix) -> Matrix { basalDrive(0, lines(quantized(input, behavior.converters.input))) }
 
-    func feedforward(firstBasal: Matrix) -> State {
+    func feedforward(firstBasal: Matrix, read: DCRead? = nil) -> State {
         let B = firstBasal.rows, nL = network.outputSize
         let alpha = max(configuration.control.alpha, 1e-9)
         var uInt = Matrix(rows: B, columns: nL)
@@ -153,16 +158,19 @@ struct CircuitDynamics: Sendable {
             for s in 0..<B { uInt[s, k] = ui }
         }
         clamp(&uInt)
-        return settle(firstBasal: firstBasal, u: controllerOutput(uInt, Matrix(rows: B, columns: nL)), uInt: uInt)
+        return settle(firstBasal: firstBasal, u: controllerOutput(uInt, Matrix(rows: B, columns: nL)), uInt: uInt, read: read)
     }
 
-    /// The layers' DC state with the controller's output held at `u`.
-    func settle(firstBasal: Matrix, u: Matrix, uInt: Matrix) -> State {
+    /// The layers' DC state with the controller's output held at `u` (one read's noise on the
+    /// basal drives if `read` is given).
+    func settle(firstBasal: Matrix, u: Matrix, uInt: Matrix, read: DCRead? = nil) -> State {
         let B = firstBasal.rows, nL = network.outputSize
         let written = lines(inLoop(u, behavior.converters.write))
         var state = State(v: [], vB: [], vA: [], r: [], uInt: uInt, u: u, e: Matrix(rows: B, columns: nL))
         for i in 0..<network.depth {
-            let vB = i == 0 ? firstBasal : basalDrive(i, lines(state.r[i - 1]))
+            let pre = i == 0 ? nil : lines(state.r[i - 1])
+            var vB = pre.map { basalDrive(i, $0) } ?? firstBasal
+            if let read { vB += read.noise(layer: i, lines: pre ?? read.inputLines, dynamics: self) }
             let vA = apicalDrive(i, written)
             var v = vB + vA
             v.addRowVector(behavior.somaOffset[i])

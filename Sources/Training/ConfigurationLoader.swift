@@ -262,7 +262,7 @@ public enum ConfigurationLoader {
             ("signalScale", \.signalScale), ("timeScale", \.timeScale), ("somaResistance", \.somaResistance),
             ("integratorResistance", \.integratorResistance), ("stageResistance", \.stageResistance), ("enableRise", \.enableRise),
         ]
-        try reader.keys(m, allowed: Set(numbers.map(\.0) + ["opamp", "device", "wire", "activation", "temperature", "deviceSeed", "tranStep", "tranStop", "maxStep", "oneSidedCells", "include", "allowUnsafeInclude", "trimFiniteGain", "converters"]), at: "circuit")
+        try reader.keys(m, allowed: Set(numbers.map(\.0) + ["opamp", "device", "wire", "activation", "temperature", "deviceSeed", "tranStep", "tranStop", "maxStep", "oneSidedCells", "include", "allowUnsafeInclude", "trimFiniteGain", "dcReadNoise", "converters"]), at: "circuit")
         if let v = m["converters"] {
             let conv = try reader.mapping(v, "circuit.converters")
             try reader.keys(conv, allowed: ["input", "read", "write"], at: "circuit.converters")
@@ -348,7 +348,7 @@ public enum ConfigurationLoader {
         if let v = m["include"] {
             p.include = try reader.list(v, "circuit.include").enumerated().map { try reader.string($0.element, "circuit.include[\($0.offset)]") }
         }
-        for (key, path) in [("allowUnsafeInclude", \CircuitParameters.allowUnsafeInclude), ("trimFiniteGain", \.trimFiniteGain)] {
+        for (key, path) in [("allowUnsafeInclude", \CircuitParameters.allowUnsafeInclude), ("trimFiniteGain", \.trimFiniteGain), ("dcReadNoise", \.dcReadNoise)] {
             guard let v = m[key] else { continue }
             guard let b = v as? Bool else { throw reader.fail("circuit.\(key)", "expected true or false") }
             p[keyPath: path] = b

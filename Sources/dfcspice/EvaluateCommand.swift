@@ -138,7 +138,7 @@ struct EvaluateCommand: ParsableCommand {
         let p = experiment.circuit
         let d = p.device
         var hardware = "\(d.levels > 0 ? "\(d.levels) levels" : "continuous"), programming noise \(d.programmingNoise), "
-            + "stuck on/off \(d.stuckOnFraction)/\(d.stuckOffFraction), device physics \(d.physicsSummary), device seed \(p.deviceSeed ?? c.seed)"
+            + "stuck on/off \(d.stuckOnFraction)/\(d.stuckOffFraction), device physics \(d.physicsSummary)\(p.dcReadNoise && (d.readNoise > 0 || d.readNoise1f > 0) ? " (in every read)" : ""), device seed \(p.deviceSeed ?? c.seed)"
         var evaluation = ideal
         var rounds: [[Double]]? = nil
         switch backend {

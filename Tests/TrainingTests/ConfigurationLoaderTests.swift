@@ -334,6 +334,21 @@ struct WireConfigTests {
     }
 }
 
+@Suite("Read noise in DC reads key")
+struct DCReadNoiseConfigTests {
+    @Test("circuit.dcReadNoise is read as a boolean, off by default; anything else names the key")
+    func dcReadNoiseKey() throws {
+        #expect(try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {dcReadNoise: true}\n").circuit.dcReadNoise)
+        #expect(!(try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {device: {readNoise: 0.01}}\n").circuit.dcReadNoise))
+        do {
+            _ = try ConfigurationLoader.parseExperiment("network: {sizes: [4, 3]}\ncircuit: {dcReadNoise: 3}\n", file: "r.yaml")
+            Issue.record("accepted dcReadNoise: 3")
+        } catch let error as InputError {
+            #expect(error.file == "r.yaml" && error.field == "circuit.dcReadNoise", "\(error)")
+        }
+    }
+}
+
 @Suite("Activation circuit keys")
 struct ActivationConfigTests {
     @Test("circuit.activation and circuit.temperature are read; bad values name the key")
