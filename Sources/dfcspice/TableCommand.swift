@@ -14,7 +14,7 @@ struct TableCommand: ParsableCommand {
         Runs are grouped by variant (from RUN/checkpoint.json) and by config: runs whose \
         RUN/config.yaml differ in more than the seed, the name, the epoch count and the \
         checkpoint interval are separate rows, labelled by config name (or, when the names \
-        agree, by their first run's directory). For each group, as mean ± std \
+        agree, by their first run's directory, "SWEEP point N" for a sweep's run). For each group, as mean ± std \
         over the runs (seeds): the test error of the epoch with the lowest validation error \
         (the paper's Table 1 selection; "—" for runs without a validation split) and of the \
         last epoch; then epochs, the median wall seconds \
@@ -66,6 +66,15 @@ struct TableCommand: ParsableCommand {
                 circuit.opAmp = .macromodel(m)
             }
         }
+    }
+
+    /// A run directory's short name: "SWEEP point N" for a sweep point's run
+    /// (SWEEP/points/N/out/run), else its last component.
+    static func runLabel(_ dir: URL) -> String {
+        let parts = dir.standardizedFileURL.pathComponents
+        guard parts.count >= 5, parts[parts.count - 1] == "run", parts[parts.count - 2] == "out",
+              parts[parts.count - 4] == "points", let index = Int(parts[parts.count - 3]) else { return dir.lastPathComponent }
+        return "\(parts[parts.count - 5]) point \(index)"
     }
 
     struct Row {
@@ -151,7 +160,7 @@ struct TableCommand: ParsableCommand {
             let experiment = try? ConfigurationLoader.loadExperiment(path: dir.appendingPathComponent("config.yaml").path)
             let setup = experiment.map(Setup.init)
             let index = rows.firstIndex { $0.variant == key && $0.setup == setup } ?? {
-                rows.append(Row(variant: key, setup: setup, name: experiment?.model.name ?? "", firstRun: dir.lastPathComponent))
+                rows.append(Row(variant: key, setup: setup, name: experiment?.model.name ?? "", firstRun: Self.runLabel(dir)))
                 return rows.count - 1
             }()
             var row = rows[index]

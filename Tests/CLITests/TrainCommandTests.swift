@@ -264,6 +264,12 @@ struct TableTests {
         #expect(rows.count == 2, "\(split.stdout)")
         #expect(rows.first { $0.hasPrefix("| bp [a] ") }?.contains("| 2 |") == true, "\(rows)")
         #expect(rows.first { $0.hasPrefix("| bp [c] ") }?.contains("| 1 |") == true, "\(rows)")
+        // A sweep point's run (SWEEP/points/N/out/run) is labelled by its sweep and point.
+        let pointRun = w.url("sw/points/00003/out/run")
+        try FileManager.default.createDirectory(at: pointRun.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: w.url("c"), to: pointRun)
+        let labelled = try CLI.run(["table", "--runs", w.path("a"), pointRun.path])
+        #expect(labelled.stdout.contains("| bp [sw point 3] "), "\(labelled.stdout)")
         let bad = try CLI.run(["table", "--runs", w.path("nothing")])
         #expect(bad.status != 0 && bad.stderr.hasPrefix("error:"))
         let e = try CLI.run(["evaluate", "--config", w.path("a.yaml"), "--model", w.path("a/model.npz"), "--device-bits", "4", "--programmings", "2"])
