@@ -22,12 +22,7 @@ struct IRDropResumeTests {
 
     func train(every: Int, dir: URL, resume: Bool, stopAfter: Int? = nil) throws -> HILTrainer<BehavioralBackend> {
         let (b, c, t) = try backend(every: every)
-        let trainer = try HILTrainer(backend: b, configuration: c, training: t, variant: .dfc, directory: dir, resume: resume)
-        var batches = 0
-        trainer.progress = { _, _, _, _ in batches += 1 }
-        trainer.shouldStop = { stopAfter.map { batches >= $0 } ?? false }
-        _ = try trainer.run()
-        return trainer
+        return try TrainingLoopTests().train(b, c, t, epochs: t.epochs, dir: dir, resume: resume, stopAfter: stopAfter)
     }
 
     @Test("a stop between exact solves resumes bit for bit from the anchors in the checkpoint; without them it would not")
