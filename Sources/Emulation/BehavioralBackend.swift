@@ -219,6 +219,9 @@ public struct BehavioralBackend: Backend {
             }
             let rows = k % 2 == 0 ? network.weights[k / 2].rows : network.feedback[k / 2].rows
             let columns = k % 2 == 0 ? network.weights[k / 2].columns + 1 : network.feedback[k / 2].columns
+            guard [gp, gm, ap, am].allSatisfy({ $0.storage.allSatisfy(\.isFinite) }) else {
+                throw ModelError("the checkpoint's IR-drop anchor of array \(k) holds a non-finite value")
+            }
             let anchor = IRDropAnchor(gPlus: gp, gMinus: gm, aPlus: ap, aMinus: am)
             guard anchor.fits(rows: rows, columns: columns) else {
                 throw ModelError("the checkpoint's IR-drop anchor of array \(k) is \(gp.rows)×\(gp.columns); the network's array is \(rows)×\(columns)")

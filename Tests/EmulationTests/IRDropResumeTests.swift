@@ -3,6 +3,7 @@ import DFC
 @testable import Emulation
 import Foundation
 import LinearAlgebra
+import NumPyFormat
 import Testing
 import Training
 
@@ -52,6 +53,37 @@ struct IRDropResumeTests {
         #expect(resumed.backend.effectiveNetwork == straight.backend.effectiveNetwork)
         let blind = try train(every: 4, dir: strippedDir, resume: true)
         #expect(blind.state.forward != straight.state.forward, "resuming from an exact solve at cycle 7 realises other weights")
+    }
+
+    @Test("a checkpoint whose anchors are non-finite, incomplete or of another shape is refused, naming the checkpoint")
+    func hostileAnchors() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try train(every: 4, dir: dir, resume: false, stopAfter: 7)
+        let saved = try TrainingCheckpoint.read(from: dir)
+        let file = dir.appendingPathComponent(try #require(saved.tensorFile))
+        let original = try Data(contentsOf: file)
+        func refused(_ edit: (inout NPZ) -> Void, _ words: String) throws {
+            var npz = try NPZ(contentsOf: file)
+            edit(&npz)
+            try npz.write(to: file)
+            defer { try? original.write(to: file) }
+            do {
+                _ = try train(every: 4, dir: dir, resume: true)
+                Issue.record("resumed from a checkpoint with \(words)")
+            } catch let error as ModelError {
+                #expect(error.message.hasPrefix(dir.appendingPathComponent("checkpoint.json").path) && error.message.contains(words), "\(error)")
+            }
+        }
+        try refused({ npz in
+            var a = npz["device.irDrop.0.aPlus"]!
+            a = NDArray(shape: a.shape, data: a.data.map { _ in .nan })
+            npz["device.irDrop.0.aPlus"] = a
+        }, "non-finite")
+        try refused({ npz in
+            let a = npz["device.irDrop.2.gPlus"]!
+            npz["device.irDrop.2.gPlus"] = NDArray(shape: [a.shape[0] + 1, a.shape[1]], data: a.data + [Double](repeating: 1e-6, count: a.shape[1]))
+        }, "the network's array is")
     }
 
     @Test("exact solves every reprogramming keep no anchors in the checkpoint; following them ends near the exact run")
