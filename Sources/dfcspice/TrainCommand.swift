@@ -209,6 +209,9 @@ struct TrainCommand: ParsableCommand {
         // Epoch times depend on the kernels OpenBLAS runs (see `BLASCore`): the log says which.
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLASCore.current)")
         if let note = trainer.machineChangeNote { print(note) }
+        if let note = Self.irDropNote(experiment, backend: trainer.backend.name, batchesPerPass: (d.trainX.rows + t.batchSize - 1) / t.batchSize) {
+            print(note)
+        }
         let outcome = try trainer.run()
         // Also when the run stopped before an epoch ended (no epochFinished call wrote it).
         if !trainer.state.metrics.isEmpty { try writeLearningCurve() }
@@ -292,5 +295,19 @@ struct TrainCommand: ParsableCommand {
             .init(label: "train", x: metrics.map { Double($0.epoch) }, y: metrics.map(\.trainLoss), color: 1, dashed: true),
         ]
         return Data(plot.svg().utf8)
+    }
+
+    /// What the wires cost a behavioral run, when they are on: whether the IR-drop map is
+    /// solved at every reprogramming (a note to follow it when the arrays are large) or every N.
+    static func irDropNote(_ e: Experiment, backend: String, batchesPerPass: Int) -> String? {
+        let wire = e.circuit.wire
+        guard backend == "behavioral", wire.isResistive else { return nil }
+        guard wire.exactMapEvery == 1 else {
+            return "IR drop: the exact map every \(wire.exactMapEvery) reprogrammings (cycles 0, \(wire.exactMapEvery), …), followed cell by cell in between"
+        }
+        let sizes = e.model.sizes
+        let cells = zip(sizes, sizes.dropFirst()).map { ($0 + 1) * $1 }.max() ?? 0
+        guard cells >= 50_000 else { return nil }
+        return "note: circuit.wire.exactMapEvery is 1: every reprogramming solves the exact IR-drop map of arrays up to \(cells) cells (tens of seconds each at this size); exactMapEvery: \(batchesPerPass) solves it once per pass and follows it in between (docs/behavioral-model.md)"
     }
 }

@@ -59,6 +59,20 @@ struct TrainCommandTests {
         for file in ["learning-curve.svg", "metrics.jsonl", "config.yaml"] { #expect(w.exists("killed/\(file)")) }
     }
 
+    @Test("a behavioral run through wires says how it solves the IR drop, and its checkpoint names the anchors")
+    func wiresLine() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        let base = try String(contentsOf: CLI.repository.appendingPathComponent("Examples/training/st-15-10-10-5-wires.yaml"), encoding: .utf8)
+        try base.replacingOccurrences(of: "tiaResistance: 10}", with: "tiaResistance: 10, exactMapEvery: 8}")
+            .replacingOccurrences(of: "epochs: 10", with: "epochs: 2").write(to: w.url("w.yaml"), atomically: true, encoding: .utf8)
+        let r = try CLI.run(["train", "--config", w.path("w.yaml"), "--backend", "behavioral", "--out", w.path("run")])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("IR drop: the exact map every 8 reprogrammings"), "\(r.stdout)")
+        let json = try String(contentsOf: w.url("run/checkpoint.json"), encoding: .utf8)
+        #expect(json.contains("irDrop.0.aPlus"), "the checkpoint names its anchors")
+    }
+
     @Test("train refuses to overwrite a run, and resume needs a checkpoint")
     func refusals() throws {
         let w = try Workspace()
