@@ -308,6 +308,6 @@ struct TrainCommand: ParsableCommand {
         let sizes = e.model.sizes
         let cells = zip(sizes, sizes.dropFirst()).map { ($0 + 1) * $1 }.max() ?? 0
         guard cells >= 50_000 else { return nil }
-        return "note: circuit.wire.exactMapEvery is 1: every reprogramming solves the exact IR-drop map of arrays up to \(cells) cells (tens of seconds each at this size); exactMapEvery: \(batchesPerPass) solves it once per pass and follows it in between (docs/behavioral-model.md)"
+        return "note: circuit.wire.exactMapEvery is 1: every reprogramming solves the exact IR-drop map of arrays up to \(cells) cells, slow at this size; exactMapEvery: \(batchesPerPass) solves it once per pass and follows it in between (docs/behavioral-model.md)"
     }
 }
