@@ -173,6 +173,10 @@ public struct CrossbarWires: Sendable, Equatable {
 
     public var isResistive: Bool { rowSegment > 0 || columnSegment > 0 || driver > 0 || rowEnd > 0 }
 
+    /// Whether training follows the IR-drop map between exact solves (`exactMapEvery` > 1 on
+    /// resistive wires).
+    public var followsMapBetweenSolves: Bool { isResistive && exactMapEvery > 1 }
+
     public func validate() throws {
         for (key, v) in [("rowResistance", rowSegment), ("columnResistance", columnSegment), ("driverResistance", driver), ("tiaResistance", rowEnd),
                          ("segmentCapacitance", segmentCapacitance)]

@@ -186,14 +186,13 @@ public struct BehavioralBackend: Backend {
     /// Whether reprogramming `cycle` follows the last exact IR-drop maps instead of solving.
     func followsIRDrop(at cycle: UInt64) -> Bool {
         let wire = mapper.parameters.wire
-        return wire.isResistive && wire.exactMapEvery > 1 && cycle % UInt64(wire.exactMapEvery) != 0
+        return wire.followsMapBetweenSolves && cycle % UInt64(wire.exactMapEvery) != 0
     }
 
     /// The IR-drop anchors of a run that follows its maps between exact solves (the anchors
     /// are not a function of the weights it holds, so a resume needs them); empty otherwise.
     public var checkpointState: [String: Matrix] {
-        let wire = mapper.parameters.wire
-        guard wire.isResistive, wire.exactMapEvery > 1 else { return [:] }
+        guard mapper.parameters.wire.followsMapBetweenSolves else { return [:] }
         var out = [String: Matrix]()
         for (k, array) in arrays.arrays.enumerated() {
             guard let a = array.irDropAnchor else { continue }

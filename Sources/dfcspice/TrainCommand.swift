@@ -302,7 +302,7 @@ struct TrainCommand: ParsableCommand {
     static func irDropNote(_ e: Experiment, backend: String, batchesPerPass: Int) -> String? {
         let wire = e.circuit.wire
         guard backend == "behavioral", wire.isResistive else { return nil }
-        guard wire.exactMapEvery == 1 else {
+        guard !wire.followsMapBetweenSolves else {
             return "IR drop: the exact map every \(wire.exactMapEvery) reprogrammings (cycles 0, \(wire.exactMapEvery), …), followed cell by cell in between"
         }
         let sizes = e.model.sizes
