@@ -14,6 +14,15 @@ public struct ProgrammedNetwork: Sendable {
 
     /// Every array in device-stream order: [W_1 | b_1], Q_1, [W_2 | b_2], Q_2, ….
     public var arrays: [ProgrammedArray] { zip(forward, feedback).flatMap { [$0, $1] } }
+
+    /// The shape (rows × columns) of every array `network` is programmed into, in the order of
+    /// `arrays`: [W_i | b_i] has one column more than W_i, for the bias line; Q_i is Q_i.
+    public static func arrayShapes(of network: Network) -> [(rows: Int, columns: Int)] {
+        (0..<network.depth).flatMap { i in
+            [(network.weights[i].rows, network.weights[i].columns + 1),
+             (network.feedback[i].rows, network.feedback[i].columns)]
+        }
+    }
 }
 
 extension DFCCircuitMapper {

@@ -207,7 +207,8 @@ public struct BehavioralBackend: Backend {
     /// checkpoint's IR-drop anchors (or are solved, at a cycle of exact solves).
     public func resumed(with network: Network, cycle: UInt64, state: [String: Matrix]) throws -> BehavioralBackend {
         guard !state.isEmpty else { return try reprogrammed(with: network, cycle: cycle) }
-        let count = 2 * network.depth
+        let shapes = ProgrammedNetwork.arrayShapes(of: network)
+        let count = shapes.count
         var anchors = [IRDropAnchor?](repeating: nil, count: count)
         var used = 0
         for k in 0..<count {
@@ -216,8 +217,7 @@ public struct BehavioralBackend: Backend {
             guard let gp = parts[0], let gm = parts[1], let ap = parts[2], let am = parts[3] else {
                 throw ModelError("the checkpoint's IR-drop anchor of array \(k) is incomplete")
             }
-            let rows = k % 2 == 0 ? network.weights[k / 2].rows : network.feedback[k / 2].rows
-            let columns = k % 2 == 0 ? network.weights[k / 2].columns + 1 : network.feedback[k / 2].columns
+            let (rows, columns) = shapes[k]
             guard [gp, gm, ap, am].allSatisfy({ $0.storage.allSatisfy(\.isFinite) }) else {
                 throw ModelError("the checkpoint's IR-drop anchor of array \(k) holds a non-finite value")
             }

@@ -128,6 +128,21 @@ struct MappingTests {
         #expect(mapper.programArrays(network: net, reusing: (net, round1)).realised == first.realised)
     }
 
+    @Test("arrayShapes names each programmed array's shape, in device-stream order")
+    func arrayShapes() throws {
+        var c = studentTeacherConfiguration()
+        c.sizes = [5, 4, 3, 2]
+        c.activations = [.tanh, .tanh, .linear]
+        let net = try Network.initialized(c, seed: 8)
+        let arrays = try DFCCircuitMapper(configuration: c, parameters: CircuitParameters()).programArrays(network: net).arrays
+        let shapes = ProgrammedNetwork.arrayShapes(of: net)
+        #expect(shapes.count == arrays.count)
+        for (shape, array) in zip(shapes, arrays) {
+            #expect(shape.rows == array.gPlus.rows && shape.columns == array.gPlus.columns)
+        }
+        #expect(shapes.first.map { $0.rows == 4 && $0.columns == 6 } == true, "[W_1 | b_1] is 4 × (5 + 1)")
+    }
+
     @Test("hostile text in a config never reaches the netlist raw")
     func hostileNames() throws {
         var c = studentTeacherConfiguration()
