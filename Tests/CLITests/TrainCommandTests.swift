@@ -321,4 +321,43 @@ struct DriftEvaluationTests {
         }
         #expect(!w.exists("e.svg"))
     }
+
+    @Test("evaluate with circuit.dcReadNoise: behavioral reads go through noise, the same on every run; the SPICE backend says its reads do not")
+    func readNoiseInEveryRead() throws {
+        let w = try Workspace()
+        defer { w.remove() }
+        let quiet = """
+        name: st-read
+        seed: 5
+        network: {sizes: [4, 3, 2], loss: mse, feedbackInit: weight-product}
+        dfc: {dt: 0.01, steps: 200}
+        training: {optimizer: adam, learningRate: 0.02, batchSize: 8, epochs: 1, trainSamples: 32, testSamples: 16, checkpointEvery: 16}
+        circuit: {device: {bits: 6, readNoise: 0.05}}
+        """
+        try quiet.write(to: w.url("q.yaml"), atomically: true, encoding: .utf8)
+        try quiet.replacingOccurrences(of: "circuit: {", with: "circuit: {dcReadNoise: true, ")
+            .write(to: w.url("n.yaml"), atomically: true, encoding: .utf8)
+        _ = try w.expectSuccess(["train", "--config", w.path("q.yaml"), "--out", w.path("run")])
+        func evaluate(_ config: String, _ backend: String) throws -> String {
+            try w.expectSuccess(["evaluate", "--config", w.path(config), "--model", w.path("run/model.npz"),
+                                 "--data", "student-teacher", "--backend", backend]).stdout
+        }
+        func hardwareLine(_ out: String) -> String {
+            out.split(separator: "\n").first { $0.hasPrefix("programmed (") || $0.hasPrefix("circuit in ngspice (") }.map(String.init) ?? ""
+        }
+        let plain = try evaluate("q.yaml", "behavioral"), noisy = try evaluate("n.yaml", "behavioral")
+        #expect(hardwareLine(noisy).contains("(in every read)") && !hardwareLine(plain).contains("(in every read)"), "\(noisy)")
+        // The test loss is the line's last figure; noise moves it, and a rerun draws the same reads.
+        func loss(_ out: String) -> String { hardwareLine(out).components(separatedBy: "loss ").last ?? "" }
+        #expect(loss(noisy) != loss(plain), "\(plain) \(noisy)")
+        #expect(try evaluate("n.yaml", "behavioral") == noisy)
+        let spice = try evaluate("n.yaml", "spice")
+        #expect(hardwareLine(spice).contains("each cell's own G") && !spice.contains("(in every read)"), "\(spice)")
+        // What it says it does: its loss is the noiseless behavioral read's, not the noisy one's.
+        let figures = [plain, spice, noisy].compactMap { Double(loss($0)) }
+        #expect(figures.count == 3 && abs(figures[1] - figures[0]) < 1e-3 * figures[0] && abs(figures[1] - figures[2]) > 1e-2 * figures[0], "\(figures)")
+        #expect(!hardwareLine(try evaluate("q.yaml", "spice")).contains("own G"))
+        let trained = try w.expectSuccess(["train", "--config", w.path("n.yaml"), "--backend", "spice", "--out", w.path("spice-run")])
+        #expect(trained.stdout.contains("note: circuit.dcReadNoise is the behavioral backend's"), "\(trained.stdout)")
+    }
 }
