@@ -7,7 +7,8 @@ extension SpiceBackend {
     /// The circuit's feedforward output r_L⁻ for every row of `inputs` (its operating point with
     /// the controller gated off), `workers` samples at a time. A sample that does not converge
     /// is tried again with `relaxedOptions`; one that still fails is listed in `skipped` (row
-    /// index) and its output row left at zero. Any other error ends the evaluation.
+    /// index) and its output row left at zero. Any other error ends the evaluation. With
+    /// `circuit.dcReadNoise`, each sample reads once through the cells' noise (`readOnce`).
     public func feedforwardOutputs(inputs: Matrix, progress: (@Sendable (Int) -> Void)? = nil) throws -> (values: Matrix, skipped: [Int]) {
         let n = inputs.rows, nL = network.outputSize
         let results = Slots<[Double]?>(count: n)
@@ -17,7 +18,7 @@ extension SpiceBackend {
                 var output: [Double]?
                 for options in [[], Self.relaxedOptions] {
                     do {
-                        output = try feedforward(input: inputs.row(s), options: options).1
+                        output = try feedforward(input: inputs.row(s), options: options, read: true).1
                         break
                     } catch let e as SimulationError where e.kind == .convergence || e.kind == .timeLimit {
                         continue

@@ -29,6 +29,9 @@ public struct SpiceBackend: Backend {
     private let inputLines: [(plus: Int, minus: Int)]
     private let targetLines: [Int]
     private let phaseLine: Int
+    /// The cells' read-noise sources (`Vrn…` cards) when `circuit.dcReadNoise` asks a feedforward
+    /// read to go through one read's noise; empty otherwise.
+    private let readNoiseLines: [Int]
 
     public var name: String { "spice" }
     public var effectiveNetwork: Network { mapped.realised }
@@ -57,6 +60,36 @@ public struct SpiceBackend: Backend {
         inputLines = try (0..<network.sizes[0]).map { (try line("VX\($0)p "), try line("VX\($0)n ")) }
         targetLines = try (0..<network.outputSize).map { try line("VC\($0)_target ") }
         phaseLine = try line(".param ctl_level=")
+        readNoiseLines = circuit.dcReadNoise && Self.readSigma(circuit.device) > 0 ? lines.indices.filter { Self.isReadNoiseCard(lines[$0]) } : []
+    }
+
+    /// σ of one read, relative to G: the white and 1/f parts together, as the behavioral `DCRead` takes it.
+    static func readSigma(_ d: DeviceModel) -> Double { (d.readNoise * d.readNoise + d.readNoise1f * d.readNoise1f).squareRoot() }
+
+    /// A cell's noise source as `Crossbar.forEachElement` writes it: `V…rn<row>_<column><p|n>`.
+    static func isReadNoiseCard(_ line: String) -> Bool {
+        guard line.hasPrefix("V"), let name = line.split(separator: " ", maxSplits: 1).first,
+              let rn = name.range(of: "rn", options: .backwards) else { return false }
+        let tail = name[rn.upperBound...]
+        guard let side = tail.last, side == "p" || side == "n" else { return false }
+        let digits = tail.dropLast().split(separator: "_", omittingEmptySubsequences: false)
+        return digits.count == 2 && digits.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
+    }
+
+    /// `lines` read once through noise: each cell's source holds n ~ N(0, σ²) at DC, so the cell
+    /// conducts G·(1 + n) at the operating point. The draws come from the device seed, the cycle
+    /// and the sample's input, so a sample reads alike in any batch, shard or worker.
+    func readOnce(_ lines: inout [String], input: [Double]) {
+        guard !readNoiseLines.isEmpty else { return }
+        let p = mapper.parameters
+        var g = SeededGenerator(seed: p.deviceSeed ?? configuration.seed).derived(0xDC_4EAD).derived(cycle)
+            .derived(Matrix(row: input).fingerprint)
+        var n = [Double](repeating: 0, count: readNoiseLines.count)
+        g.fillNormal(&n, scale: Self.readSigma(p.device))
+        for (k, line) in zip(readNoiseLines, n) {
+            let fields = lines[k].split(separator: " ", maxSplits: 3)
+            lines[k] = "\(fields[0]) \(fields[1]) \(fields[2]) DC \(NgspiceDialect.number(line))"
+        }
     }
 
     /// The netlist of one sample: the template with its source values and phase set.
@@ -145,9 +178,12 @@ public struct SpiceBackend: Backend {
     }
 
     /// The circuit's operating point with the controller gated off: the potentials v_i⁻ and the output r_L⁻.
-    func feedforward(input: [Double], options: [String], session: SpiceWorkerPool.WorkerSession? = nil) throws -> ([[Double]], [Double]) {
+    /// With `read`, one read's noise (`readOnce`), as a test read on the chip sees it.
+    func feedforward(input: [Double], options: [String], session: SpiceWorkerPool.WorkerSession? = nil, read: Bool = false) throws -> ([[Double]], [Double]) {
         let nL = network.outputSize
-        var request = SimulationRequest(netlist: netlist(input: input, target: [Double](repeating: 0, count: nL), phase: .feedforward),
+        var lines = netlist(input: input, target: [Double](repeating: 0, count: nL), phase: .feedforward)
+        if read { readOnce(&lines, input: input) }
+        var request = SimulationRequest(netlist: lines,
                                         steps: options.map { .command($0) } + [.analysis("op"), .capture("op")], timeLimit: timeLimit)
         request.keepLoaded = session != nil
         let ff = try session?.simulate(request) ?? engine.simulate(request)

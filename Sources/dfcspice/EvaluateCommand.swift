@@ -139,7 +139,7 @@ struct EvaluateCommand: ParsableCommand {
         let d = p.device
         let readsThroughNoise = p.dcReadNoise && (d.readNoise > 0 || d.readNoise1f > 0)
         var hardware = "\(d.levels > 0 ? "\(d.levels) levels" : "continuous"), programming noise \(d.programmingNoise), "
-            + "stuck on/off \(d.stuckOnFraction)/\(d.stuckOffFraction), device physics \(d.physicsSummary)\(readsThroughNoise && backend == .behavioral ? " (in every read)" : ""), device seed \(p.deviceSeed ?? c.seed)"
+            + "stuck on/off \(d.stuckOnFraction)/\(d.stuckOffFraction), device physics \(d.physicsSummary)\(readsThroughNoise ? " (in every read)" : ""), device seed \(p.deviceSeed ?? c.seed)"
         var evaluation = ideal
         var rounds: [[Double]]? = nil
         switch backend {
@@ -160,8 +160,6 @@ struct EvaluateCommand: ParsableCommand {
             let engine: any SpiceEngine = workers > 1 ? try SpiceWorkerPool(workers: workers, executable: currentExecutable()) : FallbackEngine()
             let spice = try SpiceBackend(network: network, configuration: c, circuit: p, engine: engine, workers: workers)
             hardware += "; op-amps \(p.opAmp.summary); φ \(p.activation.transistorCircuit?.summary ?? "behavioral")"
-            // ngspice's operating point has no per-read draw; saying so beats a silent difference.
-            if readsThroughNoise { hardware += "; reads see each cell's own G (circuit.dcReadNoise is the behavioral backend's)" }
             let progress = Progress(total: range.count)
             evaluation = try DataSetEvaluation.evaluate(spice, inputs: x, labels: y, loss: c.loss, classification: classification,
                                                         range: range, progress: { progress.show($0) })

@@ -212,7 +212,6 @@ struct TrainCommand: ParsableCommand {
         if let note = Self.irDropNote(experiment, backend: trainer.backend.name, batchesPerPass: (d.trainX.rows + t.batchSize - 1) / t.batchSize) {
             print(note)
         }
-        if let note = Self.readNoiseNote(experiment, backend: trainer.backend.name) { print(note) }
         let outcome = try trainer.run()
         // Also when the run stopped before an epoch ended (no epochFinished call wrote it).
         if !trainer.state.metrics.isEmpty { try writeLearningCurve() }
@@ -296,14 +295,6 @@ struct TrainCommand: ParsableCommand {
             .init(label: "train", x: metrics.map { Double($0.epoch) }, y: metrics.map(\.trainLoss), color: 1, dashed: true),
         ]
         return Data(plot.svg().utf8)
-    }
-
-    /// `circuit.dcReadNoise` on a backend that does not read it: ngspice's operating point has no
-    /// per-read draw, so the test error reads each cell's own G.
-    static func readNoiseNote(_ e: Experiment, backend: String) -> String? {
-        let d = e.circuit.device
-        guard e.circuit.dcReadNoise, d.readNoise > 0 || d.readNoise1f > 0, backend == "spice" else { return nil }
-        return "note: circuit.dcReadNoise is the behavioral backend's; the SPICE backend's test reads see each cell's own G (docs/behavioral-model.md)"
     }
 
     /// What the wires cost a behavioral run, when they are on: whether the IR-drop map is
