@@ -44,6 +44,10 @@ extension DeviceModel {
 }
 
 extension DeviceModel {
+    /// σ of one DC read relative to G, σ² = white² + 1/f²: a read sees each cell once, through
+    /// both parts of its noise (`circuit.dcReadNoise`).
+    public static func oneReadSigma(white: Double, pink: Double) -> Double { (white * white + pink * pink).squareRoot() }
+
     /// The device physics beyond range, levels and stuck cells, in one line ("off" when none).
     public var physicsSummary: String { physicsParts.isEmpty ? "off" : physicsParts.joined(separator: ", ") }
 

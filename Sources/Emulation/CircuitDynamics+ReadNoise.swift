@@ -185,7 +185,7 @@ struct DCRead {
 extension CircuitDynamics {
     /// The gated-off DC point as one read sees it (`DCRead`); without read noise, `feedforward(_:)`.
     func feedforward(_ input: Matrix, readSeed: UInt64) -> State {
-        let sigma = (behavior.readNoiseWhite * behavior.readNoiseWhite + behavior.readNoisePink * behavior.readNoisePink).squareRoot()
+        let sigma = DeviceModel.oneReadSigma(white: behavior.readNoiseWhite, pink: behavior.readNoisePink)
         guard sigma > 0, !readScale.isEmpty else { return feedforward(input) }
         let inputLines = lines(quantized(input, behavior.converters.input))
         let read = DCRead(sigma: sigma, inputs: input, inputLines: inputLines, sizes: network.weights.map(\.rows), seed: readSeed)

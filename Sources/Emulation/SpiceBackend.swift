@@ -63,8 +63,7 @@ public struct SpiceBackend: Backend {
         readNoiseLines = circuit.dcReadNoise && Self.readSigma(circuit.device) > 0 ? lines.indices.filter { Self.isReadNoiseCard(lines[$0]) } : []
     }
 
-    /// σ of one read, relative to G: the white and 1/f parts together, as the behavioral `DCRead` takes it.
-    static func readSigma(_ d: DeviceModel) -> Double { (d.readNoise * d.readNoise + d.readNoise1f * d.readNoise1f).squareRoot() }
+    static func readSigma(_ d: DeviceModel) -> Double { DeviceModel.oneReadSigma(white: d.readNoise, pink: d.readNoise1f) }
 
     /// A cell's noise source as `Crossbar.forEachElement` writes it: `V…rn<row>_<column><p|n>`.
     static func isReadNoiseCard(_ line: String) -> Bool {
