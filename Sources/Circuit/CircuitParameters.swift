@@ -38,10 +38,14 @@ public struct CircuitParameters: Sendable, Equatable {
     /// DC gain A, so the closed-loop DC gain is exactly the ideal one (docs/circuit-mapping.md).
     /// Off: the circuit shows the finite-gain error ≈ (noise gain)/A per stage.
     public var trimFiniteGain = true
-    /// Whether a feedforward pass of the behavioral backend (`evaluate`, the trainer's test
-    /// error) reads through one read's noise per sample, σ² = readNoise² + readNoise1f²
-    /// (`DCRead`). Off: the DC point sees the cells' own G, as ngspice's operating point does.
+    /// Whether a feedforward pass (`evaluate`, the trainer's test error) reads through one
+    /// read's noise per sample, σ² = readNoise² + readNoise1f²: by each row's law on the
+    /// behavioral backend (`DCRead`), cell by cell in ngspice (`SpiceBackend.readOnce`). Off: a
+    /// DC read sees the cells' own G.
     public var dcReadNoise = false
+
+    /// Whether a DC read goes through noise: `dcReadNoise` on, and devices with read noise.
+    public var readsThroughNoise: Bool { dcReadNoise && device.oneReadSigma > 0 }
     /// Rise time of the controller's enable, as a fraction of τ_v.
     public var enableRise = 1e-3
     /// Extra netlist lines (models, options), checked by `checkFragment`.

@@ -48,6 +48,9 @@ extension DeviceModel {
     /// both parts of its noise (`circuit.dcReadNoise`).
     public static func oneReadSigma(white: Double, pink: Double) -> Double { (white * white + pink * pink).squareRoot() }
 
+    /// `oneReadSigma` of these devices' `readNoise` and `readNoise1f`.
+    public var oneReadSigma: Double { Self.oneReadSigma(white: readNoise, pink: readNoise1f) }
+
     /// The device physics beyond range, levels and stuck cells, in one line ("off" when none).
     public var physicsSummary: String { physicsParts.isEmpty ? "off" : physicsParts.joined(separator: ", ") }
 

@@ -60,10 +60,8 @@ public struct SpiceBackend: Backend {
         inputLines = try (0..<network.sizes[0]).map { (try line("VX\($0)p "), try line("VX\($0)n ")) }
         targetLines = try (0..<network.outputSize).map { try line("VC\($0)_target ") }
         phaseLine = try line(".param ctl_level=")
-        readNoiseLines = circuit.dcReadNoise && Self.readSigma(circuit.device) > 0 ? lines.indices.filter { Self.isReadNoiseCard(lines[$0]) } : []
+        readNoiseLines = circuit.readsThroughNoise ? lines.indices.filter { Self.isReadNoiseCard(lines[$0]) } : []
     }
-
-    static func readSigma(_ d: DeviceModel) -> Double { DeviceModel.oneReadSigma(white: d.readNoise, pink: d.readNoise1f) }
 
     /// A cell's noise source as `Crossbar.forEachElement` writes it: `V…rn<row>_<column><p|n>`.
     static func isReadNoiseCard(_ line: String) -> Bool {
@@ -84,7 +82,7 @@ public struct SpiceBackend: Backend {
         var g = SeededGenerator(seed: p.deviceSeed ?? configuration.seed).derived(0xDC_4EAD).derived(cycle)
             .derived(Matrix(row: input).fingerprint)
         var n = [Double](repeating: 0, count: readNoiseLines.count)
-        g.fillNormal(&n, scale: Self.readSigma(p.device))
+        g.fillNormal(&n, scale: p.device.oneReadSigma)
         for (k, line) in zip(readNoiseLines, n) {
             let fields = lines[k].split(separator: " ", maxSplits: 3)
             lines[k] = "\(fields[0]) \(fields[1]) \(fields[2]) DC \(NgspiceDialect.number(line))"

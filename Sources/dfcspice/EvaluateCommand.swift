@@ -137,9 +137,8 @@ struct EvaluateCommand: ParsableCommand {
         let ideal = DataSetEvaluation.evaluate(network, inputs: x, labels: y, loss: c.loss, classification: classification, range: range)
         let p = experiment.circuit
         let d = p.device
-        let readsThroughNoise = p.dcReadNoise && (d.readNoise > 0 || d.readNoise1f > 0)
         var hardware = "\(d.levels > 0 ? "\(d.levels) levels" : "continuous"), programming noise \(d.programmingNoise), "
-            + "stuck on/off \(d.stuckOnFraction)/\(d.stuckOffFraction), device physics \(d.physicsSummary)\(readsThroughNoise ? " (in every read)" : ""), device seed \(p.deviceSeed ?? c.seed)"
+            + "stuck on/off \(d.stuckOnFraction)/\(d.stuckOffFraction), device physics \(d.physicsSummary)\(p.readsThroughNoise ? " (in every read)" : ""), device seed \(p.deviceSeed ?? c.seed)"
         var evaluation = ideal
         var rounds: [[Double]]? = nil
         switch backend {
